@@ -1,0 +1,186 @@
+"""Face detection suggests regions; blurring and tracks must be exact."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from media_handling import faces
+from media_handling.faces import (
+    CascadeMissing,
+    FaceTrack,
+    Rect,
+    blur_regions,
+    detect_faces,
+    merge_rects,
+)
+from tests.fixtures import media_factory as mf
+
+FACE = Rect(100, 50, 120, 120)
+
+
+def _centre_inside(rect: Rect, truth: Rect) -> bool:
+    cx, cy = truth.x + truth.w / 2, truth.y + truth.h / 2
+    return rect.x <= cx <= rect.right and rect.y <= cy <= rect.bottom
+
+
+def test_the_drawn_face_is_detected_once_around_its_centre():
+    image = mf.face_picture(face=tuple(FACE))
+
+    found = detect_faces(image)
+
+    assert len(found) == 1
+    assert _centre_inside(found[0], FACE)
+    assert 0.5 * FACE.w <= found[0].w <= 1.6 * FACE.w
+
+
+def test_detections_are_padded_and_clipped_to_the_image():
+    image = mf.face_picture(size=(140, 140), face=(10, 10, 120, 120))
+
+    tight = detect_faces(image, padding=0.0)
+    padded = detect_faces(image, padding=0.3)
+
+    assert len(tight) == len(padded) == 1
+    assert padded[0].w > tight[0].w
+    assert padded[0].x >= 0 and padded[0].y >= 0
+    assert padded[0].right <= 140 and padded[0].bottom <= 140
+
+
+def test_a_face_in_a_large_photo_is_found_in_full_size_coordinates():
+    truth = Rect(1400, 900, 300, 300)
+    image = mf.face_picture(size=(2400, 1600), face=tuple(truth))
+
+    found = detect_faces(image)
+
+    assert len(found) == 1
+    assert _centre_inside(found[0], truth)
+
+
+def test_a_picture_without_faces_gives_no_detections():
+    image = Image.fromarray(mf.checkerboard(320, 240, cell=16))
+    gradient = Image.linear_gradient("L").resize((320, 240)).convert("RGB")
+
+    assert detect_faces(image) == []
+    assert detect_faces(gradient) == []
+
+
+def test_blur_changes_pixels_inside_the_rects_and_none_outside():
+    before = Image.fromarray(mf.checkerboard(96, 64, cell=2))
+    image = before.copy()
+    rect = Rect(10, 12, 30, 20)
+
+    blurred = blur_regions(image, [rect])
+
+    assert blurred == 1
+    old, new = np.asarray(before).astype(int), np.asarray(image).astype(int)
+    inside = np.zeros(old.shape[:2], bool)
+    inside[rect.y : rect.bottom, rect.x : rect.right] = True
+    assert (old[~inside] == new[~inside]).all()
+    # A fine checkerboard averages to flat grey: the detail is gone.
+    assert new[inside].std() < 10 < old[inside].std()
+
+
+def test_blur_clips_rects_to_the_image_and_skips_rects_outside_it():
+    image = Image.fromarray(mf.checkerboard(40, 30, cell=2))
+    before = image.copy()
+
+    count = blur_regions(image, [Rect(-10, -10, 20, 20), Rect(100, 100, 5, 5)])
+
+    assert count == 1
+    changed = np.any(np.asarray(image) != np.asarray(before), axis=2)
+    assert changed[:10, :10].any()
+    assert not changed[10:, :].any() and not changed[:, 10:].any()
+
+
+def test_a_blurred_face_is_no_longer_detected():
+    image = mf.face_picture(face=tuple(FACE))
+    found = detect_faces(image)
+
+    blur_regions(image, found)
+
+    assert detect_faces(image) == []
+
+
+def test_overlapping_rects_merge_into_their_union_and_separate_ones_stay():
+    merged = merge_rects([Rect(0, 0, 10, 10), Rect(2, 2, 10, 10), Rect(50, 50, 5, 5)])
+
+    assert sorted(merged) == [Rect(0, 0, 12, 12), Rect(50, 50, 5, 5)]
+
+
+def test_a_rect_inside_another_is_merged_into_it():
+    assert merge_rects([Rect(0, 0, 100, 100), Rect(40, 40, 10, 10)]) == [
+        Rect(0, 0, 100, 100)
+    ]
+
+
+def test_track_interpolates_between_keyframes():
+    face = ((0.0, Rect(0, 0, 10, 10)), (2.0, Rect(20, 40, 30, 10)))
+    track = FaceTrack((face,), padding=0.0)
+
+    assert track.rects_at(1.0) == [Rect(10, 20, 20, 10)]
+    assert track.rects_at(0.0) == [Rect(0, 0, 10, 10)]
+    assert track.rects_at(2.0) == [Rect(20, 40, 30, 10)]
+
+
+def test_track_holds_a_rect_for_hold_s_beyond_its_keyframes_then_drops_it():
+    track = FaceTrack.from_keyframes(
+        [(5.0, Rect(0, 0, 10, 10))], hold_s=1.0, padding=0.0
+    )
+
+    assert track.rects_at(4.0) == [Rect(0, 0, 10, 10)]
+    assert track.rects_at(6.0) == [Rect(0, 0, 10, 10)]
+    assert track.rects_at(3.9) == []
+    assert track.rects_at(6.1) == []
+
+
+def test_track_pads_every_rect():
+    track = FaceTrack.from_keyframes([(0.0, Rect(10, 10, 20, 10))], padding=0.5)
+
+    assert track.rects_at(0.0) == [Rect(0, 5, 40, 20)]
+
+
+def test_keyframes_of_two_faces_become_two_tracks():
+    left = [(t, Rect(10 + 5 * t, 10, 20, 20)) for t in range(4)]
+    right = [(t, Rect(200 - 5 * t, 10, 20, 20)) for t in range(4)]
+
+    track = FaceTrack.from_keyframes(left + right, padding=0.0)
+
+    assert len(track.faces) == 2
+    assert sorted(track.rects_at(1.5)) == [Rect(17, 10, 21, 20), Rect(192, 10, 21, 20)]
+
+
+def test_a_face_seen_again_after_a_long_gap_starts_a_new_track():
+    keyframes = [(0.0, Rect(0, 0, 10, 10)), (10.0, Rect(0, 0, 10, 10))]
+
+    track = FaceTrack.from_keyframes(keyframes, max_gap_s=2.5, hold_s=1.0)
+
+    assert len(track.faces) == 2
+    assert track.rects_at(5.0) == []
+
+
+def test_a_still_track_covers_every_time_without_padding():
+    track = FaceTrack.still([(1, 2, 3, 4)])
+
+    assert track.rects_at(0.0) == track.rects_at(3600.0) == [Rect(1, 2, 3, 4)]
+    assert bool(FaceTrack()) is False
+
+
+def test_rect_scaling_rounds_outwards():
+    assert Rect(1, 1, 3, 3).scaled(0.5, 0.5) == Rect(0, 0, 2, 2)
+    assert Rect(10, 10, 10, 10).scaled(2, 3) == Rect(20, 30, 20, 30)
+    assert math.isclose(Rect(0, 0, 4, 4).scaled(1.5, 1.5).w, 6)
+
+
+def test_a_missing_cascade_file_fails_with_a_clear_message(monkeypatch, tmp_path):
+    faces._cascade.cache_clear()
+    monkeypatch.setattr(faces.cv2.data, "haarcascades", str(tmp_path))
+    try:
+        with pytest.raises(
+            CascadeMissing, match=r"haarcascade_frontalface_default\.xml"
+        ):
+            detect_faces(Image.new("RGB", (64, 64)))
+    finally:
+        faces._cascade.cache_clear()
