@@ -1,0 +1,56 @@
+# Consilium: `make run` serves the demo, `make test` runs the whole suite.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: help install run serve test lint format bench chromium clean
+
+help:
+	@echo "make run    install, migrate, seed the demo and serve on http://$(HOST):$(PORT)"
+	@echo "make test   install and run the whole test suite"
+	@echo "make lint   ruff check;  make bench  run the benchmarks"
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || { echo "Installing uv (fast installer) from PyPI"; python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv; }
+	@PYBIN=$$(scripts/find-python) && UV=$$(command -v uv || echo "$$HOME/.local/bin/uv") && \
+		$$UV sync --frozen --python "$$PYBIN" --quiet
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py seed_demo
+	@echo ""
+	@echo "Consilium is at http://$(HOST):$(PORT)/  (Ctrl-C stops the server and the task worker)"
+	@trap 'kill 0' EXIT INT TERM; \
+		$(PY) manage.py db_worker --interval 0.5 --no-reload & \
+		$(VENV)/bin/daphne -b $(HOST) -p $(PORT) workspace.asgi:application
+
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-liberation >/dev/null; \
+	fi
+
+test: install chromium
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache staticfiles

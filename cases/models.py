@@ -1,0 +1,184 @@
+"""Cases and who takes part in them.
+
+Other case-owned models (differentials, consults, submissions) live in their
+own modules and are imported at the bottom so Django finds them.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.text import slugify
+
+from workspace.models import Specialty, Workspace
+
+
+class AgeBand(models.TextChoices):
+    """Safe Harbor allows ages only as bands, and everyone over 89 as one."""
+
+    UNDER_1 = "<1", "Under 1"
+    Y1_4 = "1–4", "1–4"
+    Y5_9 = "5–9", "5–9"
+    Y10_14 = "10–14", "10–14"
+    Y15_17 = "15–17", "15–17"
+    Y18_29 = "18–29", "18–29"
+    Y30_39 = "30–39", "30–39"
+    Y40_49 = "40–49", "40–49"
+    Y50_59 = "50–59", "50–59"
+    Y60_69 = "60–69", "60–69"
+    Y70_79 = "70–79", "70–79"
+    Y80_89 = "80–89", "80–89"
+    OVER_89 = "90+", "90 or over"
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    INTERSEX = "intersex", "Intersex"
+    UNKNOWN = "unknown", "Not stated"
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=40, unique=True)
+    slug = models.SlugField(max_length=48, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = slugify(self.name)[:48]
+        super().save(*args, **kwargs)
+
+
+class Case(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        RESOLVED = "resolved", "Resolved"
+        ARCHIVED = "archived", "Archived"
+
+    class Visibility(models.TextChoices):
+        PRIVATE = "private", "Private — invited participants only"
+        WORKSPACE = "workspace", "Workspace — members of the workspace"
+        COMMUNITY = "community", "Community — every verified clinician"
+
+    workspace = models.ForeignKey(
+        Workspace, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_cases"
+    )
+    title = models.CharField(max_length=200)
+    specialty = models.ForeignKey(
+        Specialty,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+    )
+    age_band = models.CharField(max_length=8, choices=AgeBand.choices, blank=True)
+    sex = models.CharField(max_length=12, choices=Sex.choices, default=Sex.UNKNOWN)
+    presenting_complaint = models.TextField(blank=True)
+    history = models.TextField(blank=True, help_text="Markdown")
+    examination = models.TextField(blank=True, help_text="Markdown")
+    investigations = models.TextField(blank=True, help_text="Markdown")
+    working_notes = models.TextField(blank=True, help_text="Markdown")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="cases")
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    visibility = models.CharField(
+        max_length=12,
+        choices=Visibility.choices,
+        default=Visibility.PRIVATE,
+        db_index=True,
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    final_diagnosis = models.CharField(max_length=200, blank=True)
+    # The last PHI scan (list of findings as dicts) and the finding keys the
+    # publisher explicitly dismissed as not identifying.
+    phi_scan = models.JSONField(default=list, blank=True)
+    phi_dismissed = models.JSONField(default=list, blank=True)
+    phi_scanned_at = models.DateTimeField(null=True, blank=True)
+    deid_attestation = models.TextField(blank=True)
+    attested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    attested_at = models.DateTimeField(null=True, blank=True)
+    # Messages in a case are numbered consecutively (see the WebSocket protocol).
+    last_message_seq = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-published_at", "-created"]
+        indexes = [
+            models.Index(
+                fields=["status", "visibility", "-published_at"], name="case_feed"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("case_detail", args=[self.pk])
+
+    TEXT_FIELDS = (
+        "title",
+        "presenting_complaint",
+        "history",
+        "examination",
+        "investigations",
+        "working_notes",
+    )
+
+    def text_fields(self) -> dict[str, str]:
+        return {name: getattr(self, name) or "" for name in self.TEXT_FIELDS}
+
+
+class CaseParticipant(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        COLLABORATOR = "collaborator", "Collaborator"
+        CONSULTANT = "consultant", "Consultant"
+        VIEWER = "viewer", "Viewer"
+
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="participants"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="case_participations",
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "user"], name="unique_case_participant"
+            )
+        ]
+        ordering = ["case", "role", "created"]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.case} ({self.role})"

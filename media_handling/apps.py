@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class MediaHandlingConfig(AppConfig):
+    name = "media_handling"

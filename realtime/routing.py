@@ -1,0 +1,3 @@
+"""WebSocket routes (the contract is in DESIGN.md)."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,349 @@
+"""Account, workspace and notification pages. Thin: parse, authorise, call a service."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from . import selectors, services
+from .audit import client_ip
+from .forms import (
+    ClinicianSignUpForm,
+    PatientInviteForm,
+    PatientProfileForm,
+    PatientSignUpForm,
+    ProfileForm,
+    RedeemCodeForm,
+    WorkspaceForm,
+    WorkspaceInviteForm,
+)
+from .models import (
+    ClinicianProfile,
+    Membership,
+    Notification,
+    PatientInvite,
+    WorkspaceInvitation,
+)
+
+
+def _kind_required(check, reason: str):
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            if not check(request.user):
+                raise PermissionDenied(reason)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+clinician_required = _kind_required(
+    lambda u: u.is_clinician, "This page is for clinicians."
+)
+patient_required = _kind_required(lambda u: u.is_patient, "This page is for patients.")
+
+
+def signup_clinician(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = ClinicianSignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        user = services.clinician_sign_up(
+            username=data["username"],
+            email=data["email"],
+            password=data["password1"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            title=data["title"],
+            specialties=list(data["specialties"]),
+            registration_number=data["registration_number"],
+            registration_body=data["registration_body"],
+            institution=data["institution"],
+            ip=client_ip(request),
+        )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(
+            request,
+            "Welcome to Consilium. Staff will verify your registration; until then you see only your own cases.",
+        )
+        return redirect("home")
+    return render(request, "registration/signup_clinician.html", {"form": form})
+
+
+def signup_patient(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = PatientSignUpForm(
+        request.POST or None, initial={"code": request.GET.get("code", "")}
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = services.patient_sign_up(
+                code=data["code"],
+                username=data["username"],
+                email=data["email"],
+                password=data["password1"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                ip=client_ip(request),
+            )
+        except services.InviteCodeError as exc:
+            form.add_error("code", str(exc))
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Your account is linked to your clinician.")
+            return redirect("home")
+    return render(request, "registration/signup_patient.html", {"form": form})
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if user.is_patient:
+        form = PatientProfileForm(request.POST or None, instance=user)
+        if request.method == "POST" and form.is_valid():
+            form.save()
+            messages.success(request, "Profile saved.")
+            return redirect("profile")
+        return render(
+            request,
+            "workspace/profile_patient.html",
+            {
+                "form": form,
+                "links": selectors.clinicians_of(user),
+                "redeem": RedeemCodeForm(),
+            },
+        )
+    profile_obj, _ = ClinicianProfile.objects.get_or_create(user=user)
+    form = ProfileForm(
+        request.POST or None,
+        instance=profile_obj,
+        initial={
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "email": user.email,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            registration_changed = "registration_number" in form.changed_data
+            form.save()
+            user.first_name = form.cleaned_data["first_name"]
+            user.last_name = form.cleaned_data["last_name"]
+            user.email = form.cleaned_data["email"]
+            user.save(update_fields=["first_name", "last_name", "email"])
+            if registration_changed and profile_obj.is_verified:
+                # A new registration number needs fresh verification.
+                profile_obj.verification = ClinicianProfile.Verification.UNVERIFIED
+                profile_obj.save(update_fields=["verification"])
+        messages.success(request, "Profile saved.")
+        return redirect("profile")
+    return render(
+        request, "workspace/profile.html", {"form": form, "profile": profile_obj}
+    )
+
+
+@require_POST
+@login_required
+def request_verification(request: HttpRequest) -> HttpResponse:
+    try:
+        services.verification_request(user=request.user, ip=client_ip(request))
+    except services.ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, "Verification requested. Staff will review your registration."
+        )
+    return redirect("profile")
+
+
+@require_POST
+@login_required
+def redeem_code(request: HttpRequest) -> HttpResponse:
+    form = RedeemCodeForm(request.POST)
+    if form.is_valid():
+        try:
+            services.invite_code_redeem(
+                patient=request.user,
+                code=form.cleaned_data["code"],
+                ip=client_ip(request),
+            )
+        except services.ServiceError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "You are now linked to another clinician.")
+    else:
+        messages.error(request, form.errors["code"][0])
+    return redirect("profile")
+
+
+# --- Workspaces ---------------------------------------------------------------------
+
+
+@clinician_required
+def workspace_list(request: HttpRequest) -> HttpResponse:
+    form = WorkspaceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        workspace = services.workspace_create(
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
+            by=request.user,
+        )
+        messages.success(request, f"Created {workspace.name}.")
+        return redirect(workspace)
+    return render(
+        request,
+        "workspace/workspace_list.html",
+        {
+            "workspaces": selectors.workspaces_for(request.user),
+            "invitations": selectors.pending_invitations_for(request.user),
+            "form": form,
+        },
+    )
+
+
+@clinician_required
+def workspace_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    workspace, membership = selectors.workspace_get_for(request.user, slug)
+    form = WorkspaceInviteForm(request.POST or None)
+    if request.method == "POST":
+        if not membership.can_manage:
+            return HttpResponseForbidden("Only owners and admins can invite.")
+        if form.is_valid():
+            try:
+                outcome = services.workspace_invite(
+                    workspace=workspace,
+                    by=request.user,
+                    who=form.cleaned_data["who"],
+                    role=form.cleaned_data["role"],
+                    accept_url_builder=request.build_absolute_uri,
+                )
+            except services.ServiceError as exc:
+                form.add_error("who", str(exc))
+            else:
+                target = outcome.invitation.invitee or outcome.invitation.email
+                messages.success(request, f"Invitation sent to {target}.")
+                return redirect(workspace)
+    pending = workspace.invitations.filter(status=WorkspaceInvitation.Status.PENDING)
+    return render(
+        request,
+        "workspace/workspace_detail.html",
+        {
+            "workspace": workspace,
+            "membership": membership,
+            "members": selectors.members_of(workspace),
+            "pending": pending.select_related("invitee"),
+            "form": form,
+        },
+    )
+
+
+@require_POST
+@clinician_required
+def workspace_member_remove(
+    request: HttpRequest, slug: str, member_id: int
+) -> HttpResponse:
+    workspace, _ = selectors.workspace_get_for(request.user, slug)
+    membership = get_object_or_404(Membership, workspace=workspace, pk=member_id)
+    try:
+        services.membership_remove(membership=membership, by=request.user)
+    except services.ServiceError as exc:
+        messages.error(request, str(exc))
+        return redirect(workspace)
+    messages.success(request, f"Removed {membership.user.display_name}.")
+    if membership.user_id == request.user.pk:
+        return redirect("workspace_list")
+    return redirect(workspace)
+
+
+@login_required
+def workspace_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = get_object_or_404(
+        WorkspaceInvitation.objects.select_related("workspace", "invited_by"),
+        token=token,
+    )
+    if request.method == "POST":
+        accept = request.POST.get("action") == "accept"
+        try:
+            services.workspace_invitation_respond(
+                invitation=invitation, user=request.user, accept=accept
+            )
+        except services.ServiceError as exc:
+            messages.error(request, str(exc))
+            return redirect("workspace_list")
+        if accept:
+            messages.success(request, f"You joined {invitation.workspace.name}.")
+            return redirect(invitation.workspace)
+        messages.info(request, "Invitation declined.")
+        return redirect("workspace_list")
+    return render(request, "workspace/invitation.html", {"invitation": invitation})
+
+
+# --- Patients (clinician side) ----------------------------------------------------------
+
+
+@clinician_required
+def patient_list(request: HttpRequest) -> HttpResponse:
+    form = PatientInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        invite = services.patient_invite_create(
+            clinician=request.user, note=form.cleaned_data["note"]
+        )
+        messages.success(request, f"New invite code: {invite.code}")
+        return redirect("patient_list")
+    invites = PatientInvite.objects.filter(
+        clinician=request.user, used_at__isnull=True
+    )[:20]
+    return render(
+        request,
+        "workspace/patient_list.html",
+        {
+            "links": selectors.patients_of(request.user),
+            "invites": invites,
+            "form": form,
+            "signup_path": "/accounts/signup/patient/",
+        },
+    )
+
+
+# --- Notifications ---------------------------------------------------------------------
+
+
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()] or None
+        services.notifications_mark_read(user=request.user, ids=ids)
+        if request.headers.get("Accept", "").startswith("application/json"):
+            return JsonResponse(
+                {"unread": selectors.unread_notification_count(request.user)}
+            )
+        return redirect("notification_list")
+    page = Paginator(Notification.objects.filter(user=request.user), 30).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "workspace/notification_list.html", {"page": page})
+
+
+@login_required
+def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = get_object_or_404(Notification, pk=pk, user=request.user)
+    services.notifications_mark_read(user=request.user, ids=[notification.pk])
+    target = notification.url or "notification_list"
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect("notification_list")
