@@ -1,7 +1,5 @@
-from django.urls import path
+"""Case URLs: each feature's views module contributes its own patterns."""
 
-from . import views
+from .views import dashboard
 
-urlpatterns = [
-    path("", views.home, name="home"),
-]
+urlpatterns = [*dashboard.urlpatterns]

@@ -1,5 +1,6 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import path
 
 from workspace import selectors as workspace_selectors
 
@@ -23,3 +24,6 @@ def home(request: HttpRequest) -> HttpResponse:
             "invitations": workspace_selectors.pending_invitations_for(user),
         },
     )
+
+
+urlpatterns = [path("", home, name="home")]

@@ -1,0 +1,986 @@
+"""Free-text scanner for the HIPAA Safe Harbor identifiers that text can carry.
+
+:func:`scan_text` returns :class:`Finding` objects, sorted by position and
+never overlapping: where two detectors claim overlapping text, the finding
+covers both spans and takes the kind of the more specific detector (a number
+after "Fax:" is a fax, not a phone; ``mailto`` text is an email, not a URL).
+Each finding carries a sentence a clinician can act on.
+
+The scanner is a safety net before publishing, not a de-identification
+guarantee: it favours recall on the identifiers that clinical notes really
+contain and is tuned against false alarms on ordinary clinical text (lab
+values, doses, scores, vertebral levels, eponymous diseases, UK duration
+shorthand such as ``3/7`` and ``2/52``). A bare year is allowed, as Safe
+Harbor allows it; so is a month name on its own ("in March"), which is too
+common in clinical prose to flag.
+
+:func:`finding_key` fingerprints a finding by field, kind and normalised
+text, not position, so a clinician's dismissal survives edits elsewhere in
+the text (and applies to every occurrence of that same text in that field).
+The key is a hash so the dismissals table does not hold a readable copy.
+
+Nothing here imports Django. Regexes are compiled once at import; a 20 kB
+note scans in a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import string
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+__all__ = [
+    "KINDS",
+    "Finding",
+    "finding_key",
+    "findings_unresolved",
+    "scan_fields",
+    "scan_text",
+]
+
+# Most specific first: decides the kind of merged, overlapping findings.
+KINDS = (
+    "ssn",
+    "email",
+    "url",
+    "ip",
+    "vehicle_id",
+    "device_id",
+    "record_number",
+    "fax",
+    "phone",
+    "date",
+    "age",
+    "address",
+    "zip",
+    "name",
+)
+_RANK = {kind: rank for rank, kind in enumerate(KINDS)}
+
+REASONS = {
+    "name": "Looks like a person's name",
+    "date": "Looks like a date more specific than a year",
+    "age": "Gives an age over 89; Safe Harbor allows only “90 or older”",
+    "phone": "Looks like a phone number",
+    "fax": "Looks like a fax number",
+    "email": "Looks like an email address",
+    "url": "Looks like a web address; remove it if it could lead to the patient",
+    "ip": "Looks like an IP address",
+    "record_number": "Looks like a record, account, insurance or licence number",
+    "ssn": "Looks like a US Social Security number",
+    "address": "Looks like a street address",
+    "zip": "Looks like a postcode or ZIP code",
+    "device_id": "Looks like a device serial number or identifier",
+    "vehicle_id": "Looks like a vehicle identifier (VIN or number plate)",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    field: str
+    start: int
+    end: int
+    text: str
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Hit:
+    start: int
+    end: int
+    kind: str
+    reason: str
+    # Unlabelled guesses (an NHS-like checksum, any long number) yield to a
+    # labelled or better-shaped finding on the same text.
+    weak: bool = False
+
+
+# --- building blocks ----------------------------------------------------------
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_UP = "A-ZÀ-ÖØ-ÞĀ-ſ"  # Latin Extended-A mixes cases; pragmatic
+_LOW = "a-zß-öø-ÿĀ-ſ"
+_TOKEN = (
+    rf"(?:[{_UP}]['’])?[{_UP}][{_LOW}]+(?:[{_UP}][{_LOW}]+)?"
+    rf"(?:-[{_UP}][{_LOW}]+)*"
+)
+_INITIAL = rf"[{_UP}](?:\.|(?=\s))"
+_PARTICLE = (
+    r"(?:van|von|der|den|de|del|della|di|da|du|la|le|ter|ten|bin|bint|ibn|al|el)"
+)
+_NAME = re.compile(
+    rf"(?:{_PARTICLE}\s+)*(?:{_INITIAL}\s*){{0,3}}{_TOKEN}"
+    rf"(?:\s+(?:{_PARTICLE}\s+)*(?:{_INITIAL}\s*)?{_TOKEN}){{0,2}}"
+)
+_SURNAME_FIRST = re.compile(rf"[{_UP}]{{2,}}(?:[-'’][{_UP}]{{2,}})?,\s*{_TOKEN}")
+_NAME_PIECE = re.compile(rf"{_TOKEN}|{_INITIAL}|{_PARTICLE}")
+
+_TITLE = (
+    r"\b(?:[Dd]r|Doctor|Mr|Mrs|Ms|Mx|Miss|Mister|[Pp]rof|Professor|Nurse|Sister"
+    r"|Matron|Rev|Revd|Reverend|Father|Sir|Dame|Lady|Lord|Capt|Captain|Sgt)\b\.?"
+)
+_RELATION = (
+    r"\b(?:[Ww]ife|[Hh]usband|[Pp]artner|[Ss]on|[Dd]aughter|[Mm]other|[Ff]ather"
+    r"|[Mm]um|[Mm]om|[Dd]ad|[Bb]rother|[Ss]ister|[Gg]rand(?:son|daughter|mother"
+    r"|father)|[Nn]iece|[Nn]ephew|[Aa]unt|[Uu]ncle|[Cc]ousin|[Cc]arer|[Cc]aregiver"
+    r"|[Ff]ianc[ée]e?|[Bb]oyfriend|[Gg]irlfriend|[Nn]eighbou?r|[Ff]riend"
+    r"|[Ee]mployer|[Ll]andlord|[Gg]uardian)(?:\s+of)?,?(?:\s+(?:is|was))?"
+    r"(?:\s+(?:called|named))?"
+)
+_LEAD_IN = (
+    r"\b(?:[Pp]atient|PATIENT|[Pp]t|[Nn]amed|[Cc]alled|[Kk]nown\s+as|aka"
+    r"|[Gg]oes\s+by|[Nn]ame(?:\s+is)?|NAME|[Ss]igned(?:\s+by)?|[Ss]een\s+by"
+    r"|[Rr]eviewed\s+by|[Rr]eferred\s+by|[Dd]iscussed\s+with|[Ss]poke\s+(?:to|with)"
+    r"|[Ss]poken\s+to|[Ee]scorted\s+by|[Aa]ccompanied\s+by|[Dd]ear|[Aa]ttn"
+    r"|[Cc]c)\b\.?:?"
+)
+_NAME_TRIGGER = re.compile(
+    rf"(?P<title>{_TITLE})\s+|(?P<lead>{_RELATION}|{_LEAD_IN})\s+"
+)
+
+# Capitalised words that follow a trigger without being a name.
+_NOT_NAMES = _words(
+    """
+    a an and or of in on at to for with by from as is was has had have be been
+    being are were will would should could can may might must did does do am
+    the this that these those who which what when where why how his her their
+    its it he she they we you i me my our your him them no not yes none also
+    then now again here there today yesterday tomorrow tonight morning evening
+    presented presents presenting denies denied reports reported reporting
+    states stated complains complained admitted discharged transferred seen
+    reviewed notes note history information education name names number id
+    record records details detail care safety group groups population cohort
+    consent consented declined agreed tolerated remains continues unit ward
+    clinic hospital team department service services practitioner specialist
+    consultant registrar led review referral surgeon physician doctor nurse
+    sister charge station manager cardiology neurology radiology oncology
+    surgery medicine paediatrics pediatrics psychiatry dermatology
+    orthopaedics orthopedics urology gynaecology obstetrics haematology
+    hematology rheumatology endocrinology gastroenterology nephrology
+    respiratory emergency icu anaesthetics anesthesiology microbiology
+    pathology pharmacy physiotherapy ambulance security police switchboard
+    reception monday tuesday wednesday thursday friday saturday sunday
+    january february march april june july august september october november
+    december male female man woman boy girl baby infant child unknown
+    please thanks thank said says feels felt currently previously given
+    started stopped went came called named dr mr mrs ms mx miss prof
+    professor has reported advice liaison experience outcome outcomes
+    identifier identification list lists portal leaflet leaflets
+    administration controlled transport pathway pathways centred centered
+    initials label labels demographics alert alerts
+    """
+)
+
+# Eponyms: after a trigger, "Dr. Parkinson's disease" is a disease, not a name.
+_EPONYMS = _words(
+    """
+    addison adie alport alzheimer apgar argyll asperger austin babinski baker
+    barlow barré barre barrett bartholin bartter becker behçet behcet bell
+    bennett binswanger bouchard bowen broca brown brudzinski brugada budd
+    buerger burkitt caplan caroli castleman charcot cheyne chiari churg chvostek
+    colles conn crigler creutzfeldt crohn cullen cushing danlos devic dieulafoy
+    down dressler dubin duchenne dukes dupuytren eaton ebstein edwards ehlers
+    eisenmenger erb ewing fabry fallot fanconi felty flint gardner gaucher
+    gilbert glanzmann glasgow gleason goodpasture graves guillain hartmann
+    hashimoto heberden henoch hirschsprung hodgkin homans horner huntington
+    hurler jakob janeway jeghers kaposi kasai kawasaki kearns kehr kerley kernig
+    kienböck kikuchi killip klinefelter klippel klumpke korsakoff kussmaul
+    lambert leber legg leigh lesch lewy lhermitte lisfranc lynch mallory
+    mallampati marfan marie meckel menetrier ménétrier meniere ménière merkel
+    monteggia morton munchausen murphy niemann nissen nyhan ogilvie osgood
+    osler paget pancoast parkinson patau perthes peutz peyronie phalen pick
+    plummer pompe pott prader prinzmetal quervain raynaud recklinghausen reiter
+    rett richter romberg rovsing roth salter sayre schatzki schlatter schönlein
+    sézary sequard séquard sheehan sjögren sjogren stevens still sturge
+    takayasu takotsubo tay tietze tinel todd tourette trousseau turner
+    vinson virchow waldenström weber wegener wells wernicke whipple willebrand
+    willi wilms wilson wolff zenker zollinger
+    """
+)
+_DISEASE_WORDS = (
+    r"(?:disease|syndrome|sign|signs|palsy|phenomenon|lymphoma|sarcoma|tumou?r"
+    r"|disorder|classification|score|scale|criteria|test|manoeuvre|maneuver"
+    r"|reflex|fracture|cyst|node|nodes|nodule|triad|law|ulcer|o?esophagus"
+    r"|encephalopathy|thyroiditis|dementia|chorea|ataxia|anomaly|malformation"
+    r"|procedure|operation|incision|repair|pouch|diverticulum|murmur|crisis"
+    r"|type|variant|body|bodies|cells?|paresis|aneurysm|contracture|foot"
+    r"|arthropathy|angina|position|stage|grade|staging|respiration|breathing)\b"
+)
+_AFTER_NAME_NOT_PERSON = re.compile(
+    rf"(?:['’]s?)?\s*(?:-?\s*{_DISEASE_WORDS})|-(?:like|type|esque|ian)\b",
+    re.IGNORECASE,
+)
+_POSSESSIVE = re.compile(r"['’]s?\b")
+
+# Common first names: a capitalised word after one is very likely a surname.
+_FIRST_NAMES = _words(
+    "Aaron Adam Ahmed Aisha Alan Albert Alexander Alice Ali Amanda Amber Amelia"
+    " Amy Andrea Andrew Angela Ann Anna Anthony Arthur Ashley Ava Barbara Benjamin"
+    " Betty Beverly Brandon Brenda Brian Bruce Bryan Carl Carol Carolyn Catherine"
+    " Charles Charlotte Cheryl Chloe Christina Christine Christopher Cynthia"
+    " Daniel David Deborah Debra Denise Dennis Diana Diane Donald Donna Dorothy"
+    " Douglas Dylan Edward Elijah Elizabeth Ella Ellie Emily Emma Eric Ethan"
+    " Eugene Evelyn Fatima Frances Frank Freya Gary George Gerald Gloria Gregory"
+    " Hannah Harold Harry Heather Helen Henry Isabella Isla Jack Jacob Jacqueline"
+    " James Janet Janice Jason Jean Jeffrey Jennifer Jeremy Jessica Joan John"
+    " Jonathan Jose Joseph Joshua Joyce Juan Judith Judy Julia Julie Justin"
+    " Karen Katherine Kathleen Kathryn Kayla Keith Kelly Kenneth Kevin Kimberly"
+    " Kyle Larry Laura Lauren Lawrence Lily Linda Lisa Logan Lori Margaret Maria"
+    " Marilyn Martha Mary Matthew Megan Melissa Mia Michael Michelle Mohammed"
+    " Muhammad Nancy Natalie Nathan Nicholas Nicole Noah Olivia Oliver Pamela"
+    " Patricia Patrick Paul Peter Philip Priya Rachel Ralph Raymond Rebecca"
+    " Richard Robert Roger Ronald Ruby Russell Ruth Ryan Samantha Samuel Sandra"
+    " Sarah Scott Sean Sharon Shirley Sophia Sophie Stephanie Stephen Steven"
+    " Susan Teresa Theresa Thomas Timothy Tyler Victoria Vincent Virginia Walter"
+    " Wayne William Zachary"
+)
+_FOLLOWED_BY_TOKEN = re.compile(rf"\s+(?={_TOKEN})")
+_ASCII_WORD = re.compile(r"[A-Za-z]+")
+# Lower-cased first words of the triggers: a cheap set lookup per word decides
+# whether the (slower) trigger pattern is tried at that position at all.
+_TRIGGER_STARTS = _words(
+    """
+    dr doctor mr mrs ms mx miss mister prof professor nurse sister matron rev
+    revd reverend father sir dame lady lord capt captain sgt wife husband
+    partner son daughter mother mum mom dad brother grandson granddaughter
+    grandmother grandfather niece nephew aunt uncle cousin carer caregiver
+    fianc boyfriend girlfriend neighbour neighbor friend employer landlord
+    guardian patient pt named called known aka goes name signed seen reviewed
+    referred discussed spoke spoken escorted accompanied dear attn cc
+    """
+)
+
+
+def _name_span(text: str, pos: int, *, surname_first: bool) -> tuple[int, int] | None:
+    """The name starting at ``pos``, trimmed of non-name words, or None."""
+    if surname_first:
+        match = _SURNAME_FIRST.match(text, pos)
+        if match:
+            return match.start(), match.end()
+    match = _NAME.match(text, pos)
+    if match is None:
+        return None
+    end = match.start()
+    has_token = False
+    for piece in _NAME_PIECE.finditer(match.group()):
+        word = piece.group().rstrip(".")
+        if word.casefold() in _NOT_NAMES:
+            break
+        end = match.start() + piece.end()
+        has_token = has_token or (len(word) > 1 and word[:1].isupper())
+    if not has_token:
+        return None
+    # Drop particles left dangling at the end ("Berg de" before a stop word).
+    name = text[match.start() : end]
+    while (
+        (last := name.rsplit(None, 1))
+        and len(last) == 2
+        and re.fullmatch(_PARTICLE, last[1])
+    ):
+        name = last[0]
+    end = match.start() + len(name)
+    last_word = re.split(r"[\s-]+", name)[-1].rstrip(".").casefold()
+    following = text[end : end + 40]
+    if _AFTER_NAME_NOT_PERSON.match(following):
+        return None
+    if last_word in _EPONYMS and _POSSESSIVE.match(following):
+        return None
+    return match.start(), end
+
+
+def _names(text: str) -> Iterator[_Hit]:
+    for word in _ASCII_WORD.finditer(text):
+        start = word.start()
+        if word.group().lower() in _TRIGGER_STARTS:
+            trigger = _NAME_TRIGGER.match(text, start)
+            if trigger:
+                label = " ".join(trigger.group().split()).rstrip(":")
+                span = _name_span(
+                    text, trigger.end(), surname_first=trigger["lead"] is not None
+                )
+                if span:
+                    reason = f"{REASONS['name']} (after “{label}”)."
+                    yield _Hit(*span, "name", reason)
+                continue
+        if word.group() in _FIRST_NAMES and (
+            start == 0 or not text[start - 1].isalnum()
+        ):
+            follow = _FOLLOWED_BY_TOKEN.match(text, word.end())
+            span = _name_span(text, start, surname_first=False) if follow else None
+            if span and span[1] > follow.end():
+                reason = f"{REASONS['name']} (a first name and surname)."
+                yield _Hit(*span, "name", reason)
+
+
+# --- regex detectors ----------------------------------------------------------
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """A regex detector; group ``v`` (else the whole match) is the finding.
+
+    Speed matters (every rule reads the whole text), so patterns start with a
+    literal or a character class, which lets the regex engine skip ahead
+    quickly; the boundary a leading ``\\b`` or lookbehind would express is
+    checked here instead, with ``not_after``: a class the character before the
+    match must not belong to. With ``lower`` the pattern runs on an
+    ASCII-lower-cased copy of the text (same offsets), much faster than a
+    case-insensitive pattern. With ``value``, ``pattern`` finds only the label
+    and ``value`` must match the original text right after it.
+    """
+
+    kind: str
+    pattern: re.Pattern[str]
+    reason: str = ""
+    check: Callable[[re.Match[str]], bool] | None = None
+    lower: bool = False
+    value: re.Pattern[str] | None = None
+    weak: bool = False
+    not_after: re.Pattern[str] | None = None
+    gate: Callable[[str], bool] | None = None
+
+    def hits(self, text: str, lower: str) -> Iterator[_Hit]:
+        source = lower if self.lower else text
+        if self.gate is not None and not self.gate(source):
+            return
+        reason = self.reason or REASONS[self.kind] + "."
+        search, not_after = self.pattern.search, self.not_after
+        pos = 0
+        while (match := search(source, pos)) is not None:
+            start = match.start()
+            pos = max(match.end(), start + 1)
+            if start and not_after is not None and not_after.match(source, start - 1):
+                pos = start + 1  # as a lookbehind would: try the next position
+                continue
+            if self.value is not None:
+                match = self.value.match(text, match.end())
+                if match is None:
+                    continue
+            if self.check is not None and not self.check(match):
+                continue
+            span = match.span("v" if "v" in match.re.groupindex else 0)
+            if span[0] < span[1]:
+                yield _Hit(*span, self.kind, reason, self.weak)
+
+
+def _rule(
+    kind: str,
+    pattern: str,
+    reason: str = "",
+    *,
+    check: Callable[[re.Match[str]], bool] | None = None,
+    lower: bool = False,
+    value: str | None = None,
+    weak: bool = False,
+    not_after: str | None = None,
+    gate: Callable[[str], bool] | None = None,
+) -> _Rule:
+    return _Rule(
+        kind,
+        re.compile(pattern),
+        reason,
+        check,
+        lower,
+        re.compile(value) if value is not None else None,
+        weak,
+        re.compile(not_after) if not_after is not None else None,
+        gate,
+    )
+
+
+_WORD = r"\w"  # not_after for what a leading \b would say
+_IN_NUMBER = r"[\w/.:+-]"  # not_after for numbers: not inside 1.2, a/b, x-1
+_NOT_BEFORE_NUM = r"(?![\w/]|[.:-]\d)"
+
+# Dates ------------------------------------------------------------------------
+_MONTH_NAMES = _words(
+    "January February March April May June July August September October"
+    " November December Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec"
+)
+# Lower-case forms only where they are not also English words or abbreviations.
+_MONTH_LOWER_OK = _words(
+    "january february april june july august september october november december"
+    " jan feb apr jun jul aug sep sept oct nov"
+)
+_MONTH = "(?:{})".format(
+    "|".join(
+        sorted(
+            {m for name in _MONTH_NAMES for m in (name, name.upper())}
+            | {
+                name.lower() for name in _MONTH_NAMES if name.lower() in _MONTH_LOWER_OK
+            },
+            key=len,
+            reverse=True,
+        )
+    )
+)
+_TIME = (
+    r"(?:(?:,?\s+(?:at\s+)?|T)(?:[01]?\d|2[0-3])(?::|h)[0-5]\d(?::[0-5]\d)?"
+    r"(?:\s*[ap]\.?m\.?)?(?![\d:])|,?\s+at\s+(?:1[0-2]|0?[1-9])\s*[ap]\.?m\.?)"
+)
+_ORDINAL = r"(?:st|nd|rd|th)"
+_YEAR = r"(?:19|20)[0-9]{2}"
+
+
+def _valid_dm(match: re.Match[str]) -> bool:
+    a, b = int(match["a"]), int(match["b"])
+    return (1 <= a <= 31 and 1 <= b <= 12) or (1 <= b <= 31 and 1 <= a <= 12)
+
+
+def _valid_day(match: re.Match[str]) -> bool:
+    return 1 <= int(match["d"]) <= 31
+
+
+_DATE_RULES = [
+    # 12/03/2024, 12.03.24, 5-11-2023 14:30 (either day or month first).
+    _rule(
+        "date",
+        r"(?P<v>(?P<a>[0-9]{1,2})(?P<sep>[/.-])(?P<b>[0-9]{1,2})(?P=sep)"
+        rf"(?:{_YEAR}|[0-9]{{2}}){_NOT_BEFORE_NUM}{_TIME}?)",
+        check=_valid_dm,
+        not_after=_IN_NUMBER,
+    ),
+    # 2024-03-12, 2024/03/12 09:15, 2023-11-02T09:15:00Z.
+    _rule(
+        "date",
+        rf"(?P<v>{_YEAR}(?P<sep>[-/.])(?P<m>[0-9]{{1,2}})(?P=sep)(?P<d>[0-9]{{1,2}})"
+        r"(?:(?:T|\s+)(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?"
+        rf"(?:Z|[+-]\d{{2}}:?\d{{2}})?)?){_NOT_BEFORE_NUM}",
+        check=lambda m: 1 <= int(m["m"]) <= 12 and 1 <= int(m["d"]) <= 31,
+        not_after=_IN_NUMBER,
+    ),
+    # 3 March 2024, 3rd of May, 14 Feb 1957, 7-Aug-2021.
+    _rule(
+        "date",
+        rf"(?P<v>(?P<d>[0-9]{{1,2}}){_ORDINAL}?(?:\s+of)?(?:\s+|-)(?:{_MONTH})\b\.?"
+        rf"(?:,?(?:\s+|-)(?:{_YEAR}|'\d{{2}})\b)?{_TIME}?)",
+        check=_valid_day,
+        not_after=_IN_NUMBER,
+    ),
+    # March 12th, Jan 5, 2023, March 12 2024; not "March 12 patients".
+    _rule(
+        "date",
+        rf"(?P<v>(?:{_MONTH})\.?\s+(?:the\s+)?(?P<d>[0-3]?\d){_ORDINAL}?\b"
+        r"(?!\s*(?:mg|mcg|ml|mmol|kg|%|units?|patients|days|weeks|months|years"
+        r"|hours|minutes|x)\b|[.,:/]\d)"
+        rf"(?:,?\s+{_YEAR}\b)?{_TIME}?)",
+        check=_valid_day,
+        not_after=_WORD,
+    ),
+    # November 2022, Mar '24: month and year is still more than a year.
+    _rule(
+        "date",
+        rf"(?P<v>(?:{_MONTH})\.?,?\s+(?:{_YEAR}|['’]\d{{2}})\b)",
+        not_after=_WORD,
+    ),
+    # 03/2024 (month/year).
+    _rule(
+        "date",
+        rf"(?P<v>(?:0?[1-9]|1[0-2])/{_YEAR}){_NOT_BEFORE_NUM}",
+        not_after=_IN_NUMBER,
+    ),
+]
+
+# Ages over 89 ---------------------------------------------------------------
+_AGE_NUMBER = r"(?:9[0-9]|1[0-4][0-9])"
+_SPELLED_90S = (
+    r"(?:ninety|a\s+hundred|one\s+hundred)(?:[- ](?:and\s+)?"
+    r"(?:one|two|three|four|five|six|seven|eight|nine))?"
+)
+_AGE_RULES = [
+    _rule(
+        "age",
+        rf"(?P<v>{_AGE_NUMBER}\s*-?\s*(?:years?|yrs?|yr)\s*-?\s*old\b"
+        rf"|{_AGE_NUMBER}\s*-?\s*(?:y/o|y\.o\.?|yo|yof|yom)(?![\w/])"
+        rf"|{_AGE_NUMBER}\s+years?\s+of\s+age\b"
+        rf"|{_SPELLED_90S}[- ]years?[- ]old\b)",
+        lower=True,
+        not_after=r"[\w.]",
+    ),
+    _rule(
+        "age",
+        rf"(?P<v>(?:aged?|age\s*[:=]|age\s+of)\s*{_AGE_NUMBER})\b"
+        r"(?!\s*(?:%|mg|kg|mm|cm|ml|days?|weeks?|months?|[./]\d))",
+        lower=True,
+        not_after=_WORD,
+    ),
+    _rule(
+        "age",
+        r"(?P<v>(?:super)?centenarians?|nonagenarians?"
+        r"|in\s+(?:his|her|their)\s+(?:(?:early|mid|late)[- ])?(?:90s|nineties))\b",
+        lower=True,
+        not_after=_WORD,
+    ),
+]
+
+# Phone and fax ----------------------------------------------------------------
+_PHONE_BODY = r"\+?\(?\d[\d\s().-]{5,22}\d"
+_FAX_LABEL = r"(?:fax(?:ed)?|facsimile)(?:\s*(?:no\.?|number|#))?(?:\s+(?:to|on))?"
+_PHONE_LABEL = (
+    r"(?:tel(?:ephone)?|phone|ph|mob(?:ile)?|cell(?:phone)?|landline|contact"
+    r"(?:\s+(?:no|number))?|call(?:ed)?|ring|text|whatsapp|reached|pager)"
+    r"(?:\s*(?:no\.?|number|#))?(?:\s+(?:on|at))?"
+)
+
+
+def _phone_digits_ok(match: re.Match[str], low: int = 7, high: int = 15) -> bool:
+    digits = sum(ch.isdigit() for ch in match["v"])
+    return low <= digits <= high and match["v"].count("(") == match["v"].count(")")
+
+
+_PHONE_RULES = [
+    _rule(
+        "fax",
+        rf"{_FAX_LABEL}\s*[:.#-]?\s*(?P<v>{_PHONE_BODY})(?!\d)",
+        check=_phone_digits_ok,
+        lower=True,
+        not_after=_WORD,
+    ),
+    _rule(
+        "phone",
+        rf"{_PHONE_LABEL}\s*[:.#-]?\s*(?P<v>{_PHONE_BODY})(?!\d)",
+        check=_phone_digits_ok,
+        lower=True,
+        not_after=_WORD,
+    ),
+    # International: +44 161 496 0000, +1 (415) 555-2671, +44 (0)20 7946 0958.
+    _rule(
+        "phone",
+        r"(?P<v>\+[0-9]{1,3}[\s.-]?(?:\(0\)\s?)?\(?\d{1,4}\)?"
+        r"(?:[\s.-]?\d{2,4}){2,5})(?![\w/]|[.-]\d)",
+        check=lambda m: _phone_digits_ok(m, 8, 15),
+        not_after=r"[\w+]",
+    ),
+    # North American: (555) 201-4477, 555-201-9988, 555.201.9988.
+    _rule(
+        "phone",
+        r"(?P<v>(?:1[\s.-])?(?:\([2-9]\d{2}\)\s?|[2-9]\d{2}[\s.-])[2-9]\d{2}[\s.-]\d{4})"
+        + _NOT_BEFORE_NUM,
+        not_after=_IN_NUMBER,
+    ),
+    # UK: 020 7946 0958, 0161 496 0000, 07700 900123, 07700900123.
+    _rule(
+        "phone",
+        r"(?P<v>0[1-9]\d{1,3}[\s-]?\d{3,4}[\s-]?\d{3,4})" + _NOT_BEFORE_NUM,
+        check=lambda m: (
+            _phone_digits_ok(m, 10, 11)
+            and (not m["v"].isdigit() or m["v"].startswith("07"))
+        ),
+        not_after=_IN_NUMBER,
+    ),
+]
+
+# Email, URL, IP -------------------------------------------------------------
+_TLD_LIST = _words(
+    "com org net edu gov mil int io info biz uk ie au nz eu app health ly me tv co us"
+)
+_TLDS = "(?:{})".format("|".join(sorted(_TLD_LIST)))
+_HAS_TLD = re.compile(rf"\.{_TLDS}\b")
+_URL_TAIL = r"[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]"
+
+_WEB_RULES = [
+    _rule(
+        "email",
+        r"(?P<v>[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b",
+        not_after=r"[\w.+-]",
+        gate=lambda source: "@" in source,
+    ),
+    _rule(
+        "url",
+        rf"(?P<v>(?:https?://|www\.)(?:{_URL_TAIL})?)",
+        lower=True,
+        not_after=_WORD,
+        gate=lambda source: "http" in source or "www." in source,
+    ),
+    # Bare domains: example.com/page, bit.ly/abc.
+    _rule(
+        "url",
+        rf"(?P<v>(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+{_TLDS}"
+        rf"(?:/(?:{_URL_TAIL})?)?)(?![\w@-])",
+        not_after=r"[\w@./-]",
+        gate=lambda source: _HAS_TLD.search(source) is not None,
+    ),
+]
+_IPV4 = _rule(
+    "ip",
+    r"(?P<v>[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(?![\w]|\.\d)",
+    check=lambda m: _is_ip(m["v"], ipaddress.IPv4Address),
+    not_after=r"[\w.]",
+)
+_IPV6_SEED = re.compile(r":[0-9A-Fa-f]{0,4}:")
+_IPV6_CHARS = frozenset("0123456789abcdefABCDEF:.")
+
+
+def _is_ip(
+    text: str, kind: type[ipaddress.IPv4Address | ipaddress.IPv6Address]
+) -> bool:
+    try:
+        kind(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _ipv6_hits(text: str) -> Iterator[_Hit]:
+    """IPv6 addresses, grown outwards from a ``:x:`` seed and then validated."""
+    reason = REASONS["ip"] + "."
+    pos = 0
+    while (seed := _IPV6_SEED.search(text, pos)) is not None:
+        start, end = seed.start(), seed.end()
+        while start and text[start - 1] in _IPV6_CHARS:
+            start -= 1
+        while end < len(text) and text[end] in _IPV6_CHARS:
+            end += 1
+        pos = end
+        candidate = text[start:end].rstrip(".:")
+        boundary_ok = not (
+            start and (text[start - 1].isalnum() or text[start - 1] == "_")
+        )
+        if (
+            boundary_ok
+            and candidate.count(":") >= 2
+            and _is_ip(candidate, ipaddress.IPv6Address)
+        ):
+            yield _Hit(start, start + len(candidate), "ip", reason)
+
+
+# Record, account, insurance, licence and certificate numbers -----------------
+_NUMBER_WORD = r"(?:\s*(?:no\.?|number|num\.?|#|id|code))?"
+_RECORD_LABEL = (
+    r"(?:mrn|mr\s*#|mr\s+no\.?|medical\s+record|record|hospital|unit|ur"
+    r"|urn|patient\s+id|pid|chart|case|nhs|chi|h&c|account|acct\.?|a/c"
+    r"|billing|insurance|insurer|policy|member(?:ship)?|subscriber|group"
+    r"|health\s+plan(?:\s+beneficiary)?|beneficiary|medicare|medicaid"
+    r"|(?:driver'?s?|driving)\s+licen[cs]e|licen[cs]e|dl|gmc|nmc(?:\s+pin)?|npi"
+    r"|dea|certificate|cert\.?|passport|national\s+insurance|ni|employee"
+    r"|student|ref(?:erence)?|claim|encounter|visit|accession|lab)"
+)
+# A value: letters and digits, possibly grouped with "-", "/" or spaces
+# between digit groups, with at least three digits in it.
+_RECORD_VALUE = (
+    r"(?P<v>(?=[A-Z0-9/ -]*\d[A-Z0-9/ -]*\d[A-Z0-9/ -]*\d)[A-Z0-9]"
+    r"(?:[A-Z0-9]|[-/](?=[A-Z0-9])|\s(?=\d{2,}\b))+)"
+)
+_CODE_CONTEXT = re.compile(
+    r"(?i:snomed|icd|loinc|opcs|cpt|read\s+code|code|batch|lot|atc|ndc|bnf"
+    r"|reference\s+range|isbn|doi|pmid)\W{0,3}(?:[\w-]+\W{0,3}){0,2}$"
+)
+
+
+def _labelled_value_ok(match: re.Match[str]) -> bool:
+    value = match["v"]
+    return len(value.replace(" ", "")) >= 4 and not re.fullmatch(_YEAR, value)
+
+
+def _nhs_checksum_ok(digits: str) -> bool:
+    if len(digits) != 10 or not digits.isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    return check != 10 and (0 if check == 11 else check) == int(digits[9])
+
+
+def _long_number_ok(match: re.Match[str]) -> bool:
+    before = match.string[max(0, match.start() - 30) : match.start()]
+    return _CODE_CONTEXT.search(before) is None
+
+
+_RECORD_RULES = [
+    _rule(
+        "record_number",
+        rf"{_RECORD_LABEL}{_NUMBER_WORD}\s*(?:[:#=.-]\s*)*(?:is\s+)?",
+        check=_labelled_value_ok,
+        lower=True,
+        value=_RECORD_VALUE,
+        not_after=_WORD,
+    ),
+    # Label a few words before the number: "hospital number for this
+    # admission is 7788123".
+    _rule(
+        "record_number",
+        rf"{_RECORD_LABEL}{_NUMBER_WORD}\b[^\n\d]{{1,40}}?"
+        r"(?<![\w/.-])(?P<v>\d{5,}(?:[ -]\d{2,})*)(?![\w/]|[.,]\d)",
+        lower=True,
+        not_after=_WORD,
+    ),
+    # NHS number in its usual 3-3-4 layout (or run together) with a valid
+    # check digit.
+    _rule(
+        "record_number",
+        r"(?P<v>[0-9]{3} [0-9]{3} [0-9]{4}|[0-9]{10})" + _NOT_BEFORE_NUM,
+        "Looks like an NHS number (it has a valid check digit).",
+        check=lambda m: _nhs_checksum_ok(m["v"].replace(" ", "")),
+        weak=True,
+        not_after=_IN_NUMBER,
+    ),
+    # UK National Insurance number.
+    _rule(
+        "record_number",
+        r"(?P<v>[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z](?<!BG|GB|NK|KN|TN|NT|ZZ)"
+        r"\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D])\b",
+        "Looks like a UK National Insurance number.",
+        not_after=_WORD,
+    ),
+    # Any long run of digits: in a note it is nearly always an identifier.
+    _rule(
+        "record_number",
+        r"(?P<v>[0-9]{8,})(?![\w]|[.,/]\d)",
+        "A long number like this is usually a record, account or other "
+        "identifying number.",
+        check=_long_number_ok,
+        weak=True,
+        not_after=r"[\w.,/-]",
+    ),
+]
+
+# SSN -----------------------------------------------------------------------------
+_SSN_RULES = [
+    _rule(
+        "ssn",
+        r"(?P<v>[0-8][0-9]{2}(?<!000|666)-(?!00)[0-9]{2}-(?!0000)[0-9]{4})(?![\w-])",
+        not_after=r"[\w-]",
+    ),
+    _rule(
+        "ssn",
+        r"(?:ssn|ss\s*#|social\s+security(?:\s+(?:number|no\.?|#))?)"
+        r"\s*[:#]?\s*(?P<v>\d{3}[- ]?\d{2}[- ]?\d{4})(?![\w-])",
+        lower=True,
+        not_after=_WORD,
+    ),
+]
+
+# Addresses and postcodes -------------------------------------------------------
+_STREET_SUFFIX = (
+    r"(?:Street|St|Road|Rd|Avenue|Ave|Av|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct"
+    r"|Way|Place|Pl|Close|Crescent|Cres|Terrace|Terr|Gardens|Gdns|Grove|Square"
+    r"|Sq|Parkway|Pkwy|Highway|Hwy|Circle|Cir|Row|Mews|Hill|Walk|Park|Rise|Vale"
+    r"|View|Green|Parade|Esplanade|Trail|Trl|Alley|Plaza|Loop|Broadway|Wharf)"
+)
+_STREET_WORD = rf"(?:[{_UP}][{_LOW}'’.-]*|\d+(?:st|nd|rd|th))"
+_ADDRESS_RULES = [
+    _rule(
+        "address",
+        r"(?P<v>[0-9]{1,5}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?,?\s+"
+        r"(?:(?:North|South|East|West|[NSEW])\.?\s+)?"
+        rf"(?:{_STREET_WORD}\s+){{1,4}}?{_STREET_SUFFIX}\b\.?)"
+        # "Dr"/"St" followed by a capitalised word is a title or a saint, not
+        # a street ("2 Dr Smith"), unless a comma or line end closes it.
+        rf"(?<!Dr\.)(?<!St\.)(?!(?<=Dr)\s+[{_UP}][{_LOW}])(?!(?<=St)\s+[{_UP}][{_LOW}])",
+        not_after=r"[\w./:-]",
+    ),
+    _rule(
+        "address",
+        r"(?P<v>(?:p\.?\s?o\.?\s*box|post\s+office\s+box)\s*#?\s*\d+)\b",
+        lower=True,
+        not_after=_WORD,
+    ),
+]
+_US_STATES = _words(
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO"
+    " MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY"
+)
+_UK_POSTCODE = r"(?:[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?|GIR)\s\d[ABD-HJLNP-UW-Z]{2}"
+_ZIP = r"[0-9]{5}(?:-[0-9]{4})?"
+_ZIP_RULES = [
+    _rule("zip", rf"(?P<v>{_UK_POSTCODE})(?![\w-])", not_after=r"[\w-]"),
+    _rule(
+        "zip",
+        rf"(?:{'|'.join(sorted(_US_STATES))})\.?,?\s+(?P<v>{_ZIP})(?![\w-])",
+        not_after=_WORD,
+    ),
+    _rule(
+        "zip",
+        r"(?:zip(?:\s*code)?|postal\s+code|post\s*code)\s*[:#]?\s*"
+        rf"(?P<v>{_ZIP}|{_UK_POSTCODE.replace(r'\s', r'\s?').lower()})(?![\w-])",
+        lower=True,
+        not_after=_WORD,
+    ),
+    _rule("zip", r"(?P<v>[0-9]{5}-[0-9]{4})(?![\w-])", not_after=r"[\w-]"),
+]
+_ZIP_NEAR_ADDRESS = re.compile(rf"(?<![\w.-])(?P<v>{_ZIP})(?![\w-]|\.\d)")
+
+
+def _zips_after_addresses(text: str, addresses: Iterable[_Hit]) -> Iterator[_Hit]:
+    reason = REASONS["zip"] + " (next to an address)."
+    for address in addresses:
+        window_end = text.find("\n", address.end, address.end + 60)
+        window_end = address.end + 60 if window_end == -1 else window_end
+        for match in _ZIP_NEAR_ADDRESS.finditer(text, address.end, window_end):
+            yield _Hit(*match.span("v"), "zip", reason)
+
+
+# Device and vehicle identifiers -----------------------------------------------
+_DEVICE_LABEL = (
+    r"(?:serial(?:\s*(?:number|no\.?|#))?|s/n|sn|device\s+(?:id|identifier|serial"
+    r"|number|no\.?)|udi|imei|mac\s+address|(?:pacemaker|icd|crt-?[dp]|implant"
+    r"|pump|cgm|sensor|transmitter|defibrillator|stimulator|hearing\s+aid"
+    r"|cochlear\s+implant|generator|lead|valve|monitor)\s+(?:serial|s/n|sn|id)"
+    r"(?:\s*(?:number|no\.?|#))?|model/serial|ventilator\s+id)"
+)
+_DEVICE_RULES = [
+    _rule(
+        "device_id",
+        rf"{_DEVICE_LABEL}\s*[:#=]?\s*(?:is\s+)?",
+        lower=True,
+        value=r"(?P<v>(?=[A-Za-z0-9:/.-]*\d)[A-Z0-9]"
+        r"(?:[A-Za-z0-9]|[-/.:](?=[A-Za-z0-9])){3,40})",
+        not_after=_WORD,
+    ),
+    # GS1 UDI: (01) GTIN then application identifiers.
+    _rule("device_id", r"(?P<v>\(01\)\d{14}(?:\(\d{2,4}\)[A-Za-z0-9-]+)*)"),
+    # MAC address.
+    _rule(
+        "device_id",
+        r"(?P<v>[0-9A-Fa-f]{2}(?P<sep>[:-])(?:[0-9A-Fa-f]{2}(?P=sep)){4}"
+        r"[0-9A-Fa-f]{2})(?![\w:-])",
+        "Looks like a device's network (MAC) address.",
+        not_after=r"[\w:-]",
+    ),
+]
+
+
+def _plate_ok(match: re.Match[str]) -> bool:
+    value = match["v"]
+    letters = sum(ch.isalpha() for ch in value)
+    digits = sum(ch.isdigit() for ch in value)
+    return letters >= 2 and digits >= 2 and 4 <= len(value.replace(" ", "")) <= 8
+
+
+def _vin_ok(match: re.Match[str]) -> bool:
+    value = match["v"]
+    return (
+        sum(ch.isdigit() for ch in value) >= 3
+        and sum(ch.isalpha() for ch in value) >= 2
+    )
+
+
+_VEHICLE_RULES = [
+    _rule(
+        "vehicle_id",
+        r"(?P<v>[A-HJ-NPR-Z0-9]{17})(?![A-Za-z0-9])",
+        check=_vin_ok,
+        not_after=r"[A-Za-z0-9]",
+    ),
+    _rule(
+        "vehicle_id",
+        r"(?:(?:licen[cs]e|number|registration|reg)\s+plate|plate"
+        r"|vehicle\s+reg(?:istration)?|car\s+reg(?:istration)?|registration"
+        r"|reg(?:istration)?\s+(?:no\.?|number|mark)|vrn|vrm)"
+        r"(?:\s*(?:no\.?|number))?\s*[:#]?\s*(?:(?:is|was)\s+)?",
+        check=_plate_ok,
+        lower=True,
+        value=r"(?P<v>[A-Z0-9]{1,4}[ -]?[A-Z0-9]{1,4}(?:[ -]?[A-Z0-9]{1,3})?)(?![\w-])",
+        not_after=_WORD,
+    ),
+    # Current UK format written with its space: AB12 CDE.
+    _rule(
+        "vehicle_id",
+        r"(?P<v>[A-HJ-PR-Y][A-HJ-PR-Y]\d{2} [A-HJ-PR-Z]{3})(?![\w-])",
+        not_after=r"[\w-]",
+    ),
+]
+
+_SIMPLE_RULES = (
+    _DATE_RULES
+    + _AGE_RULES
+    + _PHONE_RULES
+    + _WEB_RULES
+    + [_IPV4]
+    + _RECORD_RULES
+    + _SSN_RULES
+    + _ZIP_RULES
+    + _DEVICE_RULES
+    + _VEHICLE_RULES
+)
+
+
+# --- scanning -----------------------------------------------------------------
+
+
+def _hits(text: str) -> Iterator[_Hit]:
+    lower = text.translate(_ASCII_LOWER)
+    yield from _names(text)
+    yield from _ipv6_hits(text)
+    for rule in _SIMPLE_RULES:
+        yield from rule.hits(text, lower)
+    addresses = [hit for rule in _ADDRESS_RULES for hit in rule.hits(text, lower)]
+    yield from addresses
+    yield from _zips_after_addresses(text, addresses)
+
+
+def _merge(hits: list[_Hit]) -> list[_Hit]:
+    """Union overlapping hits; the merged hit takes the most specific kind."""
+    hits.sort(key=lambda h: (h.start, -h.end))
+    merged: list[_Hit] = []
+    group: list[_Hit] = []
+    group_end = -1
+    for hit in hits:
+        if group and hit.start >= group_end:
+            merged.append(_combine(group))
+            group = []
+        group.append(hit)
+        group_end = max(group_end, hit.end) if len(group) > 1 else hit.end
+    if group:
+        merged.append(_combine(group))
+    return merged
+
+
+def _combine(group: list[_Hit]) -> _Hit:
+    best = min(group, key=lambda h: (h.weak, _RANK[h.kind], h.start - h.end))
+    start = min(h.start for h in group)
+    end = max(h.end for h in group)
+    return _Hit(start, end, best.kind, best.reason)
+
+
+def scan_text(text: str, *, field: str = "") -> list[Finding]:
+    """Findings in ``text``, sorted by position and never overlapping."""
+    if not text:
+        return []
+    return [
+        Finding(
+            field, hit.start, hit.end, text[hit.start : hit.end], hit.kind, hit.reason
+        )
+        for hit in _merge(list(_hits(text)))
+    ]
+
+
+def scan_fields(mapping: Mapping[str, str]) -> list[Finding]:
+    """Findings for every field, in the mapping's order, each field sorted."""
+    findings: list[Finding] = []
+    for field, text in mapping.items():
+        findings.extend(scan_text(text or "", field=field))
+    return findings
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+def finding_key(finding: Finding) -> str:
+    """Stable fingerprint of a finding: field, kind and normalised text.
+
+    Independent of position and of spacing, case and punctuation in the text,
+    so "(555) 201-4477" and "555 201 4477" in the same field share a key.
+    """
+    material = (
+        f"phi-v1\x1f{finding.field}\x1f{finding.kind}\x1f{_normalise(finding.text)}"
+    )
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def findings_unresolved(
+    findings: Iterable[Finding], dismissed: Collection[str]
+) -> list[Finding]:
+    """The findings whose :func:`finding_key` is not among ``dismissed``."""
+    return [f for f in findings if finding_key(f) not in dismissed]

@@ -1,0 +1,1 @@
+"""Actions that change case state, one module per concern (see STYLE.md)."""

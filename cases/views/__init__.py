@@ -1,0 +1,1 @@
+"""Case pages, one module per concern; each module exposes ``urlpatterns``."""
