@@ -172,9 +172,7 @@ def _open(path: str | os.PathLike[str], max_pixels: int) -> tuple[Image.Image, S
         ValueError,
         struct.error,
     ) as exc:
-        raise MediaError(
-            f"The image could not be read: it is damaged ({exc})."
-        ) from exc
+        raise MediaError(_DAMAGED.format(exc)) from exc
     pixels = image.width * image.height
     if pixels > max_pixels:
         image.close()
@@ -184,6 +182,8 @@ def _open(path: str | os.PathLike[str], max_pixels: int) -> tuple[Image.Image, S
         )
     return image, sniffed
 
+
+_DAMAGED = "The image could not be read: it is damaged or incomplete ({})."
 
 # Pillow decoders allowed for each sniffed type, so a file can never reach a
 # decoder for a format the sniffer did not recognise.
@@ -210,9 +210,7 @@ def _decode(image: Image.Image) -> Image.Image:
         zlib.error,
         EOFError,
     ) as exc:
-        raise MediaError(
-            f"The image could not be decoded: it is damaged or incomplete ({exc})."
-        ) from exc
+        raise MediaError(_DAMAGED.format(exc)) from exc
     return image
 
 

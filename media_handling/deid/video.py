@@ -47,6 +47,10 @@ DEFAULT_MAX_SIDE = 1920
 DEFAULT_MAX_PIXELS = 4096 * 4096
 CRF = "23"
 PRESET = "veryfast"
+NO_PICTURES = "The video has no pictures that can be decoded."
+# Audio decoded before the first picture waits for the video stream to be
+# set up; this many frames (about 20 s of AAC) without a picture is an error.
+MAX_PENDING_AUDIO = 1000
 AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000,
              11025, 8000)  # fmt: skip
 
@@ -115,7 +119,6 @@ class VideoReport:
 
 @dataclass(frozen=True)
 class _Geometry:
-    coded: tuple[int, int]
     sample_aspect: Fraction
     transpose: Image.Transpose | None
     rotation: int
@@ -133,7 +136,7 @@ def probe_video(
         video = _video_stream(container, max_pixels)
         first = next(_decode(container, video), None)
         if first is None:
-            raise MediaError("The video has no pictures that can be decoded.")
+            raise MediaError(NO_PICTURES)
         return _info(container, video, _geometry(video, first))
 
 
@@ -229,7 +232,7 @@ def poster_frame(
         if t >= at_s:
             break
     if still is None:
-        raise MediaError("The video has no pictures that can be decoded.")
+        raise MediaError(NO_PICTURES)
     fresh = Image.new("RGB", still.size)
     fresh.paste(still)
     fresh.save(dst_jpeg, format="JPEG", quality=85)
@@ -254,9 +257,9 @@ def _open_input(path: str | os.PathLike[str]) -> Iterator[InputContainer]:
             options=_INPUT_OPTIONS,
             metadata_errors="replace",
         )
-    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+    except av.error.FFmpegError as exc:
         raise MediaError(
-            f"The video could not be read: it is damaged or incomplete ({exc.strerror if isinstance(exc, av.error.FFmpegError) else exc})."
+            f"The video could not be read: it is damaged or incomplete ({exc.strerror})."
         ) from exc
     try:
         yield container
@@ -296,9 +299,7 @@ def _geometry(video: av.VideoStream, first: VideoFrame) -> _Geometry:
     height = first.height
     if transpose in _SWAPS_AXES:
         width, height = height, width
-    return _Geometry(
-        (first.width, first.height), sar, transpose, rotation, (width, height)
-    )
+    return _Geometry(sar, transpose, rotation, (width, height))
 
 
 def _display_transform(frame: VideoFrame) -> tuple[int, Image.Transpose | None]:
@@ -313,34 +314,22 @@ def _display_transform(frame: VideoFrame) -> tuple[int, Image.Transpose | None]:
             matrix = struct.unpack("=9i", bytes(side_data)[:36])
     if matrix is None:
         return 0, None
-    a, b, c, d = (v / 65536 for v in (matrix[0], matrix[1], matrix[3], matrix[4]))
+    a, b, c, d = matrix[0], matrix[1], matrix[3], matrix[4]
     if math.hypot(a, c) == 0 or math.hypot(b, d) == 0:
         return 0, None
-    counter_clockwise = -math.degrees(
-        math.atan2(b / math.hypot(b, d), a / math.hypot(a, c))
-    )
-    theta = round(-counter_clockwise / 90) * 90 % 360
-    if theta == 90:
-        return 90, Image.Transpose.TRANSPOSE if matrix[
-            3
-        ] > 0 else Image.Transpose.ROTATE_270
-    if theta == 270:
-        return 270, Image.Transpose.TRANSVERSE if matrix[
-            3
-        ] < 0 else Image.Transpose.ROTATE_90
-    if theta == 180:
-        hflip, vflip = matrix[0] < 0, matrix[4] < 0
-        if hflip and vflip:
-            return 180, Image.Transpose.ROTATE_180
-        if hflip or vflip:
-            flip = (
-                Image.Transpose.FLIP_LEFT_RIGHT
-                if hflip
-                else Image.Transpose.FLIP_TOP_BOTTOM
-            )
-            return 180, flip
-        return 180, None
-    return 0, Image.Transpose.FLIP_TOP_BOTTOM if matrix[4] < 0 else None
+    # av_display_rotation_get() gives the counter-clockwise angle; negate it.
+    angle = math.degrees(math.atan2(b / math.hypot(b, d), a / math.hypot(a, c)))
+    clockwise = round(angle / 90) * 90 % 360
+    T = Image.Transpose
+    if clockwise == 90:
+        return 90, T.TRANSPOSE if c > 0 else T.ROTATE_270
+    if clockwise == 270:
+        return 270, T.TRANSVERSE if c < 0 else T.ROTATE_90
+    if clockwise == 180:
+        flips = {(True, True): T.ROTATE_180, (True, False): T.FLIP_LEFT_RIGHT,
+                 (False, True): T.FLIP_TOP_BOTTOM, (False, False): None}  # fmt: skip
+        return 180, flips[(a < 0, d < 0)]
+    return 0, T.FLIP_TOP_BOTTOM if d < 0 else None
 
 
 def _info(
@@ -463,7 +452,11 @@ def _transcode(
         output.close()
 
     if job.geometry is None or job.frames == 0:
-        raise MediaError("The video has no pictures that can be decoded.")
+        if job.decode_errors:
+            raise MediaError(
+                "The video is damaged: none of its pictures can be decoded."
+            )
+        raise MediaError(NO_PICTURES)
     _check_complete(container, video, job)
     source = _info(container, video, job.geometry)
     return VideoReport(
@@ -511,6 +504,7 @@ class _Job:
         self.frames = self.frames_blurred = self.decode_errors = 0
         self.video_packets = 0
         self.duration: float | None = None
+        self.video_end = self.audio_end = 0.0
         self.pending_audio: list[av.AudioFrame] = []
 
     def run(self) -> None:
@@ -540,6 +534,7 @@ class _Job:
         if self.last_pts is not None:
             end = self.last_pts + self.last_duration
             self.duration = float((end - self.first_pts) * self.video.time_base)
+            self.video_end = float(end * self.video.time_base)
 
     def _open_audio(self, audio: av.AudioStream) -> None:
         ctx = audio.codec_context
@@ -615,15 +610,22 @@ class _Job:
     def _mux_video(self, packets: list[av.Packet] | None) -> None:
         for packet in [None] if packets is None else packets:
             if self.sei_filter is None:
-                # Created once the encoder is open: the filter copies the
-                # stream's parameters and would reset an unopened encoder.
+                # The filter copies the stream's parameters in both directions,
+                # so it is made once the header (and so those parameters) is
+                # final: earlier it would hand the muxer a blank stream.
+                self.output.start_encoding()
                 self.sei_filter = av.bitstream.BitStreamFilterContext(
                     "filter_units=remove_types=6", self.video_out, self.video_out
                 )
             self.output.mux(self.sei_filter.filter(packet))
 
     def _audio_frame(self, frame: av.AudioFrame) -> None:
+        if frame.time is not None and frame.sample_rate:
+            end = frame.time + frame.samples / frame.sample_rate
+            self.audio_end = max(self.audio_end, end)
         if self.video_out is None:
+            if len(self.pending_audio) >= MAX_PENDING_AUDIO:
+                raise MediaError(NO_PICTURES)
             self.pending_audio.append(frame)
             return
         for resampled in self.resampler.resample(frame):
@@ -633,13 +635,26 @@ class _Job:
 def _check_complete(
     container: InputContainer, video: av.VideoStream, job: _Job
 ) -> None:
-    """Refuse output from a source that was cut short or is badly damaged."""
+    """Refuse output from a source that was cut short or is badly damaged.
+
+    MP4 and QuickTime declare their frame count up front; Matroska and WebM
+    only their duration, which the decoded streams must then nearly reach.
+    """
     declared = video.frames
     if declared and job.video_packets < declared:
         raise MediaError(
             f"The video is incomplete: it declares {declared} frames but only "
             f"{job.video_packets} are in the file (an interrupted upload or copy?)."
         )
+    if not declared and container.duration:
+        length = container.duration / av.time_base
+        start = (container.start_time or 0) / av.time_base
+        reached = max(job.video_end, job.audio_end) - start
+        if reached < length - max(1.0, length / 10):
+            raise MediaError(
+                f"The video is incomplete: it declares {length:.1f} s but only "
+                f"{max(reached, 0):.1f} s are in the file (an interrupted upload or copy?)."
+            )
     if job.decode_errors * 20 > max(job.video_packets, 1):
         raise MediaError(
             f"The video is damaged: {job.decode_errors} of {job.video_packets} "
