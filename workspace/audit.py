@@ -19,12 +19,14 @@ from .models import AuditChainHead, AuditEvent, User
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The caller's address; behind a proxy the first X-Forwarded-For hop."""
+    """The caller's address as the server saw it.
+
+    X-Forwarded-For is not read here: anyone can send it. Behind a proxy,
+    Daphne's ``--proxy-headers`` puts the proxy's view into REMOTE_ADDR.
+    """
     if request is None:
         return None
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    candidate = forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR", "")
-    return _normalise_ip(candidate)
+    return _normalise_ip(request.META.get("REMOTE_ADDR", ""))
 
 
 def _normalise_ip(value: str | None) -> str | None:
