@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import secrets
 import uuid
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -223,9 +224,14 @@ class Command(BaseCommand):
             uid_key=_uid_key(opts["key"]), date_shift_days=opts["date_shift"]
         )
         counts: Counter[str] = Counter()
-        for outcome in deidentify_paths(opts["paths"], opts["out"], options=options):
-            counts[outcome.status] += 1
-            self.stdout.write(outcome.line())
+        with warnings.catch_warnings():
+            # pydicom warns about every odd value it reads; the per-file lines
+            # already say what matters.
+            warnings.simplefilter("ignore", UserWarning)
+            outcomes = deidentify_paths(opts["paths"], opts["out"], options=options)
+            for outcome in outcomes:
+                counts[outcome.status] += 1
+                self.stdout.write(outcome.line())
         self.stdout.write(
             f"{counts[CLEANED]} cleaned, {counts[NEEDS_REVIEW]} need review, "
             f"{counts[FAILED]} failed, {counts[SKIPPED]} skipped"

@@ -1,0 +1,216 @@
+"""Walk files, folders and zip archives safely (traversal, bombs, links)."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .base import DicomError
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """Guards against zip bombs; sizes are counted while streaming, not
+    taken from the archive's own (forgeable) headers."""
+
+    max_members: int = 20_000
+    max_member_bytes: int = 2 * 1024**3
+    max_total_bytes: int = 8 * 1024**3
+    max_ratio: int = 1000  # uncompressed / compressed, for members over 1 MiB
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input: ``path`` is readable while the iterator is on it; ``relpath``
+    is where it sits relative to the argument (archives become folders);
+    ``error`` is set when it could not be extracted safely."""
+
+    path: Path
+    relpath: PurePosixPath
+    display: str
+    error: str | None = None
+
+
+def is_dicom_file(path: str | os.PathLike[str]) -> bool:
+    """True when the file has the Part 10 "DICM" prefix at byte 128."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(128)
+            return handle.read(4) == b"DICM"
+    except OSError:
+        return False
+
+
+def _safe_member_path(name: str) -> PurePosixPath | None:
+    parts = name.replace("\\", "/").split("/")
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        return None
+    clean = [p for p in parts if p not in ("", ".")]
+    if not clean or any(p == ".." for p in clean):
+        return None
+    return PurePosixPath(*clean)
+
+
+def _iter_zip(
+    path: Path, rel: PurePosixPath, display: str, limits: ZipLimits
+) -> Iterator[InputFile]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        yield InputFile(path, rel, display, f"unreadable zip archive: {exc}")
+        return
+    with archive, tempfile.TemporaryDirectory(prefix="deid-zip-") as tmp:
+        members = [i for i in archive.infolist() if not i.is_dir()]
+        if len(members) > limits.max_members:
+            yield InputFile(
+                path,
+                rel,
+                display,
+                f"zip has {len(members)} members (limit {limits.max_members})",
+            )
+            return
+        total = 0
+        for index, info in enumerate(members):
+            member_display = f"{display}!{info.filename}"
+            member_rel = _safe_member_path(info.filename)
+            mode = info.external_attr >> 16
+            if member_rel is None:
+                yield InputFile(
+                    path, rel, member_display, "unsafe path in zip (traversal)"
+                )
+                continue
+            if stat.S_ISLNK(mode):
+                yield InputFile(path, rel, member_display, "symbolic link in zip")
+                continue
+            if info.flag_bits & 0x1:
+                yield InputFile(path, rel, member_display, "encrypted zip member")
+                continue
+            if info.file_size > 1024**2 and info.file_size > limits.max_ratio * max(
+                info.compress_size, 1
+            ):
+                yield InputFile(
+                    path, rel, member_display, "zip bomb: compression ratio too high"
+                )
+                continue
+            target = Path(tmp) / f"{index}{PurePosixPath(member_rel.name).suffix}"
+            error = _extract_member(archive, info, target, limits, total)
+            if error:
+                target.unlink(missing_ok=True)
+                yield InputFile(path, rel, member_display, error)
+                if error.startswith("zip bomb: archive"):
+                    return
+                continue
+            total += target.stat().st_size
+            try:
+                yield InputFile(target, rel / member_rel, member_display)
+            finally:
+                target.unlink(missing_ok=True)
+
+
+def _extract_member(
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    target: Path,
+    limits: ZipLimits,
+    total: int,
+) -> str | None:
+    written = 0
+    try:
+        with archive.open(info) as source, open(target, "wb") as sink:
+            while chunk := source.read(1024 * 1024):
+                written += len(chunk)
+                if written > limits.max_member_bytes:
+                    return "zip bomb: member larger than the limit"
+                if total + written > limits.max_total_bytes:
+                    return "zip bomb: archive larger than the limit"
+                sink.write(chunk)
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+    ) as exc:
+        return f"corrupt zip member: {exc}"
+    except NotImplementedError as exc:
+        return f"unsupported zip compression: {exc}"
+    return None
+
+
+def iter_input_files(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    limits: ZipLimits | None = None,
+    exclude: Path | None = None,
+) -> Iterator[InputFile]:
+    """Every file under ``paths``: folders walked in sorted order (symlinks
+    and hidden files skipped), ``.zip`` archives streamed member by member to
+    temp files that live until the iterator moves on. ``exclude`` is a folder
+    never entered (the output folder, when it sits inside an input)."""
+    limits = limits or ZipLimits()
+    exclude = exclude.resolve() if exclude else None
+    for raw in paths:
+        root = Path(raw)
+        if root.is_symlink() or not root.exists():
+            yield InputFile(root, PurePosixPath(root.name), str(root), "no such file")
+            continue
+        if root.is_dir():
+            for path in _walk(root, exclude):
+                rel = PurePosixPath(root.name, *path.relative_to(root).parts)
+                yield from _expand(path, rel, str(path), limits)
+        else:
+            yield from _expand(root, PurePosixPath(root.name), str(root), limits)
+
+
+def _walk(root: Path, exclude: Path | None) -> Iterator[Path]:
+    for folder, dirs, files in os.walk(root):
+        base = Path(folder)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and not (base / d).is_symlink()
+            and (exclude is None or (base / d).resolve() != exclude)
+        )
+        for name in sorted(files):
+            path = base / name
+            if not name.startswith(".") and not path.is_symlink():
+                yield path
+
+
+def _expand(
+    path: Path, rel: PurePosixPath, display: str, limits: ZipLimits
+) -> Iterator[InputFile]:
+    if path.suffix.lower() == ".zip" or (not path.suffix and _has_zip_magic(path)):
+        yield from _iter_zip(path, rel.with_suffix(""), display, limits)
+    else:
+        yield InputFile(path, rel, display)
+
+
+def _has_zip_magic(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
+
+
+def iter_dicom_files(
+    path: str | os.PathLike[str], *, limits: ZipLimits | None = None
+) -> Iterator[Path]:
+    """DICOM files (by their "DICM" prefix) under a file, folder or zip.
+
+    Zip members are temp files valid until the next item is requested.
+    Raises DicomError for an archive (or member) that is unsafe to extract.
+    """
+    for item in iter_input_files([path], limits=limits):
+        if item.error:
+            raise DicomError(f"{item.display}: {item.error}")
+        if is_dicom_file(item.path):
+            yield item.path

@@ -1,0 +1,219 @@
+"""``manage.py deidentify``: per-file lines, layout, failures, exit status."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from django.core.management import CommandError, call_command
+from PIL import Image
+
+from media_handling.deid.dicom import map_uid
+from tests.fixtures import dicom_factory as factory
+
+KEY_HEX = "00112233445566778899aabbccddeeff" * 2
+KEY = bytes.fromhex(KEY_HEX)
+
+
+def _run(*args: str) -> tuple[list[str], CommandError | None]:
+    out = io.StringIO()
+    error = None
+    try:
+        call_command("deidentify", *args, stdout=out)
+    except CommandError as exc:
+        error = exc
+    return out.getvalue().splitlines(), error
+
+
+def _files(root: Path) -> set[Path]:
+    return {p.relative_to(root) for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def case_folder(tmp_path: Path) -> dict[str, object]:
+    """A realistic export: a CT series, an ultrasound, broken files, a photo,
+    a text file, a DICOMDIR, and a zip holding a second series and a member
+    that tries to escape the output folder."""
+    root = tmp_path / "in" / "case"
+    series = factory.make_ct_series(3)
+    for index, ds in enumerate(series):
+        factory.write(ds, root / "series" / f"IM{index}.dcm")
+    factory.write(factory.make_ultrasound(), root / "us.dcm")
+    whole = factory.ct_bytes(factory.make_ct_series(1)[0])
+    (root / "broken").mkdir()
+    (root / "broken" / "truncated.dcm").write_bytes(whole[:-300])
+    (root / "broken" / "garbage.dcm").write_bytes(
+        b"\x00" * 128 + b"DICM" + b"\xff" * 64
+    )
+    (root / "notes.txt").write_text("Zelda Quixote, MRN 88431907\n")
+    (root / "DICOMDIR").write_bytes(b"\x00" * 128 + b"DICM")
+    photo = np.full((40, 60, 3), 200, dtype=np.uint8)
+    Image.fromarray(photo).save(root / "photo.png")
+
+    zipped = factory.make_ct_series(2)
+    archive = tmp_path / "in" / "more.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for index, ds in enumerate(zipped):
+            handle.writestr(f"second/IM{index}.dcm", factory.ct_bytes(ds))
+        handle.writestr("../escape.dcm", whole)
+    return {
+        "case": root,
+        "archive": archive,
+        "series": series,
+        "zipped": zipped,
+        "uids": factory.planted_uids(series + zipped),
+    }
+
+
+def test_mixed_folder_reports_each_file_and_fails_only_the_bad_ones(
+    case_folder, tmp_path
+):
+    out = tmp_path / "out"
+    case, archive = case_folder["case"], case_folder["archive"]
+
+    lines, error = _run(str(case), str(archive), "--out", str(out), "--key", KEY_HEX)
+
+    by_source = {}
+    for line in lines[:-1]:
+        status, _, rest = line.partition(" " if line.startswith("cleaned") else ": ")
+        source = rest.split(" -> ")[0] if status == "cleaned" else rest.split(": ")[0]
+        by_source[source] = status
+    assert by_source == {
+        **{str(case / "series" / f"IM{i}.dcm"): "cleaned" for i in range(3)},
+        str(case / "us.dcm"): "needs review",
+        str(case / "broken" / "truncated.dcm"): "failed",
+        str(case / "broken" / "garbage.dcm"): "failed",
+        str(case / "notes.txt"): "failed",
+        str(case / "DICOMDIR"): "skipped",
+        str(case / "photo.png"): "cleaned",
+        f"{archive}!second/IM0.dcm": "cleaned",
+        f"{archive}!second/IM1.dcm": "cleaned",
+        f"{archive}!../escape.dcm": "failed",
+    }
+    assert lines[-1] == "6 cleaned, 1 need review, 4 failed, 1 skipped"
+    assert error is not None and "4 file(s) failed" in str(error)
+
+
+def test_outputs_mirror_the_layout_with_identifier_free_dicom_names(
+    case_folder, tmp_path
+):
+    out = tmp_path / "out"
+    series, zipped = case_folder["series"], case_folder["zipped"]
+
+    _run(
+        str(case_folder["case"]),
+        str(case_folder["archive"]),
+        "--out",
+        str(out),
+        "--key",
+        KEY_HEX,
+    )
+
+    def dicom_names(folder: str, datasets) -> set[Path]:
+        return {
+            Path(folder) / f"{map_uid(KEY, ds.SOPInstanceUID)}.dcm" for ds in datasets
+        }
+
+    us_uid = next(
+        p for p in _files(out) if p.parent == Path("case") and p.suffix == ".dcm"
+    )
+    assert _files(out) == (
+        dicom_names("case/series", series)
+        | dicom_names("more/second", zipped)
+        | {us_uid, Path("case/photo.png")}
+    )
+    assert us_uid.name.startswith("2.25.")
+    assert not (tmp_path / "escape.dcm").exists()
+    assert not (tmp_path / "in" / "escape.dcm").exists()
+
+
+def test_no_planted_identifier_survives_in_any_output_file(case_folder, tmp_path):
+    out = tmp_path / "out"
+
+    _run(str(case_folder["case"]), str(case_folder["archive"]), "--out", str(out))
+
+    planted = [v.encode() for v in factory.PLANTED.values()]
+    planted += [u.encode() for u in case_folder["uids"]]
+    for path in out.rglob("*.dcm"):
+        raw = path.read_bytes()
+        assert [p for p in planted if p in raw] == [], path
+
+
+def test_series_written_by_the_command_keep_their_references(case_folder, tmp_path):
+    out = tmp_path / "out"
+
+    _run(str(case_folder["case"] / "series"), "--out", str(out))
+
+    cleaned = [pydicom.dcmread(p) for p in sorted((out / "series").glob("*.dcm"))]
+    instances = {ds.SOPInstanceUID for ds in cleaned}
+    assert len({ds.SeriesInstanceUID for ds in cleaned}) == 1
+    assert {
+        ds.ReferencedImageSequence[0].ReferencedSOPInstanceUID for ds in cleaned
+    } == instances
+
+
+def test_clean_run_exits_zero_and_the_same_key_gives_the_same_files(tmp_path):
+    for index, ds in enumerate(factory.make_ct_series(2)):
+        factory.write(ds, tmp_path / "in" / f"{index}.dcm")
+
+    first, first_error = _run(
+        str(tmp_path / "in"), "--out", str(tmp_path / "a"), "--key", KEY_HEX
+    )
+    _, second_error = _run(
+        str(tmp_path / "in"), "--out", str(tmp_path / "b"), "--key", KEY_HEX
+    )
+    _, random_error = _run(str(tmp_path / "in"), "--out", str(tmp_path / "c"))
+
+    assert first_error is second_error is random_error is None
+    assert first[-1] == "2 cleaned, 0 need review, 0 failed, 0 skipped"
+    assert _files(tmp_path / "a") == _files(tmp_path / "b")
+    assert _files(tmp_path / "a").isdisjoint(_files(tmp_path / "c"))
+
+
+def test_date_shift_option_shifts_dicom_dates(tmp_path):
+    ds = factory.make_ct_series(1)[0]
+    factory.write(ds, tmp_path / "in" / "ct.dcm")
+
+    _run(
+        str(tmp_path / "in" / "ct.dcm"),
+        "--out",
+        str(tmp_path / "out"),
+        "--date-shift",
+        "-10",
+    )
+
+    (written,) = (tmp_path / "out").glob("*.dcm")
+    cleaned = pydicom.dcmread(written)
+    assert cleaned.StudyDate == "20230601"  # 2023-06-11 minus 10 days
+    assert cleaned.LongitudinalTemporalInformationModified == "MODIFIED"
+
+
+def test_output_folder_inside_the_input_is_not_read_back(tmp_path):
+    source = tmp_path / "in"
+    factory.write(factory.make_ct_series(1)[0], source / "ct.dcm")
+
+    lines, error = _run(str(source), "--out", str(source / "clean"))
+
+    assert error is None
+    assert lines[-1].startswith("1 cleaned")
+
+
+@pytest.mark.parametrize("key", ["not-hex", "abcd"])
+def test_bad_key_is_refused_before_anything_is_written(key, tmp_path):
+    factory.write(factory.make_ct_series(1)[0], tmp_path / "in" / "ct.dcm")
+
+    with pytest.raises(CommandError, match="--key"):
+        call_command(
+            "deidentify",
+            str(tmp_path / "in"),
+            "--out",
+            str(tmp_path / "out"),
+            "--key",
+            key,
+        )
+
+    assert not (tmp_path / "out").exists()
