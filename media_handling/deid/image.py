@@ -132,10 +132,14 @@ def clean_image(
         transpose = upright and source.format != "HEIF"
         picture = ImageOps.exif_transpose(source) if transpose else source
         picture, icc = _to_output_mode(picture, source.info.get("icc_profile"))
+        as_png = source.format == "PNG" or picture.mode in ("RGBA", "I;16")
+        if picture is not source:
+            # Closing releases the decoded pixels: at most two copies of the
+            # picture exist at any time.
+            source.close()
         fresh = Image.new(picture.mode, picture.size)
         fresh.paste(picture)
         del picture
-        as_png = source.format == "PNG" or fresh.mode in ("RGBA", "I;16")
     blurred = blur_regions(fresh, faces) if faces else 0
     _save_atomically(fresh, dst_path, "PNG" if as_png else "JPEG")
     return ImageReport(
@@ -383,8 +387,7 @@ def make_renditions(
     ext = "webp" if has_alpha else "jpg"
     made = {}
     for name, side in sizes.items():
-        # Largest first, each made from the previous one: cheaper, same quality.
-        current = current.copy()
+        # Largest first, each shrunk from the previous one: cheaper, same quality.
         current.thumbnail((side, side), Image.Resampling.LANCZOS)
         fresh = Image.new(current.mode, current.size)
         fresh.paste(current)
@@ -412,7 +415,7 @@ def _renditionable(image: Image.Image) -> Image.Image:
     if image.mode.startswith("I;16") or image.mode == "I":
         # 16-bit greyscale: keep the top 8 bits rather than clipping at 255.
         return Image.fromarray(
-            (np.asarray(image, dtype=np.uint16) >> 8).astype(np.uint8), "L"
+            (np.asarray(image, dtype=np.uint16) >> 8).astype(np.uint8)
         )
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         return image.convert("RGBA")

@@ -213,7 +213,7 @@ def test_the_sniffed_type_wins_over_a_lying_extension(tmp_path):
     report = clean_image(source, tmp_path / "clean")
 
     assert report.source_mime == "image/png"
-    assert report.mime == "image/png"
+    assert (report.mime, report.ext) == ("image/png", "png")
     assert (tmp_path / "clean").read_bytes().startswith(b"\x89PNG")
 
 
