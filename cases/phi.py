@@ -120,7 +120,9 @@ _NAME = re.compile(
     rf"(?:{_PARTICLE}\s+)*(?:{_INITIAL}\s*){{0,3}}{_TOKEN}"
     rf"(?:\s+(?:{_PARTICLE}\s+)*(?:{_INITIAL}\s*)?{_TOKEN}){{0,2}}"
 )
-_SURNAME_FIRST = re.compile(rf"[{_UP}]{{2,}}(?:[-'’][{_UP}]{{2,}})?,\s*{_TOKEN}")
+_SURNAME_FIRST = re.compile(
+    rf"[{_UP}]{{2,}}(?:[-'’][{_UP}]{{2,}})?,\s*(?:{_TOKEN}|[{_UP}]{{2,}}\b)"
+)
 _NAME_PIECE = re.compile(rf"{_TOKEN}|{_INITIAL}|{_PARTICLE}")
 
 _TITLE = (
@@ -143,7 +145,7 @@ _LEAD_IN = (
     r"|[Cc]c)\b\.?:?"
 )
 _NAME_TRIGGER = re.compile(
-    rf"(?P<title>{_TITLE})\s+|(?P<lead>{_RELATION}|{_LEAD_IN})\s+"
+    rf"(?P<title>{_TITLE})\s+|(?P<lead>{_RELATION}|{_LEAD_IN})(?:\s*[:(]\s*|\s+)"
 )
 
 # Capitalised words that follow a trigger without being a name.
@@ -172,7 +174,15 @@ _NOT_NAMES = _words(
     december male female man woman boy girl baby infant child unknown
     please thanks thank said says feels felt currently previously given
     started stopped went came called named dr mr mrs ms mx miss prof
-    professor has reported advice liaison experience outcome outcomes
+    professor sir dame lady lord rev revd reverend capt captain sgt mister
+    matron has reported wife husband partner mum mom dad mother father son
+    daughter brother sister carer physio physiotherapist dietitian dietician
+    pharmacist paramedic paramedics midwife anaesthetist anesthesiologist
+    psychiatrist psychologist neurologist cardiologist oncologist radiologist
+    dermatologist haematologist hematologist rheumatologist gastroenterologist
+    staff student medical surgical night weekend colleague colleagues madam all
+    everyone intensivist sonographer radiographer therapist occupational
+    social worker advice liaison experience outcome outcomes
     identifier identification list lists portal leaflet leaflets
     administration controlled transport pathway pathways centred centered
     initials label labels demographics alert alerts
@@ -212,7 +222,9 @@ _DISEASE_WORDS = (
     r"|encephalopathy|thyroiditis|dementia|chorea|ataxia|anomaly|malformation"
     r"|procedure|operation|incision|repair|pouch|diverticulum|murmur|crisis"
     r"|type|variant|body|bodies|cells?|paresis|aneurysm|contracture|foot"
-    r"|arthropathy|angina|position|stage|grade|staging|respiration|breathing)\b"
+    r"|arthropathy|angina|position|stage|grade|staging|respiration|breathing"
+    r"|attacks?|hospital|clinic|centre|center|institute|foundation|university"
+    r"|college|school|trust|ward|unit|building|house|wing|lecture|prize|award)\b"
 )
 _AFTER_NAME_NOT_PERSON = re.compile(
     rf"(?:['’]s?)?\s*(?:-?\s*{_DISEASE_WORDS})|-(?:like|type|esque|ian)\b",
@@ -243,7 +255,8 @@ _FIRST_NAMES = _words(
     " Wayne William Zachary"
 )
 _FOLLOWED_BY_TOKEN = re.compile(rf"\s+(?={_TOKEN})")
-_ASCII_WORD = re.compile(r"[A-Za-z]+")
+_LOWER_WORD = re.compile(r"[a-z]+")
+_CAPITALISED_WORD = re.compile(r"[A-Z][a-z]+")
 # Lower-cased first words of the triggers: a cheap set lookup per word decides
 # whether the (slower) trigger pattern is tried at that position at all.
 _TRIGGER_STARTS = _words(
@@ -272,7 +285,7 @@ def _name_span(text: str, pos: int, *, surname_first: bool) -> tuple[int, int] |
     has_token = False
     for piece in _NAME_PIECE.finditer(match.group()):
         word = piece.group().rstrip(".")
-        if word.casefold() in _NOT_NAMES:
+        if len(word) > 1 and word.casefold() in _NOT_NAMES:
             break
         end = match.start() + piece.end()
         has_token = has_token or (len(word) > 1 and word[:1].isupper())
@@ -296,26 +309,27 @@ def _name_span(text: str, pos: int, *, surname_first: bool) -> tuple[int, int] |
     return match.start(), end
 
 
-def _names(text: str) -> Iterator[_Hit]:
-    for word in _ASCII_WORD.finditer(text):
-        start = word.start()
-        if word.group().lower() in _TRIGGER_STARTS:
-            trigger = _NAME_TRIGGER.match(text, start)
-            if trigger:
-                label = " ".join(trigger.group().split()).rstrip(":")
-                span = _name_span(
-                    text, trigger.end(), surname_first=trigger["lead"] is not None
-                )
-                if span:
-                    reason = f"{REASONS['name']} (after “{label}”)."
-                    yield _Hit(*span, "name", reason)
-                continue
-        if word.group() in _FIRST_NAMES and (
+def _names(doc: _Doc) -> Iterator[_Hit]:
+    text = doc.text
+    for start in doc.word_starts(_TRIGGER_STARTS):
+        trigger = _NAME_TRIGGER.match(text, start)
+        if trigger:
+            label = " ".join(trigger.group().split()).rstrip(":")
+            span = _name_span(
+                text, trigger.end(), surname_first=trigger["lead"] is not None
+            )
+            if span:
+                yield _Hit(*span, "name", f"{REASONS['name']} (after “{label}”).")
+    first_names = _FIRST_NAMES.intersection(_CAPITALISED_WORD.findall(text))
+    for start in doc.word_starts(frozenset(name.lower() for name in first_names)):
+        if text[start : start + 1].isupper() and (
             start == 0 or not text[start - 1].isalnum()
         ):
-            follow = _FOLLOWED_BY_TOKEN.match(text, word.end())
+            follow = _FOLLOWED_BY_TOKEN.match(
+                text, _LOWER_WORD.match(doc.lower, start).end()
+            )
             span = _name_span(text, start, surname_first=False) if follow else None
-            if span and span[1] > follow.end():
+            if span and follow and span[1] > follow.end():
                 reason = f"{REASONS['name']} (a first name and surname)."
                 yield _Hit(*span, "name", reason)
 
@@ -326,18 +340,71 @@ def _names(text: str) -> Iterator[_Hit]:
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
+class _Doc:
+    """The text being scanned, with what several detectors share.
+
+    ``lower`` is ASCII-lower-cased (same length and offsets as ``text``), so
+    labels match without a slow case-insensitive pattern; ``words`` is the
+    set of ASCII words in it, so a detector keyed on words such as "fax" or
+    "MRN" only runs where one of them actually occurs.
+    """
+
+    __slots__ = ("_starts", "lower", "text", "words")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        lower = text.lower()
+        # str.lower() is fast but a few characters grow ("İ" becomes two);
+        # offsets must line up with the original, so fall back then.
+        self.lower = lower if len(lower) == len(text) else text.translate(_ASCII_LOWER)
+        self.words = frozenset(_LOWER_WORD.findall(self.lower))
+        self._starts: dict[frozenset[str], list[int]] = {}
+
+    def word_starts(self, keywords: frozenset[str]) -> list[int]:
+        """Offsets where any of ``keywords`` (lower case) occurs as a word."""
+        cached = self._starts.get(keywords)
+        if cached is None:
+            cached = self._starts[keywords] = self._find_starts(keywords)
+        return cached
+
+    def _find_starts(self, keywords: frozenset[str]) -> list[int]:
+        lower, starts = self.lower, []
+        for keyword in keywords & self.words:
+            size = len(keyword)
+            index = lower.find(keyword)
+            while index != -1:
+                end = index + size
+                if (index == 0 or not _is_ascii_letter(lower[index - 1])) and (
+                    end == len(lower) or not _is_ascii_letter(lower[end])
+                ):
+                    starts.append(index)
+                index = lower.find(keyword, index + 1)
+        starts.sort()
+        return starts
+
+
+def _is_ascii_letter(char: str) -> bool:
+    return "a" <= char <= "z"
+
+
 @dataclass(frozen=True)
 class _Rule:
     """A regex detector; group ``v`` (else the whole match) is the finding.
 
-    Speed matters (every rule reads the whole text), so patterns start with a
-    literal or a character class, which lets the regex engine skip ahead
-    quickly; the boundary a leading ``\\b`` or lookbehind would express is
-    checked here instead, with ``not_after``: a class the character before the
-    match must not belong to. With ``lower`` the pattern runs on an
-    ASCII-lower-cased copy of the text (same offsets), much faster than a
-    case-insensitive pattern. With ``value``, ``pattern`` finds only the label
-    and ``value`` must match the original text right after it.
+    Speed matters, as every rule reads the whole text:
+
+    - ``keywords`` (lower-case words): the pattern is only tried where one of
+      them starts, so it must begin with one of them.
+    - Otherwise patterns start with a literal or a character class, which lets
+      the regex engine skip ahead quickly; the boundary a leading ``\\b`` or
+      lookbehind would express is checked here instead, by ``not_after``: a
+      class the character before the match must not belong to.
+    - ``lower`` runs the pattern on the lower-cased text instead of using a
+      (much slower) case-insensitive pattern.
+    - ``gate`` skips the rule when a cheap test on the text fails.
+
+    With ``value``, ``pattern`` finds only the label and ``value`` must match
+    the original text right after it (for case-sensitive values).
     """
 
     kind: str
@@ -349,22 +416,40 @@ class _Rule:
     weak: bool = False
     not_after: re.Pattern[str] | None = None
     gate: Callable[[str], bool] | None = None
+    keywords: frozenset[str] | None = None
 
-    def hits(self, text: str, lower: str) -> Iterator[_Hit]:
-        source = lower if self.lower else text
-        if self.gate is not None and not self.gate(source):
+    def _matches(self, source: str, doc: _Doc) -> Iterator[re.Match[str]]:
+        not_after = self.not_after
+        if self.keywords is not None:
+            for start in doc.word_starts(self.keywords):
+                if (
+                    start
+                    and not_after is not None
+                    and not_after.match(source, start - 1)
+                ):
+                    continue
+                match = self.pattern.match(source, start)
+                if match is not None:
+                    yield match
             return
-        reason = self.reason or REASONS[self.kind] + "."
-        search, not_after = self.pattern.search, self.not_after
-        pos = 0
+        search, pos = self.pattern.search, 0
         while (match := search(source, pos)) is not None:
             start = match.start()
             pos = max(match.end(), start + 1)
             if start and not_after is not None and not_after.match(source, start - 1):
                 pos = start + 1  # as a lookbehind would: try the next position
                 continue
+            yield match
+
+    def hits(self, doc: _Doc) -> Iterator[_Hit]:
+        source = doc.lower if self.lower else doc.text
+        if self.gate is not None and not self.gate(source):
+            return
+        reason = self.reason or REASONS[self.kind] + "."
+        for found in self._matches(source, doc):
+            match = found
             if self.value is not None:
-                match = self.value.match(text, match.end())
+                match = self.value.match(doc.text, found.end())
                 if match is None:
                     continue
             if self.check is not None and not self.check(match):
@@ -385,6 +470,7 @@ def _rule(
     weak: bool = False,
     not_after: str | None = None,
     gate: Callable[[str], bool] | None = None,
+    keywords: str | None = None,
 ) -> _Rule:
     return _Rule(
         kind,
@@ -396,6 +482,7 @@ def _rule(
         weak,
         re.compile(not_after) if not_after is not None else None,
         gate,
+        _words(keywords) if keywords is not None else None,
     )
 
 
@@ -425,6 +512,7 @@ _MONTH = "(?:{})".format(
         )
     )
 )
+_MONTH_KEYWORDS = " ".join(sorted({name.lower() for name in _MONTH_NAMES}))
 _TIME = (
     r"(?:(?:,?\s+(?:at\s+)?|T)(?:[01]?\d|2[0-3])(?::|h)[0-5]\d(?::[0-5]\d)?"
     r"(?:\s*[ap]\.?m\.?)?(?![\d:])|,?\s+at\s+(?:1[0-2]|0?[1-9])\s*[ap]\.?m\.?)"
@@ -463,8 +551,10 @@ _DATE_RULES = [
     # 3 March 2024, 3rd of May, 14 Feb 1957, 7-Aug-2021.
     _rule(
         "date",
-        rf"(?P<v>(?P<d>[0-9]{{1,2}}){_ORDINAL}?(?:\s+of)?(?:\s+|-)(?:{_MONTH})\b\.?"
-        rf"(?:,?(?:\s+|-)(?:{_YEAR}|'\d{{2}})\b)?{_TIME}?)",
+        rf"(?P<v>(?P<d>[0-9]{{1,2}}){_ORDINAL}?(?:\s+of)?(?:\s+|-)(?:{_MONTH})\b"
+        # A full stop belongs to the date only as an abbreviation ("Feb. 1957").
+        rf"(?:\.(?=,?\s*\d))?"
+        rf"(?:,?\s+(?:{_YEAR}|['’]\d{{2}})\b|-(?:{_YEAR}|\d{{2}})\b)?{_TIME}?)",
         check=_valid_day,
         not_after=_IN_NUMBER,
     ),
@@ -477,12 +567,33 @@ _DATE_RULES = [
         rf"(?:,?\s+{_YEAR}\b)?{_TIME}?)",
         check=_valid_day,
         not_after=_WORD,
+        keywords=_MONTH_KEYWORDS,
     ),
     # November 2022, Mar '24: month and year is still more than a year.
     _rule(
         "date",
         rf"(?P<v>(?:{_MONTH})\.?,?\s+(?:{_YEAR}|['’]\d{{2}})\b)",
         not_after=_WORD,
+        keywords=_MONTH_KEYWORDS,
+    ),
+    # "on 12/5": day and month only. Without such a word "3/7" and "2/52" are
+    # durations in UK notes (3 days of 7, 2 weeks), so they are left alone.
+    _rule(
+        "date",
+        r"(?:on|dated|since|from|until|till|by|of)\s+(?:the\s+)?"
+        r"(?P<v>(?P<a>[0-9]{1,2})/(?P<b>[0-9]{1,2}))(?![\w/]|[.:-]\d)",
+        check=lambda m: 1 <= int(m["a"]) <= 31 and 1 <= int(m["b"]) <= 12,
+        lower=True,
+        keywords="on dated since from until till by of",
+    ),
+    # Christmas Day, New Year's Eve 2023: a day of the year by name.
+    _rule(
+        "date",
+        r"(?P<v>(?:(?:christmas|boxing|new\s+year'?s)\s+(?:day|eve)"
+        r"|thanksgiving(?:\s+day)?|easter\s+(?:sunday|monday)|independence\s+day)"
+        rf"(?:,?\s+{_YEAR})?)\b",
+        lower=True,
+        keywords="christmas boxing new thanksgiving easter independence",
     ),
     # 03/2024 (month/year).
     _rule(
@@ -503,24 +614,45 @@ _AGE_RULES = [
         "age",
         rf"(?P<v>{_AGE_NUMBER}\s*-?\s*(?:years?|yrs?|yr)\s*-?\s*old\b"
         rf"|{_AGE_NUMBER}\s*-?\s*(?:y/o|y\.o\.?|yo|yof|yom)(?![\w/])"
-        rf"|{_AGE_NUMBER}\s+years?\s+of\s+age\b"
-        rf"|{_SPELLED_90S}[- ]years?[- ]old\b)",
+        rf"|{_AGE_NUMBER}\s+years?\s+of\s+age\b)",
         lower=True,
         not_after=r"[\w.]",
+    ),
+    _rule(
+        "age",
+        rf"(?P<v>{_SPELLED_90S}[- ]years?[- ]old)\b",
+        lower=True,
+        keywords="ninety a one",
+        gate=lambda source: "ninety" in source or "hundred" in source,
     ),
     _rule(
         "age",
         rf"(?P<v>(?:aged?|age\s*[:=]|age\s+of)\s*{_AGE_NUMBER})\b"
         r"(?!\s*(?:%|mg|kg|mm|cm|ml|days?|weeks?|months?|[./]\d))",
         lower=True,
-        not_after=_WORD,
+        keywords="age aged",
+    ),
+    # "she is 102", "he turned 90".
+    _rule(
+        "age",
+        r"(?:he|she|who|pt|patient)(?:\s+(?:is|was|turned|turns)|'s)\s+(?:now\s+)?"
+        rf"(?P<v>{_AGE_NUMBER})\b(?!\s*(?:%|kg|g|cm|mm|mg|lb|lbs|bpm|mmhg|/|\.\d))",
+        lower=True,
+        keywords="he she who pt patient",
     ),
     _rule(
         "age",
-        r"(?P<v>(?:super)?centenarians?|nonagenarians?"
-        r"|in\s+(?:his|her|their)\s+(?:(?:early|mid|late)[- ])?(?:90s|nineties))\b",
+        r"(?P<v>(?:super)?centenarians?|nonagenarians?)\b",
         lower=True,
-        not_after=_WORD,
+        keywords="centenarian centenarians supercentenarian supercentenarians"
+        " nonagenarian nonagenarians",
+    ),
+    _rule(
+        "age",
+        r"(?P<v>in\s+(?:his|her|their)\s+(?:(?:early|mid|late)[- ])?(?:90s|nineties))\b",
+        lower=True,
+        keywords="in",
+        gate=lambda source: "90s" in source or "nineties" in source,
     ),
 ]
 
@@ -545,14 +677,15 @@ _PHONE_RULES = [
         rf"{_FAX_LABEL}\s*[:.#-]?\s*(?P<v>{_PHONE_BODY})(?!\d)",
         check=_phone_digits_ok,
         lower=True,
-        not_after=_WORD,
+        keywords="fax faxed facsimile",
     ),
     _rule(
         "phone",
         rf"{_PHONE_LABEL}\s*[:.#-]?\s*(?P<v>{_PHONE_BODY})(?!\d)",
         check=_phone_digits_ok,
         lower=True,
-        not_after=_WORD,
+        keywords="tel telephone phone ph mob mobile cell cellphone landline contact"
+        " call called ring text whatsapp reached pager",
     ),
     # International: +44 161 496 0000, +1 (415) 555-2671, +44 (0)20 7946 0958.
     _rule(
@@ -569,15 +702,16 @@ _PHONE_RULES = [
         + _NOT_BEFORE_NUM,
         not_after=_IN_NUMBER,
     ),
-    # UK: 020 7946 0958, 0161 496 0000, 07700 900123, 07700900123.
+    # UK: 020 7946 0958, (0161) 496 0000, 07700 900123, 07700900123.
     _rule(
         "phone",
-        r"(?P<v>0[1-9]\d{1,3}[\s-]?\d{3,4}[\s-]?\d{3,4})" + _NOT_BEFORE_NUM,
+        r"(?P<v>(?:0[1-9]\d{1,3}|\(0[1-9]\d{1,3}\))[\s-]?\d{3,4}[\s-]?\d{3,4})"
+        + _NOT_BEFORE_NUM,
         check=lambda m: (
             _phone_digits_ok(m, 10, 11)
             and (not m["v"].isdigit() or m["v"].startswith("07"))
         ),
-        not_after=_IN_NUMBER,
+        not_after=r"[\w/.:+(-]",
     ),
 ]
 
@@ -586,8 +720,12 @@ _TLD_LIST = _words(
     "com org net edu gov mil int io info biz uk ie au nz eu app health ly me tv co us"
 )
 _TLDS = "(?:{})".format("|".join(sorted(_TLD_LIST)))
-_HAS_TLD = re.compile(rf"\.{_TLDS}\b")
 _URL_TAIL = r"[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]"
+_TLD_DOT = re.compile(rf"\.{_TLDS}(?![a-z0-9-])")
+_BARE_DOMAIN = re.compile(
+    rf"(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+{_TLDS}(?:/(?:{_URL_TAIL})?)?(?![\w@-])"
+)
+_DOMAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
 
 _WEB_RULES = [
     _rule(
@@ -600,18 +738,31 @@ _WEB_RULES = [
         "url",
         rf"(?P<v>(?:https?://|www\.)(?:{_URL_TAIL})?)",
         lower=True,
-        not_after=_WORD,
-        gate=lambda source: "http" in source or "www." in source,
-    ),
-    # Bare domains: example.com/page, bit.ly/abc.
-    _rule(
-        "url",
-        rf"(?P<v>(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+{_TLDS}"
-        rf"(?:/(?:{_URL_TAIL})?)?)(?![\w@-])",
-        not_after=r"[\w@./-]",
-        gate=lambda source: _HAS_TLD.search(source) is not None,
+        keywords="http https www",
     ),
 ]
+
+
+def _bare_domain_hits(doc: _Doc) -> Iterator[_Hit]:
+    """Domains without a scheme (example.com/page, bit.ly/abc).
+
+    Found from their ending (".com"), which is rare and quick to search for,
+    then grown back to the start of the name.
+    """
+    text, reason, pos = doc.text, REASONS["url"] + ".", 0
+    while (dot := _TLD_DOT.search(text, pos)) is not None:
+        pos = dot.end()
+        start = dot.start()
+        while start and text[start - 1] in _DOMAIN_CHARS:
+            start -= 1
+        if start and (text[start - 1].isalnum() or text[start - 1] in "_@./-"):
+            continue
+        match = _BARE_DOMAIN.match(text, start)
+        if match is not None and match.end() >= dot.end():
+            pos = match.end()
+            yield _Hit(start, match.end(), "url", reason)
+
+
 _IPV4 = _rule(
     "ip",
     r"(?P<v>[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(?![\w]|\.\d)",
@@ -658,13 +809,20 @@ def _ipv6_hits(text: str) -> Iterator[_Hit]:
 # Record, account, insurance, licence and certificate numbers -----------------
 _NUMBER_WORD = r"(?:\s*(?:no\.?|number|num\.?|#|id|code))?"
 _RECORD_LABEL = (
-    r"(?:mrn|mr\s*#|mr\s+no\.?|medical\s+record|record|hospital|unit|ur"
-    r"|urn|patient\s+id|pid|chart|case|nhs|chi|h&c|account|acct\.?|a/c"
+    r"(?:mrn|mr\s*#|mr\s+no\.?|medical\s+record|record|hospital|hosp\.?|unit|ur"
+    r"|urn|patient\s+id|pid|chart|case|nhs|chi|account|acct\.?"
     r"|billing|insurance|insurer|policy|member(?:ship)?|subscriber|group"
     r"|health\s+plan(?:\s+beneficiary)?|beneficiary|medicare|medicaid"
     r"|(?:driver'?s?|driving)\s+licen[cs]e|licen[cs]e|dl|gmc|nmc(?:\s+pin)?|npi"
     r"|dea|certificate|cert\.?|passport|national\s+insurance|ni|employee"
     r"|student|ref(?:erence)?|claim|encounter|visit|accession|lab)"
+)
+_RECORD_KEYWORDS = (
+    "mrn mr medical record hospital hosp unit ur urn patient pid chart case nhs chi"
+    " account acct billing insurance insurer policy member membership subscriber"
+    " group health beneficiary medicare medicaid driver drivers driving licence"
+    " license dl gmc nmc npi dea certificate cert passport national ni employee"
+    " student ref reference claim encounter visit accession lab"
 )
 # A value: letters and digits, possibly grouped with "-", "/" or spaces
 # between digit groups, with at least three digits in it.
@@ -703,16 +861,18 @@ _RECORD_RULES = [
         check=_labelled_value_ok,
         lower=True,
         value=_RECORD_VALUE,
-        not_after=_WORD,
+        keywords=_RECORD_KEYWORDS,
     ),
     # Label a few words before the number: "hospital number for this
-    # admission is 7788123".
+    # admission is 7788123". Only labels that name an identifier outright:
+    # "lab values: 120000" must not count.
     _rule(
         "record_number",
-        rf"{_RECORD_LABEL}{_NUMBER_WORD}\b[^\n\d]{{1,40}}?"
+        rf"(?:mrn|nhs|chi|passport|medicare|medicaid|ssn"
+        rf"|{_RECORD_LABEL}\s*(?:no\.?|number|num\.?|#|id))\b[^\n\d]{{1,40}}?"
         r"(?<![\w/.-])(?P<v>\d{5,}(?:[ -]\d{2,})*)(?![\w/]|[.,]\d)",
         lower=True,
-        not_after=_WORD,
+        keywords=_RECORD_KEYWORDS,
     ),
     # NHS number in its usual 3-3-4 layout (or run together) with a valid
     # check digit.
@@ -756,16 +916,18 @@ _SSN_RULES = [
         r"(?:ssn|ss\s*#|social\s+security(?:\s+(?:number|no\.?|#))?)"
         r"\s*[:#]?\s*(?P<v>\d{3}[- ]?\d{2}[- ]?\d{4})(?![\w-])",
         lower=True,
-        not_after=_WORD,
+        keywords="ssn ss social",
     ),
 ]
 
 # Addresses and postcodes -------------------------------------------------------
 _STREET_SUFFIX = (
-    r"(?:Street|St|Road|Rd|Avenue|Ave|Av|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct"
-    r"|Way|Place|Pl|Close|Crescent|Cres|Terrace|Terr|Gardens|Gdns|Grove|Square"
-    r"|Sq|Parkway|Pkwy|Highway|Hwy|Circle|Cir|Row|Mews|Hill|Walk|Park|Rise|Vale"
-    r"|View|Green|Parade|Esplanade|Trail|Trl|Alley|Plaza|Loop|Broadway|Wharf)"
+    r"(?:(?:Street|Road|Avenue|Lane|Drive|Boulevard|Court|Way|Place|Close"
+    r"|Crescent|Terrace|Gardens|Grove|Square|Parkway|Highway|Circle|Row|Mews|Hill"
+    r"|Walk|Park|Rise|Vale|View|Green|Parade|Esplanade|Trail|Alley|Plaza|Loop"
+    r"|Broadway|Wharf)\b"
+    # An abbreviation keeps its full stop; a full word's is the sentence's.
+    r"|(?:St|Rd|Ave|Av|Ln|Dr|Blvd|Ct|Pl|Cres|Terr|Gdns|Sq|Pkwy|Hwy|Cir|Trl)\b\.?)"
 )
 _STREET_WORD = rf"(?:[{_UP}][{_LOW}'’.-]*|\d+(?:st|nd|rd|th))"
 _ADDRESS_RULES = [
@@ -773,7 +935,7 @@ _ADDRESS_RULES = [
         "address",
         r"(?P<v>[0-9]{1,5}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?,?\s+"
         r"(?:(?:North|South|East|West|[NSEW])\.?\s+)?"
-        rf"(?:{_STREET_WORD}\s+){{1,4}}?{_STREET_SUFFIX}\b\.?)"
+        rf"(?:{_STREET_WORD}\s+){{1,4}}?{_STREET_SUFFIX})"
         # "Dr"/"St" followed by a capitalised word is a title or a saint, not
         # a street ("2 Dr Smith"), unless a comma or line end closes it.
         rf"(?<!Dr\.)(?<!St\.)(?!(?<=Dr)\s+[{_UP}][{_LOW}])(?!(?<=St)\s+[{_UP}][{_LOW}])",
@@ -783,14 +945,21 @@ _ADDRESS_RULES = [
         "address",
         r"(?P<v>(?:p\.?\s?o\.?\s*box|post\s+office\s+box)\s*#?\s*\d+)\b",
         lower=True,
-        not_after=_WORD,
+        keywords="p po post",
     ),
 ]
 _US_STATES = _words(
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO"
     " MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY"
 )
-_UK_POSTCODE = r"(?:[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?|GIR)\s\d[ABD-HJLNP-UW-Z]{2}"
+# Outward codes use a fixed list of postcode areas ("C5 6TH" is a nerve root,
+# not a postcode: there is no area "C").
+_UK_POSTCODE = (
+    r"(?:(?:[BEGLMNSW]|AB|AL|B[ABDHLNRST]|C[ABFHMORTVW]|D[ADEGHLNTY]|E[CHNX]|F[KY]"
+    r"|G[LUY]|H[ADGPRSUX]|I[GMPV]|JE|K[ATWY]|L[ADELNSU]|M[EKL]|N[EGNPRW]|O[LX]"
+    r"|P[AEHLOR]|R[GHM]|S[AEGKLMNOPRSTWY]|T[ADFNQRSW]|UB|W[ADFNRSV]|YO|ZE)"
+    r"\d[A-Z\d]?|GIR)\s\d[ABD-HJLNP-UW-Z]{2}"
+)
 _ZIP = r"[0-9]{5}(?:-[0-9]{4})?"
 _ZIP_RULES = [
     _rule("zip", rf"(?P<v>{_UK_POSTCODE})(?![\w-])", not_after=r"[\w-]"),
@@ -804,7 +973,7 @@ _ZIP_RULES = [
         r"(?:zip(?:\s*code)?|postal\s+code|post\s*code)\s*[:#]?\s*"
         rf"(?P<v>{_ZIP}|{_UK_POSTCODE.replace(r'\s', r'\s?').lower()})(?![\w-])",
         lower=True,
-        not_after=_WORD,
+        keywords="zip postal post postcode",
     ),
     _rule("zip", r"(?P<v>[0-9]{5}-[0-9]{4})(?![\w-])", not_after=r"[\w-]"),
 ]
@@ -833,9 +1002,22 @@ _DEVICE_RULES = [
         "device_id",
         rf"{_DEVICE_LABEL}\s*[:#=]?\s*(?:is\s+)?",
         lower=True,
+        # A maker's name may come first: "serial: Medtronic RNB123456H".
+        value=r"(?:[A-Z][a-z]+\s+)?(?P<v>(?=[A-Za-z0-9:/.-]*\d)[A-Z0-9]"
+        r"(?:[A-Za-z0-9]|[-/.:](?=[A-Za-z0-9])){3,40})",
+        keywords="serial sn device udi imei mac pacemaker icd crt implant pump cgm"
+        " sensor transmitter defibrillator stimulator hearing cochlear generator lead"
+        " valve monitor model ventilator",
+    ),
+    # "S/N" splits into two words, so it is searched for on its own.
+    _rule(
+        "device_id",
+        r"s/n\s*[:#=]?\s*",
+        lower=True,
         value=r"(?P<v>(?=[A-Za-z0-9:/.-]*\d)[A-Z0-9]"
         r"(?:[A-Za-z0-9]|[-/.:](?=[A-Za-z0-9])){3,40})",
         not_after=_WORD,
+        gate=lambda source: "s/n" in source,
     ),
     # GS1 UDI: (01) GTIN then application identifiers.
     _rule("device_id", r"(?P<v>\(01\)\d{14}(?:\(\d{2,4}\)[A-Za-z0-9-]+)*)"),
@@ -881,7 +1063,7 @@ _VEHICLE_RULES = [
         check=_plate_ok,
         lower=True,
         value=r"(?P<v>[A-Z0-9]{1,4}[ -]?[A-Z0-9]{1,4}(?:[ -]?[A-Z0-9]{1,3})?)(?![\w-])",
-        not_after=_WORD,
+        keywords="licence license number registration reg plate vehicle car vrn vrm",
     ),
     # Current UK format written with its space: AB12 CDE.
     _rule(
@@ -909,12 +1091,13 @@ _SIMPLE_RULES = (
 
 
 def _hits(text: str) -> Iterator[_Hit]:
-    lower = text.translate(_ASCII_LOWER)
-    yield from _names(text)
+    doc = _Doc(text)
+    yield from _names(doc)
     yield from _ipv6_hits(text)
+    yield from _bare_domain_hits(doc)
     for rule in _SIMPLE_RULES:
-        yield from rule.hits(text, lower)
-    addresses = [hit for rule in _ADDRESS_RULES for hit in rule.hits(text, lower)]
+        yield from rule.hits(doc)
+    addresses = [hit for rule in _ADDRESS_RULES for hit in rule.hits(doc)]
     yield from addresses
     yield from _zips_after_addresses(text, addresses)
 
