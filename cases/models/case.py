@@ -1,7 +1,12 @@
 """Cases and who takes part in them.
 
 Other case-owned models (differentials, consults, submissions) live in their
-own modules and are imported at the bottom so Django finds them.
+own modules, re-exported by the package so Django finds them.
+
+Markdown fields are rendered to safe HTML once, on save, into ``rendered``
+(keyed by field name, with the renderer version under ``"_v"``): a case page
+is read far more often than it is written, and rendering is the slowest part
+of showing one.
 """
 
 from __future__ import annotations
@@ -9,9 +14,16 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
 
+from workspace.markdown import render_markdown
 from workspace.models import Specialty, Workspace
+
+__all__ = ["AgeBand", "Case", "CaseParticipant", "Sex", "Tag"]
+
+# Bump when workspace.markdown changes its output, so stale caches re-render.
+RENDER_VERSION = 1
 
 
 class AgeBand(models.TextChoices):
@@ -51,7 +63,7 @@ class Tag(models.Model):
 
     def save(self, *args, **kwargs):
         if not self.slug:
-            self.slug = slugify(self.name)[:48]
+            self.slug = slugify(self.name, allow_unicode=True)[:48]
         super().save(*args, **kwargs)
 
 
@@ -119,6 +131,8 @@ class Case(models.Model):
     attested_at = models.DateTimeField(null=True, blank=True)
     # Messages in a case are numbered consecutively (see the WebSocket protocol).
     last_message_seq = models.PositiveBigIntegerField(default=0)
+    # Safe HTML of the markdown fields, rendered on save (see module docstring).
+    rendered = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["-published_at", "-created"]
@@ -128,12 +142,6 @@ class Case(models.Model):
             ),
         ]
 
-    def __str__(self) -> str:
-        return self.title
-
-    def get_absolute_url(self) -> str:
-        return reverse("case_detail", args=[self.pk])
-
     TEXT_FIELDS = (
         "title",
         "presenting_complaint",
@@ -142,9 +150,59 @@ class Case(models.Model):
         "investigations",
         "working_notes",
     )
+    MARKDOWN_FIELDS = (
+        "presenting_complaint",
+        "history",
+        "examination",
+        "investigations",
+        "working_notes",
+    )
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None:
+            self.render_markdown_fields()
+        elif set(update_fields) & set(self.MARKDOWN_FIELDS):
+            self.render_markdown_fields()
+            kwargs["update_fields"] = {*update_fields, "rendered"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("case_detail", args=[self.pk])
 
     def text_fields(self) -> dict[str, str]:
         return {name: getattr(self, name) or "" for name in self.TEXT_FIELDS}
+
+    def render_markdown_fields(self) -> None:
+        """Refresh ``rendered`` from the markdown fields."""
+        rendered: dict[str, str | int] = {
+            name: render_markdown(getattr(self, name) or "")
+            for name in self.MARKDOWN_FIELDS
+        }
+        rendered["_v"] = RENDER_VERSION
+        self.rendered = rendered
+
+    def html(self, name: str) -> SafeString:
+        """Safe HTML for a markdown field, from the cache when it is current.
+
+        Only ever holds :func:`render_markdown` output (bleach allow-list),
+        so it is marked safe for templates.
+        """
+        if self.rendered.get("_v") != RENDER_VERSION or name not in self.rendered:
+            return mark_safe(render_markdown(getattr(self, name) or ""))  # noqa: S308
+        return mark_safe(str(self.rendered[name]))  # noqa: S308
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_open(self) -> bool:
+        """Published or resolved: the states others may see it in."""
+        return self.status in (self.Status.PUBLISHED, self.Status.RESOLVED)
 
 
 class CaseParticipant(models.Model):
