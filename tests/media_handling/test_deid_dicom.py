@@ -537,30 +537,29 @@ def _valid_bytes() -> bytes:
     return factory.ct_bytes(factory.make_ct_series(1)[0])
 
 
-@pytest.mark.parametrize(
-    "content",
-    [
-        b"",
-        b"just some text, not an image\n" * 20,
-        b"\x00" * 128 + b"DICM" + b"\xff" * 300,
-        pytest.param("truncated-pixels", id="truncated-pixels"),
-        pytest.param("truncated-header", id="truncated-header"),
-    ],
-    ids=[
-        "empty",
-        "text",
-        "garbage-after-prefix",
-        "truncated-pixels",
-        "truncated-header",
-    ],
-)
-def test_bad_input_raises_dicom_error_and_writes_nothing(content, tmp_path):
-    if content == "truncated-pixels":
-        content = _valid_bytes()[:-300]
-    elif content == "truncated-header":
-        content = _valid_bytes()[:900]
+def _truncated(ds: Dataset, cut: int) -> bytes:
+    return factory.ct_bytes(ds)[:-cut]
+
+
+BAD_INPUTS = {
+    "empty": lambda: b"",
+    "text": lambda: b"just some text, not an image\n" * 20,
+    "garbage-after-prefix": lambda: b"\x00" * 128 + b"DICM" + b"\xff" * 300,
+    "truncated-pixels": lambda: _truncated(factory.make_ct_series(1)[0], 300),
+    "truncated-header": lambda: factory.ct_bytes(factory.make_ct_series(1)[0])[:900],
+    "truncated-rle": lambda: _truncated(
+        factory.compress_rle(factory.make_ct_series(1, rows=64, cols=64)[0]), 700
+    ),
+    "truncated-jpeg": lambda: _truncated(
+        factory.compress_jpeg_baseline(factory.make_monochrome8()), 200
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", BAD_INPUTS)
+def test_bad_input_raises_dicom_error_and_writes_nothing(kind, tmp_path):
     src = tmp_path / "bad.dcm"
-    src.write_bytes(content)
+    src.write_bytes(BAD_INPUTS[kind]())
     out = tmp_path / "out"
     out.mkdir()
 
@@ -677,3 +676,17 @@ def test_zip_member_with_an_extreme_compression_ratio_is_rejected_unread(tmp_pat
     items = list(iter_input_files([archive_path], limits=ZipLimits(max_ratio=100)))
 
     assert [item.error for item in items] == ["zip bomb: compression ratio too high"]
+
+
+def test_zip_resource_forks_and_hidden_members_are_skipped_like_hidden_files(tmp_path):
+    archive_path = tmp_path / "mac.zip"
+    with zipfile.ZipFile(archive_path, "w") as archive:
+        archive.writestr("scan/one.dcm", b"x")
+        archive.writestr("__MACOSX/scan/._one.dcm", b"x")
+        archive.writestr("scan/.DS_Store", b"x")
+
+    items = list(iter_input_files([archive_path]))
+
+    assert [(str(item.relpath), item.error) for item in items] == [
+        ("mac/scan/one.dcm", None)
+    ]

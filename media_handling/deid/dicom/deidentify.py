@@ -107,6 +107,7 @@ def _original_age_band(ds: Dataset) -> str | None:
 
 
 def existing_method_codes(ds: Dataset) -> set[str]:
+    """The CID 7050 codes already recorded in the dataset (others ignored)."""
     codes = set()
     for item in ds.get("DeidentificationMethodCodeSequence", None) or []:
         if str(item.get("CodingSchemeDesignator", "")) == "DCM":
@@ -117,6 +118,8 @@ def existing_method_codes(ds: Dataset) -> set[str]:
 
 
 def set_method(ds: Dataset, codes: Iterable[str]) -> list[str]:
+    """Record Patient Identity Removed, the method text and exactly ``codes``
+    in the De-identification Method Code Sequence; return them sorted."""
     ordered = sorted(set(codes))
     items = []
     for code in ordered:
@@ -155,11 +158,13 @@ def _clean_file_meta(ds: Dataset) -> None:
 
 
 def deidentify_dataset(ds: Dataset, *, options: DicomDeidOptions) -> DicomDeidReport:
-    """De-identify ``ds`` in place; see the module docstring for the guarantees.
+    """De-identify ``ds`` in place; ``media_handling.deid.dicom`` lists the
+    guarantees.
 
     The report lists what was removed, emptied, replaced and shifted, the age
     band kept, the method codes recorded and, in ``review_reason``, why the
-    pixels still need a human look (burned-in text), if they do.
+    pixels still need a human look (burned-in text), if they do. Run it on
+    originals: a second pass would map the already replaced UIDs once more.
     """
     band = _original_age_band(ds)
     original_patient_id = str(

@@ -47,6 +47,13 @@ def is_dicom_file(path: str | os.PathLike[str]) -> bool:
         return False
 
 
+def _is_hidden_member(name: str) -> bool:
+    parts = [p for p in name.replace("\\", "/").split("/") if p]
+    return any(
+        (p.startswith(".") and p not in (".", "..")) or p == "__MACOSX" for p in parts
+    )
+
+
 def _safe_member_path(name: str) -> PurePosixPath | None:
     parts = name.replace("\\", "/").split("/")
     if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
@@ -66,7 +73,13 @@ def _iter_zip(
         yield InputFile(path, rel, display, f"unreadable zip archive: {exc}")
         return
     with archive, tempfile.TemporaryDirectory(prefix="deid-zip-") as tmp:
-        members = [i for i in archive.infolist() if not i.is_dir()]
+        # Folders, and the hidden files and __MACOSX/ resource forks that
+        # archivers add, are skipped just as a folder walk skips them.
+        members = [
+            i
+            for i in archive.infolist()
+            if not i.is_dir() and not _is_hidden_member(i.filename)
+        ]
         if len(members) > limits.max_members:
             yield InputFile(
                 path,
@@ -158,7 +171,9 @@ def iter_input_files(
     for raw in paths:
         root = Path(raw)
         if root.is_symlink() or not root.exists():
-            yield InputFile(root, PurePosixPath(root.name), str(root), "no such file")
+            yield InputFile(
+                root, PurePosixPath(root.name), str(root), "no such file or folder"
+            )
             continue
         if root.is_dir():
             for path in _walk(root, exclude):

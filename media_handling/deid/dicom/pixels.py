@@ -6,11 +6,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.uid import (
-    UID,
-    ExplicitVRLittleEndian,
-    RLELossless,
-)
+from pydicom.uid import UID, ExplicitVRLittleEndian, RLELossless
 
 from .base import DicomError
 from .deidentify import (
@@ -22,6 +18,7 @@ from .deidentify import (
 
 
 def frame_count(ds: Dataset) -> int:
+    """Number of frames (1 when Number of Frames is absent or invalid)."""
     try:
         return max(1, int(ds.get("NumberOfFrames", 1) or 1))
     except (TypeError, ValueError):
@@ -95,8 +92,22 @@ def apply_masks(
     set_method(ds, existing_method_codes(ds) | {BASIC_PROFILE, CLEAN_PIXEL_DATA})
 
 
+_LOSSLESS_SYNTAXES = frozenset(
+    {
+        RLELossless,
+        "1.2.840.10008.1.2.4.57",  # JPEG Lossless, Non-Hierarchical (Process 14)
+        "1.2.840.10008.1.2.4.70",  # JPEG Lossless, SV1
+        "1.2.840.10008.1.2.4.80",  # JPEG-LS Lossless
+        "1.2.840.10008.1.2.4.90",  # JPEG 2000 (Lossless Only)
+        "1.2.840.10008.1.2.4.92",  # JPEG 2000 Part 2 Multi-component (Lossless)
+        "1.2.840.10008.1.2.4.201",  # HTJ2K (Lossless Only)
+        "1.2.840.10008.1.2.4.202",  # HTJ2K with RPCL Options (Lossless Only)
+    }
+)
+
+
 def _is_lossy(syntax: UID) -> bool:
-    return "Lossless" not in syntax.name and syntax != RLELossless
+    return syntax.is_compressed and str(syntax) not in _LOSSLESS_SYNTAXES
 
 
 def _write_pixels(ds: Dataset, arr: np.ndarray, photometric: str, bits: int) -> None:
