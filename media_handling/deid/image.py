@@ -169,6 +169,8 @@ def _open(path: str | os.PathLike[str], max_pixels: int) -> tuple[Image.Image, S
             image = Image.open(path, formats=_PILLOW_FORMATS[sniffed.mime])
     except Image.DecompressionBombError as exc:
         raise MediaError(f"Image too large: {exc}") from exc
+    except PermissionError:
+        raise  # our deployment's fault, not the upload's
     except (
         UnidentifiedImageError,
         OSError,

@@ -258,12 +258,16 @@ def _open_input(path: str | os.PathLike[str]) -> Iterator[InputContainer]:
             metadata_errors="replace",
         )
     except av.error.FFmpegError as exc:
+        if isinstance(exc, OSError):
+            raise  # our disk or permissions, not the upload's fault
         raise MediaError(
             f"The video could not be read: it is damaged or incomplete ({exc.strerror})."
         ) from exc
     try:
         yield container
     except av.error.FFmpegError as exc:
+        if isinstance(exc, OSError):
+            raise
         raise MediaError(f"The video could not be decoded: {exc.strerror}.") from exc
     finally:
         container.close()
