@@ -123,6 +123,13 @@ _NAME = re.compile(
 _SURNAME_FIRST = re.compile(
     rf"[{_UP}]{{2,}}(?:[-'’][{_UP}]{{2,}})?,\s*(?:{_TOKEN}|[{_UP}]{{2,}}\b)"
 )
+_CAPS_NAME = re.compile(
+    rf"[{_UP}]{{2,}}(?:[-'’][{_UP}]{{2,}})?(?:\s+[{_UP}]{{2,}}(?:[-'’][{_UP}]{{2,}})?){{0,2}}\b"
+)
+_ACRONYMS = _words(
+    "MRI CT ECG EEG EMG ICU ITU HDU GP ED ENT OPD MDT SHO FY1 FY2 ST3 CCU AMU SDEC"
+    " ANP CNS OT SALT NHS USS CXR AXR PET DEXA HIV COVID"
+)
 _NAME_PIECE = re.compile(rf"{_TOKEN}|{_INITIAL}|{_PARTICLE}")
 
 _TITLE = (
@@ -272,7 +279,22 @@ _TRIGGER_STARTS = _words(
 )
 
 
-def _name_span(text: str, pos: int, *, surname_first: bool) -> tuple[int, int] | None:
+def _caps_name_span(text: str, pos: int) -> tuple[int, int] | None:
+    """An upper-case name after a title ("Dr AMELIA HART"), not an acronym."""
+    match = _CAPS_NAME.match(text, pos)
+    if match is None:
+        return None
+    words = match.group().split()
+    if any(word.casefold() in _NOT_NAMES or word in _ACRONYMS for word in words):
+        return None
+    if max(len(word) for word in words) < 4:
+        return None
+    return match.start(), match.end()
+
+
+def _name_span(
+    text: str, pos: int, *, surname_first: bool, caps: bool = False
+) -> tuple[int, int] | None:
     """The name starting at ``pos``, trimmed of non-name words, or None."""
     if surname_first:
         match = _SURNAME_FIRST.match(text, pos)
@@ -280,7 +302,7 @@ def _name_span(text: str, pos: int, *, surname_first: bool) -> tuple[int, int] |
             return match.start(), match.end()
     match = _NAME.match(text, pos)
     if match is None:
-        return None
+        return _caps_name_span(text, pos) if caps else None
     end = match.start()
     has_token = False
     for piece in _NAME_PIECE.finditer(match.group()):
@@ -316,7 +338,10 @@ def _names(doc: _Doc) -> Iterator[_Hit]:
         if trigger:
             label = " ".join(trigger.group().split()).rstrip(":")
             span = _name_span(
-                text, trigger.end(), surname_first=trigger["lead"] is not None
+                text,
+                trigger.end(),
+                surname_first=trigger["lead"] is not None,
+                caps=trigger["title"] is not None,
             )
             if span:
                 yield _Hit(*span, "name", f"{REASONS['name']} (after “{label}”).")
@@ -815,14 +840,16 @@ _RECORD_LABEL = (
     r"|health\s+plan(?:\s+beneficiary)?|beneficiary|medicare|medicaid"
     r"|(?:driver'?s?|driving)\s+licen[cs]e|licen[cs]e|dl|gmc|nmc(?:\s+pin)?|npi"
     r"|dea|certificate|cert\.?|passport|national\s+insurance|ni|employee"
-    r"|student|ref(?:erence)?|claim|encounter|visit|accession|lab)"
+    r"|student|ref(?:erence)?|claim|encounter|visit|accession|lab"
+    r"|(?:gmc|nmc|hcpc|professional|medical)?\s*registration)"
 )
 _RECORD_KEYWORDS = (
     "mrn mr medical record hospital hosp unit ur urn patient pid chart case nhs chi"
     " account acct billing insurance insurer policy member membership subscriber"
     " group health beneficiary medicare medicaid driver drivers driving licence"
     " license dl gmc nmc npi dea certificate cert passport national ni employee"
-    " student ref reference claim encounter visit accession lab"
+    " student ref reference claim encounter visit accession lab registration"
+    " professional"
 )
 # A value: letters and digits, possibly grouped with "-", "/" or spaces
 # between digit groups, with at least three digits in it.
@@ -935,7 +962,7 @@ _ADDRESS_RULES = [
         "address",
         r"(?P<v>[0-9]{1,5}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?,?\s+"
         r"(?:(?:North|South|East|West|[NSEW])\.?\s+)?"
-        rf"(?:{_STREET_WORD}\s+){{1,4}}?{_STREET_SUFFIX})"
+        rf"(?:{_STREET_WORD}\s+){{1,4}}{_STREET_SUFFIX})"
         # "Dr"/"St" followed by a capitalised word is a title or a saint, not
         # a street ("2 Dr Smith"), unless a comma or line end closes it.
         rf"(?<!Dr\.)(?<!St\.)(?!(?<=Dr)\s+[{_UP}][{_LOW}])(?!(?<=St)\s+[{_UP}][{_LOW}])",
