@@ -153,6 +153,11 @@ def poster_frame(
 
 @contextlib.contextmanager
 def open_input(path: str | os.PathLike[str]) -> Iterator[InputContainer]:
+    """Open a sniffed video with the demuxer for its type.
+
+    Decoding errors raised inside the block become ``MediaError``; errors of
+    the machine itself (disk, permissions) pass through unchanged.
+    """
     if os.path.getsize(path) == 0:
         raise MediaError("The file is empty.")
     sniffed = sniff(path)
@@ -183,6 +188,7 @@ def open_input(path: str | os.PathLike[str]) -> Iterator[InputContainer]:
 
 
 def video_stream(container: InputContainer, max_pixels: int) -> av.VideoStream:
+    """The main video stream, refused when its frames exceed ``max_pixels``."""
     if not container.streams.video:
         raise MediaError("The file has no video stream.")
     video = container.streams.best("video")
