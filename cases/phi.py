@@ -427,6 +427,8 @@ class _Rule:
     - ``lower`` runs the pattern on the lower-cased text instead of using a
       (much slower) case-insensitive pattern.
     - ``gate`` skips the rule when a cheap test on the text fails.
+    - ``lead_in`` (with ``keywords``): a pattern that must end right at the
+      keyword; the match is then tried from where the lead-in starts.
 
     With ``value``, ``pattern`` finds only the label and ``value`` must match
     the original text right after it (for case-sensitive values).
@@ -442,11 +444,20 @@ class _Rule:
     not_after: re.Pattern[str] | None = None
     gate: Callable[[str], bool] | None = None
     keywords: frozenset[str] | None = None
+    lead_in: re.Pattern[str] | None = None
 
     def _matches(self, source: str, doc: _Doc) -> Iterator[re.Match[str]]:
         not_after = self.not_after
         if self.keywords is not None:
-            for start in doc.word_starts(self.keywords):
+            for keyword_start in doc.word_starts(self.keywords):
+                start = keyword_start
+                if self.lead_in is not None:
+                    # The match begins a little before the keyword ("3 March").
+                    window = max(0, keyword_start - 64)
+                    lead = self.lead_in.search(source, window, keyword_start)
+                    if lead is None:
+                        continue
+                    start = lead.start()
                 if (
                     start
                     and not_after is not None
@@ -496,6 +507,7 @@ def _rule(
     not_after: str | None = None,
     gate: Callable[[str], bool] | None = None,
     keywords: str | None = None,
+    lead_in: str | None = None,
 ) -> _Rule:
     return _Rule(
         kind,
@@ -508,6 +520,7 @@ def _rule(
         re.compile(not_after) if not_after is not None else None,
         gate,
         _words(keywords) if keywords is not None else None,
+        re.compile(lead_in) if lead_in is not None else None,
     )
 
 
@@ -546,6 +559,15 @@ _ORDINAL = r"(?:st|nd|rd|th)"
 _YEAR = r"(?:19|20)[0-9]{2}"
 
 
+_DATE_LEAD_IN = re.compile(r"\b(?:on|dated|since|from|until|till|by|of)\s+(?:the\s+)?$")
+
+
+def _preceded_by(match: re.Match[str], lead_in: re.Pattern[str]) -> bool:
+    """Whether ``lead_in`` (anchored with ``$``) ends where ``match`` starts."""
+    start = match.start()
+    return lead_in.search(match.string, max(0, start - 32), start) is not None
+
+
 def _valid_dm(match: re.Match[str]) -> bool:
     a, b = int(match["a"]), int(match["b"])
     return (1 <= a <= 31 and 1 <= b <= 12) or (1 <= b <= 31 and 1 <= a <= 12)
@@ -582,6 +604,8 @@ _DATE_RULES = [
         rf"(?:,?\s+(?:{_YEAR}|['’]\d{{2}})\b|-(?:{_YEAR}|\d{{2}})\b)?{_TIME}?)",
         check=_valid_day,
         not_after=_IN_NUMBER,
+        keywords=_MONTH_KEYWORDS,
+        lead_in=rf"[0-9]{{1,2}}{_ORDINAL}?(?:\s+of)?(?:\s+|-)$",
     ),
     # March 12th, Jan 5, 2023, March 12 2024; not "March 12 patients".
     _rule(
@@ -605,11 +629,14 @@ _DATE_RULES = [
     # durations in UK notes (3 days of 7, 2 weeks), so they are left alone.
     _rule(
         "date",
-        r"(?:on|dated|since|from|until|till|by|of)\s+(?:the\s+)?"
         r"(?P<v>(?P<a>[0-9]{1,2})/(?P<b>[0-9]{1,2}))(?![\w/]|[.:-]\d)",
-        check=lambda m: 1 <= int(m["a"]) <= 31 and 1 <= int(m["b"]) <= 12,
+        check=lambda m: (
+            1 <= int(m["a"]) <= 31
+            and 1 <= int(m["b"]) <= 12
+            and _preceded_by(m, _DATE_LEAD_IN)
+        ),
         lower=True,
-        keywords="on dated since from until till by of",
+        not_after=_IN_NUMBER,
     ),
     # Christmas Day, New Year's Eve 2023: a day of the year by name.
     _rule(
@@ -625,6 +652,7 @@ _DATE_RULES = [
         "date",
         rf"(?P<v>(?:0?[1-9]|1[0-2])/{_YEAR}){_NOT_BEFORE_NUM}",
         not_after=_IN_NUMBER,
+        gate=lambda source: "/19" in source or "/20" in source,
     ),
 ]
 
@@ -634,6 +662,9 @@ _SPELLED_90S = (
     r"(?:ninety|a\s+hundred|one\s+hundred)(?:[- ](?:and\s+)?"
     r"(?:one|two|three|four|five|six|seven|eight|nine))?"
 )
+_AGE_LEAD_IN = re.compile(
+    r"\b(?:he|she|who|pt|patient)(?:\s+(?:is|was|turned|turns)|'s)\s+(?:now\s+)?$"
+)
 _AGE_RULES = [
     _rule(
         "age",
@@ -642,6 +673,9 @@ _AGE_RULES = [
         rf"|{_AGE_NUMBER}\s+years?\s+of\s+age\b)",
         lower=True,
         not_after=r"[\w.]",
+        gate=lambda source: any(
+            word in source for word in ("old", "yo", "y/o", "y.o", "of age")
+        ),
     ),
     _rule(
         "age",
@@ -660,10 +694,10 @@ _AGE_RULES = [
     # "she is 102", "he turned 90".
     _rule(
         "age",
-        r"(?:he|she|who|pt|patient)(?:\s+(?:is|was|turned|turns)|'s)\s+(?:now\s+)?"
         rf"(?P<v>{_AGE_NUMBER})\b(?!\s*(?:%|kg|g|cm|mm|mg|lb|lbs|bpm|mmhg|/|\.\d))",
+        check=lambda m: _preceded_by(m, _AGE_LEAD_IN),
         lower=True,
-        keywords="he she who pt patient",
+        not_after=r"[\w.]",
     ),
     _rule(
         "age",
@@ -683,12 +717,19 @@ _AGE_RULES = [
 
 # Phone and fax ----------------------------------------------------------------
 _PHONE_BODY = r"\+?\(?\d[\d\s().-]{5,22}\d"
-_FAX_LABEL = r"(?:fax(?:ed)?|facsimile)(?:\s*(?:no\.?|number|#))?(?:\s+(?:to|on))?"
+# "Fax:", "fax no.", "faxed to", "fax the letter to".
+_FAX_LABEL = (
+    r"(?:fax(?:ed)?|facsimile)(?:\s*(?:no\.?|number|#))?"
+    r"(?:(?:\s+[a-z]+){0,3}?\s+(?:to|on))?"
+)
 _PHONE_LABEL = (
     r"(?:tel(?:ephone)?|phone|ph|mob(?:ile)?|cell(?:phone)?|landline|contact"
     r"(?:\s+(?:no|number))?|call(?:ed)?|ring|text|whatsapp|reached|pager)"
     r"(?:\s*(?:no\.?|number|#))?(?:\s+(?:on|at))?"
 )
+
+
+_NANP = r"(?:\([2-9][0-9]{2}\)\s?|[2-9][0-9]{2}[\s.-])[2-9][0-9]{2}[\s.-][0-9]{4}"
 
 
 def _phone_digits_ok(match: re.Match[str], low: int = 7, high: int = 15) -> bool:
@@ -723,8 +764,12 @@ _PHONE_RULES = [
     # North American: (555) 201-4477, 555-201-9988, 555.201.9988.
     _rule(
         "phone",
-        r"(?P<v>(?:1[\s.-])?(?:\([2-9]\d{2}\)\s?|[2-9]\d{2}[\s.-])[2-9]\d{2}[\s.-]\d{4})"
-        + _NOT_BEFORE_NUM,
+        rf"(?P<v>{_NANP}){_NOT_BEFORE_NUM}",
+        not_after=_IN_NUMBER,
+    ),
+    _rule(
+        "phone",
+        rf"(?P<v>1[\s.-]{_NANP}){_NOT_BEFORE_NUM}",
         not_after=_IN_NUMBER,
     ),
     # UK: 020 7946 0958, (0161) 496 0000, 07700 900123, 07700900123.
@@ -967,6 +1012,11 @@ _ADDRESS_RULES = [
         # a street ("2 Dr Smith"), unless a comma or line end closes it.
         rf"(?<!Dr\.)(?<!St\.)(?!(?<=Dr)\s+[{_UP}][{_LOW}])(?!(?<=St)\s+[{_UP}][{_LOW}])",
         not_after=r"[\w./:-]",
+        # Found from the street word back to its house number.
+        keywords=" ".join(re.findall(r"[A-Z][a-z]+", _STREET_SUFFIX)).lower(),
+        lead_in=r"[0-9]{1,5}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?,?\s+"
+        r"(?:(?:North|South|East|West|[NSEW])\.?\s+)?"
+        rf"(?:{_STREET_WORD}\s+){{1,4}}$",
     ),
     _rule(
         "address",
@@ -979,17 +1029,32 @@ _US_STATES = _words(
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO"
     " MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY"
 )
-# Outward codes use a fixed list of postcode areas ("C5 6TH" is a nerve root,
-# not a postcode: there is no area "C").
-_UK_POSTCODE = (
-    r"(?:(?:[BEGLMNSW]|AB|AL|B[ABDHLNRST]|C[ABFHMORTVW]|D[ADEGHLNTY]|E[CHNX]|F[KY]"
-    r"|G[LUY]|H[ADGPRSUX]|I[GMPV]|JE|K[ATWY]|L[ADELNSU]|M[EKL]|N[EGNPRW]|O[LX]"
-    r"|P[AEHLOR]|R[GHM]|S[AEGKLMNOPRSTWY]|T[ADFNQRSW]|UB|W[ADFNRSV]|YO|ZE)"
-    r"\d[A-Z\d]?|GIR)\s\d[ABD-HJLNP-UW-Z]{2}"
+_UK_POSTCODE = r"(?P<area>[A-Z]{1,2})[0-9][A-Z0-9]?\s[0-9][ABD-HJLNP-UW-Z]{2}"
+# For "Postcode:" labels, matched on the lower-cased text, space optional.
+_UK_POSTCODE_LOWER = r"(?P<area>[a-z]{1,2})[0-9][a-z0-9]?\s?[0-9][abd-hjlnp-uw-z]{2}"
+# Outward codes start with one of these postcode areas ("C5 6TH" is a nerve
+# root, not a postcode: there is no area "C").
+_UK_AREAS = _words(
+    "AB AL B BA BB BD BH BL BN BR BS BT CA CB CF CH CM CO CR CT CV CW DA DD DE DG"
+    " DH DL DN DT DY E EC EH EN EX FK FY G GL GU GY HA HD HG HP HR HS HU HX IG IM"
+    " IP IV JE KA KT KW KY L LA LD LE LL LN LS LU M ME MK ML N NE NG NN NP NR NW"
+    " OL OX PA PE PH PL PO PR RG RH RM S SA SE SG SK SL SM SN SO SP SR SS ST SW SY"
+    " TA TD TF TN TQ TR TS TW UB W WA WC WD WF WN WR WS WV YO ZE"
 )
+
+
+def _uk_area_ok(match: re.Match[str]) -> bool:
+    return match["area"].upper() in _UK_AREAS
+
+
 _ZIP = r"[0-9]{5}(?:-[0-9]{4})?"
 _ZIP_RULES = [
-    _rule("zip", rf"(?P<v>{_UK_POSTCODE})(?![\w-])", not_after=r"[\w-]"),
+    _rule(
+        "zip",
+        rf"(?P<v>{_UK_POSTCODE})(?![\w-])",
+        check=_uk_area_ok,
+        not_after=r"[\w-]",
+    ),
     _rule(
         "zip",
         rf"(?:{'|'.join(sorted(_US_STATES))})\.?,?\s+(?P<v>{_ZIP})(?![\w-])",
@@ -998,7 +1063,8 @@ _ZIP_RULES = [
     _rule(
         "zip",
         r"(?:zip(?:\s*code)?|postal\s+code|post\s*code)\s*[:#]?\s*"
-        rf"(?P<v>{_ZIP}|{_UK_POSTCODE.replace(r'\s', r'\s?').lower()})(?![\w-])",
+        rf"(?P<v>{_ZIP}|{_UK_POSTCODE_LOWER})(?![\w-])",
+        check=lambda m: m["area"] is None or _uk_area_ok(m),
         lower=True,
         keywords="zip postal post postcode",
     ),
