@@ -1,5 +1,5 @@
 """Case URLs: each feature's views module contributes its own patterns."""
 
-from .views import dashboard
+from .views import cases, dashboard
 
-urlpatterns = [*dashboard.urlpatterns]
+urlpatterns = [*dashboard.urlpatterns, *cases.urlpatterns]

@@ -1,0 +1,760 @@
+"""Actions on cases: create, edit, publish through the PHI gate, resolve,
+archive, and manage who takes part.
+
+Every function here checks the actor's rights through
+:func:`cases.permissions.case_access`, writes an ``AuditEvent`` and, for
+changes others may be watching, announces ``{"type": "case.updated", ...}`` to
+the case's group after commit.
+
+The PHI gate: a case leaves draft only through :func:`case_publish`, which
+scans every text field and the tags with :mod:`cases.phi`. Each finding must be
+edited away or dismissed explicitly (by :func:`cases.phi.finding_key`), and the
+publisher attests that the case is de-identified; the scan, the dismissals and
+the attestation are stored on the case and in the audit trail. Edits to a case
+that others can already see pass the same gate (:func:`case_update`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from workspace import audit
+from workspace.events import broadcast_on_commit, case_group
+from workspace.models import Membership, Notification, Specialty, User, Workspace
+from workspace.services import ServiceError, notification_create, require
+
+from ..models import AgeBand, Case, CaseParticipant, Sex, Tag
+from ..permissions import case_access
+from ..phi import Finding, finding_key, findings_unresolved, scan_fields
+
+__all__ = [
+    "CONTENT_FIELDS",
+    "DEFAULT_ATTESTATION",
+    "INVITABLE_ROLES",
+    "KIND_LABELS",
+    "MAX_TAGS",
+    "SHARING_FIELDS",
+    "CaseInvalid",
+    "PHIFound",
+    "case_archive",
+    "case_create",
+    "case_phi_scan",
+    "case_publish",
+    "case_resolve",
+    "case_update",
+    "case_view_record",
+    "finding_as_dict",
+    "participant_change_role",
+    "participant_invite",
+    "participant_remove",
+    "phi_scan_fields",
+]
+
+DEFAULT_ATTESTATION = (
+    "I have reviewed every field, the tags and the attached media of this case. "
+    "It contains none of the HIPAA Safe Harbor identifiers of the patient, their "
+    "relatives, employers or household members, and I have no actual knowledge "
+    "that the remaining information could identify the patient."
+)
+MAX_TAGS = 10
+# Fields a collaborator may change; SHARING_FIELDS only the owner.
+CONTENT_FIELDS = (
+    "title",
+    "specialty",
+    "age_band",
+    "sex",
+    "presenting_complaint",
+    "history",
+    "examination",
+    "investigations",
+    "working_notes",
+    "tags",
+)
+SHARING_FIELDS = ("visibility", "workspace")
+INVITABLE_ROLES = (
+    CaseParticipant.Role.COLLABORATOR,
+    CaseParticipant.Role.CONSULTANT,
+    CaseParticipant.Role.VIEWER,
+)
+
+
+KIND_LABELS = {
+    "name": "Name",
+    "date": "Date",
+    "age": "Age over 89",
+    "phone": "Phone",
+    "fax": "Fax",
+    "email": "Email",
+    "url": "Web address",
+    "ip": "IP address",
+    "record_number": "Record number",
+    "ssn": "SSN",
+    "address": "Address",
+    "zip": "Postcode",
+    "device_id": "Device ID",
+    "vehicle_id": "Vehicle ID",
+}
+
+
+class CaseInvalid(ServiceError):
+    """Field-level problems; ``errors`` maps a field name to its message."""
+
+    def __init__(self, errors: Mapping[str, str]):
+        self.errors = dict(errors)
+        super().__init__(" ".join(self.errors.values()))
+
+
+class PHIFound(ServiceError):
+    """The PHI gate refused: ``findings`` are those neither fixed nor dismissed."""
+
+    def __init__(self, findings: list[Finding]):
+        self.findings = findings
+        count = len(findings)
+        super().__init__(
+            f"{count} possible identifier{'s' if count != 1 else ''} must be "
+            "removed or marked as not identifying first."
+        )
+
+
+# --- PHI helpers ----------------------------------------------------------------------
+
+
+def phi_scan_fields(
+    fields: Mapping[str, str], tags: Iterable[str] = ()
+) -> list[Finding]:
+    """Scan text fields and the tags (as one ``"tags"`` field, comma-joined)."""
+    mapping = dict(fields)
+    tag_text = ", ".join(tags)
+    if tag_text:
+        mapping["tags"] = tag_text
+    return scan_fields(mapping)
+
+
+def case_phi_scan(case: Case) -> list[Finding]:
+    """Findings over the case's current text fields and tags."""
+    return phi_scan_fields(case.text_fields(), [t.name for t in case.tags.all()])
+
+
+def finding_as_dict(
+    finding: Finding, *, dismissed: Collection[str] = (), text: str | None = None
+) -> dict[str, Any]:
+    """A JSON-ready finding. With ``text`` (the field's value), adds an excerpt.
+
+    The excerpt is ``before``/``match``/``after`` so clients highlight the span
+    without recomputing offsets (Python and JavaScript count characters
+    differently).
+    """
+    key = finding_key(finding)
+    data: dict[str, Any] = {
+        "key": key,
+        "field": finding.field,
+        "kind": finding.kind,
+        "label": KIND_LABELS.get(finding.kind, finding.kind),
+        "reason": finding.reason,
+        "start": finding.start,
+        "end": finding.end,
+        "dismissed": key in dismissed,
+    }
+    if text is not None:
+        data["before"] = _clip_left(text[: finding.start])
+        data["match"] = text[finding.start : finding.end]
+        data["after"] = _clip_right(text[finding.end :])
+    return data
+
+
+def _clip_left(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else "…" + text[-width:].lstrip()
+
+
+def _clip_right(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[:width].rstrip() + "…"
+
+
+def _scan_record(findings: list[Finding], dismissed: Collection[str]) -> list[dict]:
+    # Stored without the matched text: the span and the key are enough to
+    # audit the decision, and the scan must not become a copy of identifiers.
+    return [finding_as_dict(f, dismissed=dismissed) for f in findings]
+
+
+def _kinds(findings: Iterable[Finding]) -> dict[str, int]:
+    return dict(Counter(f.kind for f in findings))
+
+
+# --- Validation -----------------------------------------------------------------------
+
+
+def _tags_from_names(names: Iterable[str]) -> list[Tag]:
+    clean: dict[str, str] = {}
+    for raw in names:
+        name = " ".join(str(raw).split()).strip(" ,#")[:40]
+        slug = slugify(name, allow_unicode=True)[:48]
+        if slug and slug not in clean:
+            clean[slug] = name
+    if len(clean) > MAX_TAGS:
+        raise CaseInvalid({"tags": f"Use at most {MAX_TAGS} tags."})
+    existing = {t.slug: t for t in Tag.objects.filter(slug__in=clean)}
+    tags = []
+    for slug, name in clean.items():
+        tag = existing.get(slug)
+        if tag is None:
+            tag, _ = Tag.objects.get_or_create(slug=slug, defaults={"name": name})
+        tags.append(tag)
+    return tags
+
+
+def _check_sharing(
+    *, owner: User, visibility: str, workspace: Workspace | None
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if visibility not in Case.Visibility.values:
+        errors["visibility"] = "Choose who may see the case."
+    if (
+        workspace is not None
+        and not Membership.objects.filter(workspace=workspace, user=owner).exists()
+    ):
+        errors["workspace"] = "The case owner is not a member of that workspace."
+    if visibility == Case.Visibility.WORKSPACE and workspace is None:
+        errors["workspace"] = "Choose the workspace whose members may see the case."
+    return errors
+
+
+def _check_content(values: Mapping[str, Any]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if "title" in values and not str(values["title"] or "").strip():
+        errors["title"] = "Give the case a title."
+    if values.get("age_band") and values["age_band"] not in AgeBand.values:
+        errors["age_band"] = "Choose an age band."
+    if "sex" in values and values["sex"] not in Sex.values:
+        errors["sex"] = "Choose one of the listed options."
+    specialty = values.get("specialty")
+    if specialty is not None and not isinstance(specialty, Specialty):
+        errors["specialty"] = "Choose a specialty from the list."
+    return errors
+
+
+def _publish_problems(case: Case) -> dict[str, str]:
+    """What a case needs before colleagues can usefully review it."""
+    problems: dict[str, str] = {}
+    if not case.title.strip():
+        problems["title"] = "Give the case a title before publishing."
+    if not case.presenting_complaint.strip():
+        problems["presenting_complaint"] = (
+            "Describe the presenting complaint before publishing."
+        )
+    if case.specialty_id is None:
+        problems["specialty"] = "Choose a specialty before publishing."
+    if not case.age_band:
+        problems["age_band"] = "Choose an age band before publishing."
+    return problems
+
+
+_FK_FIELDS = frozenset({"specialty", "workspace"})
+
+
+def _current(case: Case, name: str) -> Any:
+    return getattr(case, f"{name}_id" if name in _FK_FIELDS else name)
+
+
+def _raw(name: str, value: Any) -> Any:
+    return getattr(value, "pk", None) if name in _FK_FIELDS else value
+
+
+def _locked(case: Case) -> Case:
+    return Case.objects.select_for_update().get(pk=case.pk)
+
+
+def _announce(case: Case, **extra: Any) -> None:
+    broadcast_on_commit(
+        case_group(case),
+        {
+            "type": "case.updated",
+            "case": case.pk,
+            "status": case.status,
+            "visibility": case.visibility,
+            **extra,
+        },
+    )
+
+
+# --- Case lifecycle -------------------------------------------------------------------
+
+
+@transaction.atomic
+def case_create(
+    *,
+    owner: User,
+    title: str,
+    specialty: Specialty | None = None,
+    age_band: str = "",
+    sex: str = Sex.UNKNOWN,
+    presenting_complaint: str = "",
+    history: str = "",
+    examination: str = "",
+    investigations: str = "",
+    working_notes: str = "",
+    tags: Iterable[str] = (),
+    visibility: str = Case.Visibility.PRIVATE,
+    workspace: Workspace | None = None,
+    dismissed: Collection[str] = (),
+    ip: str | None = None,
+) -> Case:
+    """Create a draft owned by ``owner``, who becomes its owner participant.
+
+    Drafts are not scanned for PHI here; they are visible to participants only.
+    Raises :class:`CaseInvalid` with field messages for bad input.
+    """
+    require(
+        owner.is_authenticated and owner.is_clinician,
+        "Only clinicians can create cases.",
+    )
+    content = {
+        "title": title,
+        "specialty": specialty,
+        "age_band": age_band,
+        "sex": sex,
+    }
+    errors = _check_content(content) | _check_sharing(
+        owner=owner, visibility=visibility, workspace=workspace
+    )
+    if errors:
+        raise CaseInvalid(errors)
+    tag_objects = _tags_from_names(tags)
+    case = Case(
+        owner=owner,
+        workspace=workspace,
+        title=title.strip(),
+        specialty=specialty,
+        age_band=age_band,
+        sex=sex,
+        presenting_complaint=presenting_complaint,
+        history=history,
+        examination=examination,
+        investigations=investigations,
+        working_notes=working_notes,
+        visibility=visibility,
+    )
+    case.save()
+    case.tags.set(tag_objects)
+    if dismissed:
+        keys = {finding_key(f) for f in case_phi_scan(case)}
+        case.phi_dismissed = sorted(keys & set(dismissed))
+        case.save(update_fields=["phi_dismissed"])
+    CaseParticipant.objects.create(
+        case=case, user=owner, role=CaseParticipant.Role.OWNER, added_by=owner
+    )
+    audit.record(
+        actor=owner,
+        verb="case.create",
+        target=case,
+        case_id=case.pk,
+        ip=ip,
+        data={"visibility": visibility},
+    )
+    return case
+
+
+@transaction.atomic
+def case_update(
+    *,
+    case: Case,
+    by: User,
+    changes: Mapping[str, Any],
+    dismissed: Collection[str] | None = None,
+    attestation: str = "",
+    autosave: bool = False,
+    ip: str | None = None,
+) -> Case:
+    """Apply ``changes`` (a subset of CONTENT_FIELDS and SHARING_FIELDS).
+
+    Owner and collaborators edit content; only the owner changes who may see
+    the case. Archived cases are read-only. A draft saves whatever it is given
+    (its PHI dismissals too, when ``dismissed`` is passed). A case others can
+    already see passes the PHI gate again: nothing is saved while a finding
+    is neither fixed nor in ``dismissed``, and the editor must attest again
+    (``attestation``), which replaces the stored attestation.
+    Returns the fresh case.
+    """
+    access = case_access(by, case)
+    require(access.can_edit, "You can't edit this case.")
+    case = _locked(case)
+    require(case.status != Case.Status.ARCHIVED, "Archived cases can't be edited.")
+    unknown = set(changes) - set(CONTENT_FIELDS) - set(SHARING_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    sharing = {k: v for k, v in changes.items() if k in SHARING_FIELDS}
+    if any(_current(case, k) != _raw(k, v) for k, v in sharing.items()):
+        require(access.can_manage, "Only the owner can change who sees the case.")
+
+    errors = _check_content(changes)
+    if sharing:
+        errors |= _check_sharing(
+            owner=case.owner,
+            visibility=sharing.get("visibility", case.visibility),
+            workspace=sharing.get("workspace", case.workspace),
+        )
+    if errors:
+        raise CaseInvalid(errors)
+
+    changed: list[str] = []
+    for name, value in changes.items():
+        if name == "tags":
+            continue
+        if name == "title":
+            value = str(value).strip()
+        if _current(case, name) != _raw(name, value):
+            setattr(case, name, value)
+            changed.append(name)
+    tag_objects = None
+    if "tags" in changes:
+        tag_objects = _tags_from_names(changes["tags"])
+        if {t.pk for t in tag_objects} != set(case.tags.values_list("pk", flat=True)):
+            changed.append("tags")
+    tag_names = (
+        [t.name for t in tag_objects]
+        if tag_objects is not None
+        else [t.name for t in case.tags.all()]
+    )
+
+    findings = phi_scan_fields(case.text_fields(), tag_names)
+    keys = {finding_key(f) for f in findings}
+    update_fields = [*changed]
+    if not case.is_draft:
+        given = set(dismissed or ())
+        unresolved = findings_unresolved(findings, given)
+        if unresolved:
+            raise PHIFound(unresolved)
+        if changed:
+            if not attestation.strip():
+                raise CaseInvalid(
+                    {"attestation": "Confirm the edited case is still de-identified."}
+                )
+            case.phi_scan = _scan_record(findings, given)
+            case.phi_dismissed = sorted(keys & given)
+            case.phi_scanned_at = case.attested_at = timezone.now()
+            case.deid_attestation = attestation.strip()
+            case.attested_by = by
+            update_fields += [
+                "phi_scan",
+                "phi_dismissed",
+                "phi_scanned_at",
+                "deid_attestation",
+                "attested_by",
+                "attested_at",
+            ]
+    elif dismissed is not None:
+        kept = sorted(keys & set(dismissed))
+        if kept != sorted(case.phi_dismissed):
+            case.phi_dismissed = kept
+            update_fields.append("phi_dismissed")
+
+    fields_to_save = [f for f in update_fields if f != "tags"]
+    if fields_to_save:
+        case.save(update_fields=[*fields_to_save, "updated"])
+    if tag_objects is not None and "tags" in changed:
+        case.tags.set(tag_objects)
+        if not fields_to_save:
+            case.save(update_fields=["updated"])
+    if changed:
+        audit.record(
+            actor=by,
+            verb="case.update",
+            target=case,
+            case_id=case.pk,
+            ip=ip,
+            data={"fields": changed, "autosave": autosave},
+        )
+        _announce(case, fields=changed)
+    return case
+
+
+@transaction.atomic
+def _publish_locked(
+    *,
+    case: Case,
+    by: User,
+    attestation: str,
+    dismissed: Collection[str],
+    ip: str | None,
+) -> tuple[Case, list[Finding]]:
+    access = case_access(by, case)
+    require(access.can_manage, "Only the case owner can publish it.")
+    require(
+        by.is_verified_clinician,
+        "Only verified clinicians can publish cases. Ask staff to verify your registration.",
+    )
+    case = _locked(case)
+    if case.status != Case.Status.DRAFT:
+        raise ServiceError("This case has already been published.")
+    problems = _publish_problems(case) | _check_sharing(
+        owner=case.owner, visibility=case.visibility, workspace=case.workspace
+    )
+    if problems:
+        raise CaseInvalid(problems)
+    findings = case_phi_scan(case)
+    given = set(dismissed)
+    unresolved = findings_unresolved(findings, given)
+    if unresolved:
+        return case, unresolved
+    if not attestation.strip():
+        raise CaseInvalid({"attestation": "Attest that the case is de-identified."})
+    now = timezone.now()
+    kept = sorted({finding_key(f) for f in findings} & given)
+    case.status = Case.Status.PUBLISHED
+    case.published_at = now
+    case.phi_scan = _scan_record(findings, given)
+    case.phi_dismissed = kept
+    case.phi_scanned_at = now
+    case.deid_attestation = attestation.strip()
+    case.attested_by = by
+    case.attested_at = now
+    case.save(
+        update_fields=[
+            "status",
+            "published_at",
+            "phi_scan",
+            "phi_dismissed",
+            "phi_scanned_at",
+            "deid_attestation",
+            "attested_by",
+            "attested_at",
+            "updated",
+        ]
+    )
+    audit.record(
+        actor=by,
+        verb="case.publish",
+        target=case,
+        case_id=case.pk,
+        ip=ip,
+        data={
+            "visibility": case.visibility,
+            "findings": len(findings),
+            "dismissed": len(kept),
+            "kinds": _kinds(findings),
+            "dismissed_keys": kept,
+            "attestation": case.deid_attestation,
+        },
+    )
+    _announce(case)
+    return case, []
+
+
+def case_publish(
+    *,
+    case: Case,
+    by: User,
+    attestation: str,
+    dismissed: Collection[str] = (),
+    ip: str | None = None,
+) -> Case:
+    """Publish a draft through the PHI gate (see the module docstring).
+
+    Only the owner, a verified clinician, publishes. Raises
+    :class:`CaseInvalid` when required fields or the attestation are missing
+    and :class:`PHIFound` (after recording a ``case.publish_blocked`` audit
+    event, which survives the refusal) while findings remain unresolved.
+    """
+    case, unresolved = _publish_locked(
+        case=case, by=by, attestation=attestation, dismissed=dismissed, ip=ip
+    )
+    if unresolved:
+        audit.record(
+            actor=by,
+            verb="case.publish_blocked",
+            target=case,
+            case_id=case.pk,
+            ip=ip,
+            data={"unresolved": len(unresolved), "kinds": _kinds(unresolved)},
+        )
+        raise PHIFound(unresolved)
+    return case
+
+
+@transaction.atomic
+def case_resolve(
+    *,
+    case: Case,
+    by: User,
+    final_diagnosis: str,
+    dismissed: Collection[str] = (),
+    ip: str | None = None,
+) -> Case:
+    """Mark a published case resolved with its final diagnosis.
+
+    Owner and collaborators resolve. The diagnosis is free text shown to
+    everyone who sees the case, so it passes the PHI scanner too.
+    """
+    access = case_access(by, case)
+    require(access.can_edit, "You can't resolve this case.")
+    case = _locked(case)
+    if case.status != Case.Status.PUBLISHED:
+        raise ServiceError("Only a published case can be resolved.")
+    final_diagnosis = " ".join(final_diagnosis.split())
+    if not final_diagnosis:
+        raise CaseInvalid({"final_diagnosis": "Enter the final diagnosis."})
+    if len(final_diagnosis) > 200:
+        raise CaseInvalid(
+            {"final_diagnosis": "Keep the diagnosis under 200 characters."}
+        )
+    unresolved = findings_unresolved(
+        scan_fields({"final_diagnosis": final_diagnosis}), set(dismissed)
+    )
+    if unresolved:
+        raise PHIFound(unresolved)
+    case.status = Case.Status.RESOLVED
+    case.final_diagnosis = final_diagnosis
+    case.resolved_at = timezone.now()
+    case.save(update_fields=["status", "final_diagnosis", "resolved_at", "updated"])
+    audit.record(
+        actor=by,
+        verb="case.resolve",
+        target=case,
+        case_id=case.pk,
+        ip=ip,
+        data={"final_diagnosis": final_diagnosis},
+    )
+    _announce(case)
+    return case
+
+
+@transaction.atomic
+def case_archive(*, case: Case, by: User, ip: str | None = None) -> Case:
+    """Archive a case: read-only, visible to its participants only."""
+    require(case_access(by, case).can_manage, "Only the case owner can archive it.")
+    case = _locked(case)
+    if case.status == Case.Status.ARCHIVED:
+        return case
+    previous = case.status
+    case.status = Case.Status.ARCHIVED
+    case.save(update_fields=["status", "updated"])
+    audit.record(
+        actor=by,
+        verb="case.archive",
+        target=case,
+        case_id=case.pk,
+        ip=ip,
+        data={"from": previous},
+    )
+    _announce(case)
+    return case
+
+
+def case_view_record(*, case: Case, user: User, ip: str | None = None) -> None:
+    """Record that ``user`` opened ``case`` (one audit event, nothing else)."""
+    audit.record(actor=user, verb="case.view", target=case, case_id=case.pk, ip=ip)
+
+
+# --- Participants ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def participant_invite(
+    *, case: Case, by: User, invitee: User, role: str, ip: str | None = None
+) -> CaseParticipant:
+    """Add a verified clinician to the case and notify them.
+
+    Only the owner invites; roles are collaborator, consultant or viewer;
+    archived cases take no new participants.
+    """
+    require(case_access(by, case).can_manage, "Only the case owner can invite.")
+    if role not in INVITABLE_ROLES:
+        raise CaseInvalid({"role": "Choose collaborator, consultant or viewer."})
+    if not invitee.is_verified_clinician:
+        raise CaseInvalid({"who": "Only verified clinicians can be invited to a case."})
+    case = _locked(case)
+    require(
+        case.status != Case.Status.ARCHIVED, "Archived cases take no new participants."
+    )
+    if CaseParticipant.objects.filter(case=case, user=invitee).exists():
+        raise CaseInvalid(
+            {"who": f"{invitee.display_name} already takes part in this case."}
+        )
+    participant = CaseParticipant.objects.create(
+        case=case, user=invitee, role=role, added_by=by
+    )
+    notification_create(
+        user=invitee,
+        kind=Notification.Kind.CASE_INVITE,
+        title=f"{by.display_name} added you to a case as {participant.get_role_display().lower()}",
+        body=case.title,
+        url=reverse("case_detail", args=[case.pk]),
+        data={"case": case.pk, "role": role},
+    )
+    audit.record(
+        actor=by,
+        verb="case.participant_add",
+        target=case,
+        case_id=case.pk,
+        ip=ip,
+        data={"user": invitee.username, "role": role},
+    )
+    _announce(case, participants=True)
+    return participant
+
+
+@transaction.atomic
+def participant_remove(
+    *, participant: CaseParticipant, by: User, ip: str | None = None
+) -> None:
+    """Remove a participant; the owner removes anyone else, anyone may leave.
+
+    The owner's own participation is permanent.
+    """
+    case = participant.case
+    leaving = participant.user_id == by.pk
+    require(
+        leaving or case_access(by, case).can_manage,
+        "Only the case owner can remove participants.",
+    )
+    require(
+        participant.role != CaseParticipant.Role.OWNER,
+        "The owner can't be removed from their case.",
+    )
+    audit.record(
+        actor=by,
+        verb="case.participant_leave" if leaving else "case.participant_remove",
+        target=case,
+        case_id=case.pk,
+        ip=ip,
+        data={"user": participant.user.username, "role": participant.role},
+    )
+    participant.delete()
+    _announce(case, participants=True)
+
+
+@transaction.atomic
+def participant_change_role(
+    *, participant: CaseParticipant, by: User, role: str, ip: str | None = None
+) -> CaseParticipant:
+    """Change a participant's role (owner only; the owner's role is fixed)."""
+    case = participant.case
+    require(case_access(by, case).can_manage, "Only the case owner can change roles.")
+    require(
+        participant.role != CaseParticipant.Role.OWNER,
+        "The owner's role can't be changed.",
+    )
+    if role not in INVITABLE_ROLES:
+        raise CaseInvalid({"role": "Choose collaborator, consultant or viewer."})
+    participant = CaseParticipant.objects.select_for_update().get(pk=participant.pk)
+    if participant.role == role:
+        return participant
+    previous = participant.role
+    participant.role = role
+    participant.save(update_fields=["role"])
+    audit.record(
+        actor=by,
+        verb="case.participant_role",
+        target=case,
+        case_id=case.pk,
+        ip=ip,
+        data={"user": participant.user.username, "from": previous, "to": role},
+    )
+    _announce(case, participants=True)
+    return participant
