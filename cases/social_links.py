@@ -97,7 +97,7 @@ class ParsedLink:
     platform: str
     content_id: str | None
     canonical_url: str
-    hashtags: list[str] = field(default_factory=list)
+    hashtags: list[str] = field(default_factory=list, hash=False)
     embed_url: str | None = None
 
 

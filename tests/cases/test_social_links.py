@@ -533,3 +533,10 @@ def test_hashtags_are_capped_in_number_and_length():
 
     assert len(extract_hashtags(many)) == MAX_HASHTAGS
     assert extract_hashtags(long_tag) == []
+
+
+def test_parsed_link_is_hashable_so_links_can_be_deduplicated_in_sets():
+    first = parse_social_link(f"https://youtu.be/{YT_ID}", "#rash")
+    second = parse_social_link(f"https://www.youtube.com/watch?v={YT_ID}", "#rash")
+
+    assert {first, second} == {first}
