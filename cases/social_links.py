@@ -182,7 +182,10 @@ def _split(url: str) -> _Url:
         if scheme is None or url[scheme.end() : scheme.end() + 1].isdigit():
             # Pasted without a scheme: "youtu.be/abc", "example.com:8080/x".
             url = "https://" + url
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # unbalanced "[" or "]" in the host
+        raise SocialLinkError(_BAD_HOST) from exc
     scheme = parts.scheme.lower()
     if scheme not in {"http", "https"}:
         raise SocialLinkError(

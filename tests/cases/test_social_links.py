@@ -455,6 +455,8 @@ def test_youtube_link_with_invalid_id_keeps_platform_without_content_id():
         ("https://a..b.com/", "not valid"),
         ("https://exa_mple.com/", "not valid"),
         ("https://%79outube.com/", "not valid"),
+        ("http://[::1/", "not valid"),
+        ("https://exa]mple.com/", "not valid"),
         (f"https://{'a' * 64}.com/", "not valid"),
         ("https:///path-only", "no website name"),
         ("https:example.com", "no website name"),
