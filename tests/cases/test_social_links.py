@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
@@ -542,3 +543,54 @@ def test_parsed_link_is_hashable_so_links_can_be_deduplicated_in_sets():
     second = parse_social_link(f"https://www.youtube.com/watch?v={YT_ID}", "#rash")
 
     assert {first, second} == {first}
+
+
+def test_random_url_like_input_either_parses_safely_or_raises_social_link_error():
+    rng = random.Random(20240312)
+    pieces = [
+        "https://",
+        "http://",
+        "//",
+        "javascript:",
+        "youtu.be/",
+        "www.",
+        "tiktok.com",
+        "x.com",
+        "@",
+        ":",
+        "::1",
+        "[",
+        "]",
+        "/",
+        "?",
+        "#",
+        "&",
+        "=",
+        "%",
+        ".",
+        "-",
+        "\\",
+        " ",
+        "\u200b",
+        "é",
+        "0x7f",
+        "1",
+        "65536",
+        "a",
+        "v=",
+        YT_ID,
+        "watch",
+        "status",
+    ]
+
+    for _ in range(2000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        try:
+            link = parse_social_link(text)
+        except SocialLinkError:
+            continue
+        parts = urlsplit(link.canonical_url)
+        assert parts.scheme in {"http", "https"}, (text, link)
+        assert parts.hostname and "@" not in parts.netloc, (text, link)
+        assert parts.fragment == "", (text, link)
+        assert not any(ch.isspace() for ch in link.canonical_url), (text, link)
