@@ -1,3 +1,241 @@
-"""Placeholder: filled in by its feature."""
+"""What patients send their clinician, and the findings made of it on cases.
 
-__all__: list[str] = []
+A ``Submission`` travels from one patient to one of their clinicians: a photo
+or video (``asset``, the patient's copy: sniffed, size-capped and stripped of
+metadata by the media pipeline, but not blurred, because it never leaves the
+patient–clinician pair), a social-media link (``link``), or both, with a
+description and the consent the patient gave.
+
+Status moves ``submitted → reviewed → attached | dismissed``; the patient may
+withdraw it at any point before it is attached. The transitions live in
+``cases.services.submissions``.
+
+A ``FindingLink`` is a submission put on a differential entry of a case. It
+holds everything a case participant may see of the finding, copied at attach
+time: a new, case-grade de-identified ``MediaAsset`` (never the patient's
+copy) and/or the link's canonical URL, with the relation and the clinician's
+note. Case pages read findings only through ``cases.selectors_findings``,
+which never follows ``submission`` to the patient.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import models
+
+from media_handling.models import MediaAsset
+
+from .case import Case
+
+__all__ = ["FindingLink", "SocialLink", "Submission"]
+
+CONSENT_TEXT = (
+    "I agree to share this with my clinician so that they can use it in my "
+    "care. My clinician may share a de-identified copy (without my name, and "
+    "with metadata removed) with colleagues on a case discussion. I can "
+    "withdraw it until it has been added to a case."
+)
+
+
+class SocialLink(models.Model):
+    """A link a patient pasted, parsed by ``cases.social_links``."""
+
+    class Platform(models.TextChoices):
+        TIKTOK = "tiktok", "TikTok"
+        YOUTUBE = "youtube", "YouTube"
+        INSTAGRAM = "instagram", "Instagram"
+        REDDIT = "reddit", "Reddit"
+        X = "x", "X (Twitter)"
+        FACEBOOK = "facebook", "Facebook"
+        OTHER = "other", "Website"
+
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    # Exactly what the patient pasted; shown only to them and their clinician.
+    url = models.CharField(max_length=2048)
+    # Tracking parameters removed: the only form that reaches a case.
+    canonical_url = models.CharField(max_length=2048)
+    content_id = models.CharField(max_length=100, blank=True)
+    embed_url = models.CharField(max_length=2048, blank=True)
+    hashtags = models.JSONField(default=list, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["canonical_url"], name="sociallink_canonical")]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} link"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.canonical_url).hostname or ""
+
+
+class Submission(models.Model):
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        REVIEWED = "reviewed", "Reviewed"
+        ATTACHED = "attached", "Added to a case"
+        DISMISSED = "dismissed", "Dismissed"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    class Credibility(models.TextChoices):
+        UNRATED = "unrated", "Not rated"
+        CREDIBLE = "credible", "Credible"
+        UNCERTAIN = "uncertain", "Uncertain"
+        MISINFORMATION = "misinformation", "Misinformation"
+
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="submissions",
+    )
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="received_submissions",
+    )
+    asset = models.OneToOneField(
+        MediaAsset,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="submission",
+    )
+    link = models.OneToOneField(
+        SocialLink,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="submission",
+    )
+    description = models.TextField(max_length=4000)
+    # The words the patient agreed to, as shown to them, and when.
+    consent_text = models.TextField()
+    consent_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.SUBMITTED
+    )
+    credibility = models.CharField(
+        max_length=16, choices=Credibility.choices, default=Credibility.UNRATED
+    )
+    # The clinician's private reasoning about the rating.
+    credibility_note = models.TextField(blank=True, max_length=4000)
+    # What the clinician tells the patient; the patient sees it.
+    clinician_note = models.TextField(blank=True, max_length=4000)
+    clinician_note_at = models.DateTimeField(null=True, blank=True)
+    # When the clinician first opened it (unread until then).
+    read_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["clinician", "-created"], name="submission_inbox"),
+            models.Index(fields=["clinician", "read_at"], name="submission_unread"),
+            models.Index(fields=["patient", "-created"], name="submission_patient"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(asset__isnull=False) | models.Q(link__isnull=False),
+                name="submission_has_content",
+                violation_error_message="A submission needs a file or a link.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Submission {self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        """Still waiting for the clinician's decision."""
+        return self.status in (self.Status.SUBMITTED, self.Status.REVIEWED)
+
+    @property
+    def can_withdraw(self) -> bool:
+        return self.status in (
+            self.Status.SUBMITTED,
+            self.Status.REVIEWED,
+            self.Status.DISMISSED,
+        )
+
+    @property
+    def can_attach(self) -> bool:
+        return self.status in (
+            self.Status.SUBMITTED,
+            self.Status.REVIEWED,
+            self.Status.ATTACHED,
+        )
+
+    @property
+    def kind_label(self) -> str:
+        parts = []
+        if self.asset_id:
+            parts.append(self.asset.get_kind_display() if self.asset else "File")
+        if self.link_id:
+            parts.append(self.link.get_platform_display() if self.link else "Link")
+        return " + ".join(parts)
+
+
+class FindingLink(models.Model):
+    """A submission as evidence on one differential entry, de-identified."""
+
+    class Relation(models.TextChoices):
+        SUPPORTS = "supports", "Supports"
+        REFUTES = "refutes", "Refutes"
+        CONTEXT = "context", "Context"
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="findings"
+    )
+    differential = models.ForeignKey(
+        "cases.Differential", on_delete=models.CASCADE, related_name="findings"
+    )
+    # The differential's case, kept here so a case page loads all its
+    # findings in one query.
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="findings")
+    relation = models.CharField(max_length=10, choices=Relation.choices)
+    note = models.TextField(blank=True, max_length=4000)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The case-grade copy of the patient's photo or video: a separate asset,
+    # made from the patient's file and de-identified again for the case.
+    asset = models.ForeignKey(
+        MediaAsset,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="findings",
+    )
+    # The clinician's choice when attaching: blur every face found in the copy.
+    blur_faces = models.BooleanField(default=False)
+    # The link as a case may show it: canonical form, no patient words.
+    platform = models.CharField(
+        max_length=16, choices=SocialLink.Platform.choices, blank=True
+    )
+    canonical_url = models.CharField(max_length=2048, blank=True)
+    embed_url = models.CharField(max_length=2048, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+        indexes = [models.Index(fields=["case", "created"], name="finding_case")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission", "differential"],
+                name="one_finding_per_submission_differential",
+                violation_error_message="This is already attached to that diagnosis.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Finding {self.pk} ({self.relation})"
