@@ -1,0 +1,116 @@
+"""The case page's differential and consult panels.
+
+``{% load case_clinical %}`` then ``{% case_differentials case access %}`` and
+``{% case_consults case access %}``. Both need ``request`` in the context (the
+case page has it). The number of queries is fixed, whatever the number of
+entries, votes, findings or consults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.urls import reverse
+
+from workspace.models import User
+
+from ..models import Case, ConsultRequest, Differential
+from ..permissions import CaseAccess
+from ..selectors_clinical import (
+    consults_for_case,
+    differential_ranking,
+    ranking_history,
+)
+
+register = template.Library()
+
+HISTORY_ON_PAGE = 8
+ORDERS = ("consensus", "working")
+
+
+def differentials_context(
+    case: Case, access: CaseAccess, *, user: User, order: str = ""
+) -> dict[str, Any]:
+    """Everything the list partial needs; shared with the live fragment view."""
+    order = order if order in ORDERS else "consensus"
+    ranked = differential_ranking(case, user=user, with_trend=True)
+    if order == "working":
+        ranked = sorted(
+            ranked, key=lambda r: (r.differential.position, r.differential.pk)
+        )
+    history = ranking_history(case, limit=HISTORY_ON_PAGE)
+    confirmed = next((r for r in ranked if r.differential.is_confirmed), None)
+    writable = case.status != Case.Status.ARCHIVED
+    return {
+        "case": case,
+        "access": access,
+        "ranked": ranked,
+        "order": order,
+        "history": history,
+        "version": history[0].pk if history else 0,
+        "confirmed": confirmed,
+        "can_vote": access.can_vote and writable,
+        "can_edit": access.can_edit and writable,
+        "can_resolve": access.can_edit and case.status == Case.Status.PUBLISHED,
+        "viewer_id": user.pk,
+    }
+
+
+@register.inclusion_tag("cases/_differentials.html", takes_context=True)
+def case_differentials(context, case: Case, access: CaseAccess) -> dict[str, Any]:
+    request = context["request"]
+    ctx = differentials_context(
+        case, access, user=request.user, order=request.GET.get("dx_order", "")
+    )
+    ctx.update(
+        {
+            "request": request,
+            "csrf_token": context.get("csrf_token"),
+            "csp_nonce": context.get("csp_nonce"),
+        }
+    )
+    return ctx
+
+
+def consults_context(case: Case, access: CaseAccess) -> dict[str, Any]:
+    return {
+        "case": case,
+        "access": access,
+        "consults": consults_for_case(case),
+        "can_request": bool(access.role)
+        and access.can_comment
+        and case.status != Case.Status.ARCHIVED,
+    }
+
+
+@register.inclusion_tag("cases/_consults.html", takes_context=True)
+def case_consults(context, case: Case, access: CaseAccess) -> dict[str, Any]:
+    ctx = consults_context(case, access)
+    ctx.update(
+        {
+            "request": context["request"],
+            "csrf_token": context.get("csrf_token"),
+            "csp_nonce": context.get("csp_nonce"),
+        }
+    )
+    return ctx
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    """``62.5`` → ``"62.5"``, ``62.0`` → ``"62"``, ``None`` → ``"–"``."""
+    if value is None:
+        return "–"
+    return f"{value:.1f}".removesuffix(".0")
+
+
+@register.filter
+def dx_status(value: str) -> str:
+    """A differential status value as its label ("ruled_out" → "Ruled out")."""
+    return dict(Differential.Status.choices).get(value, value)
+
+
+@register.simple_tag
+def consult_url(consult: ConsultRequest) -> str:
+    return reverse("consult_detail", args=[consult.pk])

@@ -1,0 +1,463 @@
+"""Consult pages: the specialist's queue, requesting, the consult with its
+timeline, and each step (accept, decline, answer, close, cancel).
+
+Thin: a consult is found through ``consult_get_for`` (404 when the user may
+not see it), a case through ``case_get_for``; the services decide and raise
+``ServiceError``: field problems become form errors, a refusal of rights 403,
+anything else a message on the consult page.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import path
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_POST
+
+from workspace import services as workspace_services
+from workspace.audit import client_ip
+from workspace.markdown import render_markdown
+from workspace.models import Specialty, User
+from workspace.views import clinician_required
+
+from ..models import ConsultRequest
+from ..selectors import case_get_for
+from ..selectors_clinical import (
+    consult_get_for,
+    consults_for_queue,
+    consults_requested_by,
+)
+from ..services import consults as services
+from ..templatetags.case_clinical import consults_context
+from .differentials import Icd10Field
+
+# --- Forms --------------------------------------------------------------------------
+
+
+class ConsultRequestForm(forms.Form):
+    specialty = forms.ModelChoiceField(
+        queryset=Specialty.objects.all(),
+        required=False,
+        empty_label="Choose a specialty",
+        help_text="Every verified clinician in the specialty sees the request in "
+        "their queue.",
+    )
+    assignee = forms.CharField(
+        label="Named specialist",
+        required=False,
+        max_length=150,
+        help_text="Their username, to ask one person. Leave empty to ask the "
+        "specialty.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    question = forms.CharField(
+        max_length=services.MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="What do you want to know? Markdown works. No identifiers.",
+    )
+    urgency = forms.ChoiceField(
+        choices=ConsultRequest.Urgency.choices,
+        initial=ConsultRequest.Urgency.ROUTINE,
+        widget=forms.RadioSelect,
+        help_text="Sets the default due time: routine 72 hours, urgent 24 hours, "
+        "emergent 1 hour.",
+    )
+    due_at = forms.DateTimeField(
+        label="Due",
+        required=False,
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+        ),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        help_text="Leave empty for the default from the urgency.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        zone = timezone.get_current_timezone_name()
+        self.fields["due_at"].help_text += f" Times are {zone}."
+
+    def clean_assignee(self) -> User | None:
+        who = self.cleaned_data["assignee"].strip().lstrip("@")
+        if not who:
+            return None
+        user = User.objects.filter(
+            Q(username__iexact=who) | Q(email__iexact=who), kind=User.Kind.CLINICIAN
+        ).first()
+        if user is None:
+            raise forms.ValidationError("No clinician with that username or email.")
+        return user
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("specialty") and not data.get("assignee") and not self.errors:
+            self.add_error("specialty", "Choose a specialty or name a specialist.")
+        return data
+
+
+class SuggestionForm(forms.Form):
+    label = forms.CharField(label="Diagnosis", required=False, max_length=200)
+    icd10_code = Icd10Field(label="ICD-10 code", required=False, max_length=12)
+    likelihood = forms.IntegerField(
+        label="Likelihood (0–100)", required=False, min_value=0, max_value=100
+    )
+    rationale = forms.CharField(
+        required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("label") and (
+            data.get("icd10_code") or data.get("rationale") or data.get("likelihood")
+        ):
+            self.add_error("label", "Name the diagnosis.")
+        return data
+
+
+SuggestionFormSet = forms.formset_factory(
+    SuggestionForm, extra=3, max_num=10, validate_max=True
+)
+
+
+class AnswerForm(forms.Form):
+    impression = forms.CharField(
+        max_length=services.MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Your overall impression. Markdown works.",
+    )
+    recommendations = forms.CharField(
+        required=False,
+        max_length=services.MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Investigations, treatment, referrals.",
+    )
+    follow_up = forms.CharField(
+        label="Follow-up",
+        required=False,
+        max_length=services.MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="When and how to follow up, and what should prompt a re-consult.",
+    )
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for declining",
+        max_length=services.MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The requester sees this, e.g. “Better suited to rheumatology”.",
+    )
+
+
+class CloseForm(forms.Form):
+    keep_consultant = forms.BooleanField(
+        label="Keep the specialist on the case as a consultant",
+        required=False,
+    )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label="Reason (optional)", required=False, max_length=2000)
+
+
+# --- Helpers ------------------------------------------------------------------------
+
+
+def _add_errors(form: forms.Form, errors: dict[str, str]) -> None:
+    for field, message in errors.items():
+        form.add_error(field if field in form.fields else None, message)
+
+
+def _refuse(request: HttpRequest, consult, exc: workspace_services.ServiceError):
+    if isinstance(exc, workspace_services.PermissionDenied):
+        raise PermissionDenied(str(exc)) from exc
+    messages.error(request, str(exc))
+    return redirect(consult)
+
+
+def _markdown(text: str) -> str:
+    # render_markdown returns bleach-cleaned HTML (allow-list), safe to mark.
+    return mark_safe(render_markdown(text)) if text else ""  # noqa: S308
+
+
+def _detail(
+    request: HttpRequest,
+    consult: ConsultRequest,
+    access,
+    *,
+    decline_form: DeclineForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    events = list(consult.events.all())
+    suggested = list(
+        consult.suggested_differentials.select_related("proposed_by").order_by("id")
+    )
+    return render(
+        request,
+        "cases/consult_detail.html",
+        {
+            "consult": consult,
+            "access": access,
+            "case": consult.case,
+            "events": events,
+            "suggested": suggested,
+            "question_html": _markdown(consult.question),
+            "impression_html": _markdown(consult.impression),
+            "recommendations_html": _markdown(consult.recommendations),
+            "follow_up_html": _markdown(consult.follow_up),
+            "decline_form": decline_form or DeclineForm(),
+            "close_form": CloseForm(),
+            "cancel_form": CancelForm(),
+            "overdue": consult.is_overdue,
+        },
+        status=status,
+    )
+
+
+# --- Views --------------------------------------------------------------------------
+
+
+@require_GET
+@clinician_required
+def consult_queue(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    queue = consults_for_queue(user)
+    return render(
+        request,
+        "cases/consult_queue.html",
+        {
+            "queue": queue,
+            "requested": consults_requested_by(user),
+            "verified": user.is_verified_clinician,
+            "overdue_count": sum(1 for c in queue if c.overdue),
+        },
+    )
+
+
+@clinician_required
+def consult_request(request: HttpRequest, pk: int) -> HttpResponse:
+    case, access = case_get_for(request.user, pk)
+    if access.role is None or not access.can_comment:
+        raise PermissionDenied(
+            "Only the case's participants who can comment request consults."
+        )
+    form = ConsultRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            consult = services.consult_request(
+                case=case,
+                by=request.user,
+                question=data["question"],
+                urgency=data["urgency"],
+                specialty=data["specialty"],
+                assignee=data["assignee"],
+                due_at=data["due_at"],
+                ip=client_ip(request),
+            )
+        except services.ConsultInvalid as exc:
+            _add_errors(form, exc.errors)
+        except workspace_services.PermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from exc
+        except workspace_services.ServiceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request, "Consult requested. You'll be notified of replies."
+            )
+            return redirect(consult)
+    return render(
+        request,
+        "cases/consult_request.html",
+        {"case": case, "form": form, "due_defaults": _due_defaults()},
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+def _due_defaults() -> dict[str, int]:
+    return {
+        str(urgency): int(delta.total_seconds() // 60)
+        for urgency, delta in ConsultRequest.DEFAULT_DUE.items()
+    }
+
+
+@require_GET
+@clinician_required
+def consult_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    consult, access = consult_get_for(request.user, pk)
+    return _detail(request, consult, access)
+
+
+@require_POST
+@clinician_required
+def consult_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    consult, _ = consult_get_for(request.user, pk)
+    try:
+        services.consult_accept(consult=consult, by=request.user, ip=client_ip(request))
+    except workspace_services.ServiceError as exc:
+        return _refuse(request, consult, exc)
+    messages.success(
+        request, "Accepted. You can now open the case; answer when you're ready."
+    )
+    return redirect(consult)
+
+
+@require_POST
+@clinician_required
+def consult_decline(request: HttpRequest, pk: int) -> HttpResponse:
+    consult, access = consult_get_for(request.user, pk)
+    form = DeclineForm(request.POST)
+    if form.is_valid():
+        try:
+            services.consult_decline(
+                consult=consult,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                ip=client_ip(request),
+            )
+        except services.ConsultInvalid as exc:
+            _add_errors(form, exc.errors)
+        except workspace_services.ServiceError as exc:
+            return _refuse(request, consult, exc)
+        else:
+            messages.success(request, "Declined. The requester has been told why.")
+            return redirect(consult)
+    if not access.can_decline:
+        raise PermissionDenied("You can't decline this consult.")
+    return _detail(request, consult, access, decline_form=form, status=400)
+
+
+@clinician_required
+def consult_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    consult, access = consult_get_for(request.user, pk)
+    if not access.can_answer:
+        if consult.status != ConsultRequest.Status.ACCEPTED and access.is_eligible:
+            messages.error(
+                request,
+                "Accept this consult before answering it."
+                if consult.status == ConsultRequest.Status.REQUESTED
+                else f"This consult is {consult.get_status_display().lower()}.",
+            )
+            return redirect(consult)
+        raise PermissionDenied("Only the specialist who accepted it can answer.")
+    form = AnswerForm(request.POST or None)
+    formset = SuggestionFormSet(request.POST or None, prefix="dx")
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        suggestions = [
+            {
+                "label": f.cleaned_data["label"],
+                "icd10_code": f.cleaned_data.get("icd10_code", ""),
+                "rationale": f.cleaned_data.get("rationale", ""),
+                "likelihood": f.cleaned_data.get("likelihood"),
+            }
+            for f in formset
+            if f.cleaned_data.get("label")
+        ]
+        try:
+            services.consult_answer(
+                consult=consult,
+                by=request.user,
+                impression=form.cleaned_data["impression"],
+                recommendations=form.cleaned_data["recommendations"],
+                follow_up=form.cleaned_data["follow_up"],
+                suggestions=suggestions,
+                ip=client_ip(request),
+            )
+        except services.ConsultInvalid as exc:
+            _add_errors(form, exc.errors)
+        except workspace_services.PermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from exc
+        except workspace_services.ServiceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request, "Answer sent. Your suggestions are on the case's list."
+            )
+            return redirect(consult)
+    return render(
+        request,
+        "cases/consult_answer.html",
+        {
+            "consult": consult,
+            "case": consult.case,
+            "form": form,
+            "formset": formset,
+            "question_html": _markdown(consult.question),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_POST
+@clinician_required
+def consult_close(request: HttpRequest, pk: int) -> HttpResponse:
+    consult, _ = consult_get_for(request.user, pk)
+    form = CloseForm(request.POST)
+    form.is_valid()
+    keep = bool(form.cleaned_data.get("keep_consultant"))
+    try:
+        services.consult_close(
+            consult=consult,
+            by=request.user,
+            keep_consultant=keep,
+            ip=client_ip(request),
+        )
+    except workspace_services.ServiceError as exc:
+        return _refuse(request, consult, exc)
+    messages.success(
+        request,
+        "Consult closed; the specialist stays on as a consultant."
+        if keep
+        else "Consult closed.",
+    )
+    return redirect(consult)
+
+
+@require_POST
+@clinician_required
+def consult_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    consult, _ = consult_get_for(request.user, pk)
+    form = CancelForm(request.POST)
+    form.is_valid()
+    try:
+        services.consult_cancel(
+            consult=consult,
+            by=request.user,
+            reason=form.cleaned_data.get("reason", ""),
+            ip=client_ip(request),
+        )
+    except workspace_services.ServiceError as exc:
+        return _refuse(request, consult, exc)
+    messages.success(request, "Consult cancelled.")
+    return redirect(consult)
+
+
+@require_GET
+@clinician_required
+def consults_fragment(request: HttpRequest, pk: int) -> HttpResponse:
+    """The case page's consult list, re-fetched when a consult changes."""
+    case, access = case_get_for(request.user, pk)
+    html = render_to_string(
+        "cases/_consults_list.html", consults_context(case, access), request=request
+    )
+    return HttpResponse(html)
+
+
+urlpatterns = [
+    path("consults/", consult_queue, name="consult_queue"),
+    path("consults/<int:pk>/", consult_detail, name="consult_detail"),
+    path("consults/<int:pk>/accept/", consult_accept, name="consult_accept"),
+    path("consults/<int:pk>/decline/", consult_decline, name="consult_decline"),
+    path("consults/<int:pk>/answer/", consult_answer, name="consult_answer"),
+    path("consults/<int:pk>/close/", consult_close, name="consult_close"),
+    path("consults/<int:pk>/cancel/", consult_cancel, name="consult_cancel"),
+    path("cases/<int:pk>/consults/", consults_fragment, name="consults_fragment"),
+    path("cases/<int:pk>/consults/new/", consult_request, name="consult_request"),
+]

@@ -1,0 +1,438 @@
+// Consilium: the differential list (votes, decisions, live ranking), consult panel,
+// ICD-10 search-as-you-type and the consult request form's due-time hint.
+//
+// Live updates: the case page's realtime client dispatches
+//   document.dispatchEvent(new CustomEvent("consilium:case-frame", {detail: frame}))
+// for every frame it receives on /ws/cases/<id>/. This file reacts to
+// "differential.updated" (see cases/services/differentials.py for the payload)
+// and "consult.updated". Without JavaScript every control is a plain form.
+(function () {
+  "use strict";
+
+  if (window.ConsiliumClinical) return; // the script may be included twice
+  const Clinical = (window.ConsiliumClinical = {});
+
+  function csrf() {
+    return window.Consilium && Consilium.csrfToken ? Consilium.csrfToken() : "";
+  }
+
+  function toast(text) {
+    if (window.Consilium && Consilium.toast) Consilium.toast(text);
+  }
+
+  function postForm(form, submitter) {
+    const body = new FormData(form);
+    if (submitter && submitter.name) body.append(submitter.name, submitter.value);
+    return fetch(form.action, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": csrf() },
+    }).then(function (response) {
+      return response
+        .json()
+        .catch(function () { return { ok: false, message: "Something went wrong (" + response.status + ")." }; })
+        .then(function (data) { data.status = response.status; return data; });
+    });
+  }
+
+  // --- Differential panel --------------------------------------------------------------
+
+  function Panel(root) {
+    this.root = root;
+    this.caseId = root.dataset.caseId;
+    this.url = root.dataset.fragmentUrl;
+    this.live = root.querySelector("[data-dx-live]");
+    this.announcer = root.querySelector("[data-dx-announce]");
+    this.pending = null;
+    this.voteTimers = {};
+    this.bind();
+  }
+
+  Panel.prototype.version = function () {
+    const el = this.live.querySelector("[data-dx-version]");
+    return el ? parseInt(el.dataset.dxVersion || "0", 10) : 0;
+  };
+
+  Panel.prototype.order = function () {
+    return this.root.dataset.order || "consensus";
+  };
+
+  Panel.prototype.announce = function (text) {
+    if (!this.announcer || !text) return;
+    this.announcer.textContent = "";
+    const el = this.announcer;
+    setTimeout(function () { el.textContent = text; }, 50);
+  };
+
+  // Fetch the server-rendered list (own votes and permitted actions included).
+  Panel.prototype.refresh = function () {
+    const self = this;
+    if (this.pending) return this.pending;
+    const url = this.url + "?order=" + encodeURIComponent(this.order());
+    this.pending = fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) { self.swap(html); })
+      .catch(function () {})
+      .then(function () { self.pending = null; });
+    return this.pending;
+  };
+
+  Panel.prototype.swap = function (html) {
+    const active = document.activeElement;
+    const activeId = active && this.live.contains(active) ? active.id : null;
+    const openDetails = Array.prototype.map.call(
+      this.live.querySelectorAll("details[open]"),
+      function (d) { const item = d.closest("[data-dx-id]"); return (item ? item.dataset.dxId : "") + "|" + d.className; }
+    );
+    this.live.innerHTML = html;
+    openDetails.forEach(function (key) {
+      const parts = key.split("|");
+      const scope = parts[0] ? this.live.querySelector('[data-dx-id="' + parts[0] + '"]') : this.live;
+      const d = scope && scope.querySelector("details." + parts[1].split(" ")[0]);
+      if (d) d.open = true;
+    }, this);
+    if (activeId) {
+      const again = document.getElementById(activeId);
+      if (again) again.focus({ preventScroll: true });
+    }
+  };
+
+  function sameShape(list, ranking) {
+    const items = list ? list.querySelectorAll("[data-dx-id]") : [];
+    if (items.length !== ranking.length) return false;
+    const status = {};
+    ranking.forEach(function (e) { status[String(e.id)] = e.status; });
+    return Array.prototype.every.call(items, function (li) {
+      return status[li.dataset.dxId] === li.dataset.status;
+    });
+  }
+
+  function fmt(n) {
+    if (n === null || n === undefined) return "–";
+    return String(Math.round(n * 10) / 10);
+  }
+
+  // Apply a differential.updated frame: numbers in place when only the numbers
+  // or the order changed; otherwise re-fetch the list (new entries, decisions).
+  Panel.prototype.applyFrame = function (frame) {
+    if (String(frame.case) !== String(this.caseId)) return;
+    if (typeof frame.version === "number" && frame.version <= this.version()) return;
+    const list = this.live.querySelector("[data-dx-list]");
+    const ranking = frame.ranking || [];
+    const wrap = this.live.querySelector("[data-dx-version]");
+    if (!list || !sameShape(list, ranking) || (wrap && wrap.dataset.caseStatus !== frame.case_status)) {
+      this.refresh();
+      this.announce(frame.summary);
+      return;
+    }
+    const byId = {};
+    Array.prototype.forEach.call(list.querySelectorAll("[data-dx-id]"), function (li) { byId[li.dataset.dxId] = li; });
+    ranking.forEach(function (e) {
+      const li = byId[String(e.id)];
+      li.dataset.rank = e.rank;
+      li.dataset.position = e.position;
+      const set = function (sel, text) { const el = li.querySelector(sel); if (el) el.textContent = text; };
+      set("[data-dx-rank]", String(e.rank));
+      set("[data-dx-label]", e.label);
+      set('[data-dx-stat="mean"]', fmt(e.mean));
+      set('[data-dx-stat="spread"]', e.spread === null ? "–" : "±" + fmt(e.spread));
+      set('[data-dx-stat="voters"]', String(e.voters));
+      set('[data-dx-stat="proposer"]', e.proposer_estimate === null ? "–" : String(e.proposer_estimate));
+      const fill = li.querySelector("[data-dx-fill]");
+      if (fill) fill.setAttribute("width", e.mean === null ? "0" : String(e.mean));
+      const band = li.querySelector("[data-dx-spread]");
+      if (band) {
+        const lo = e.mean === null ? 0 : Math.max(0, e.mean - (e.spread || 0));
+        const hi = e.mean === null ? 0 : Math.min(100, e.mean + (e.spread || 0));
+        band.setAttribute("x", String(lo));
+        band.setAttribute("width", String(hi - lo));
+      }
+      const meter = li.querySelector("[data-dx-meter]");
+      if (meter) {
+        meter.setAttribute(
+          "aria-label",
+          e.voters ? "Mean likelihood " + fmt(e.mean) + " out of 100, spread " + fmt(e.spread) + ", " + e.voters + " voter" + (e.voters === 1 ? "" : "s") : "No votes yet"
+        );
+      }
+      if (frame.differential === e.id) {
+        li.classList.remove("is-updated");
+        void li.offsetWidth; // restart the highlight animation
+        li.classList.add("is-updated");
+      }
+    });
+    const key = this.order() === "working" ? "position" : "rank";
+    const focused = document.activeElement;
+    const ordered = ranking.slice().sort(function (a, b) { return a[key] - b[key] || a.id - b.id; });
+    ordered.forEach(function (e) { list.appendChild(byId[String(e.id)]); });
+    if (focused && list.contains(focused)) focused.focus({ preventScroll: true });
+    if (wrap) wrap.dataset.dxVersion = String(frame.version);
+    const final = this.live.querySelector("[data-dx-final]");
+    if (final) {
+      final.hidden = !frame.final_diagnosis;
+      const label = final.querySelector("[data-dx-final-label]");
+      if (label) label.textContent = frame.final_diagnosis || "";
+    }
+    this.announce(frame.summary);
+  };
+
+  Panel.prototype.showErrors = function (form, data) {
+    const box = form.querySelector("[data-dx-errors]");
+    const message = data.message || "That didn't work.";
+    if (box) {
+      box.innerHTML = "";
+      const p = document.createElement("p");
+      p.textContent = message;
+      box.appendChild(p);
+      box.hidden = false;
+    } else {
+      toast(message);
+    }
+    this.announce(message);
+  };
+
+  Panel.prototype.submit = function (form, submitter) {
+    const self = this;
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
+    form.setAttribute("aria-busy", "true");
+    postForm(form, submitter)
+      .then(function (data) {
+        if (!data.ok) { self.showErrors(form, data); return; }
+        const box = form.querySelector("[data-dx-errors]");
+        if (box) box.hidden = true;
+        if (form.dataset.dxForm === "add") {
+          form.reset();
+          const label = form.querySelector('input[name="label"]');
+          if (label) label.focus();
+        }
+        self.announce(data.message);
+        return self.refresh();
+      })
+      .catch(function () { toast("Network problem: your change was not saved."); })
+      .then(function () { form.removeAttribute("aria-busy"); });
+  };
+
+  Panel.prototype.bind = function () {
+    const self = this;
+    this.root.addEventListener("submit", function (ev) {
+      const form = ev.target.closest("form[data-dx-form]");
+      if (!form || !window.fetch) return;
+      ev.preventDefault();
+      self.submit(form, ev.submitter);
+    });
+    // The slider saves itself shortly after the user settles on a value.
+    this.root.addEventListener("input", function (ev) {
+      const slider = ev.target.closest("[data-dx-slider]");
+      if (!slider) return;
+      slider.removeAttribute("data-unset");
+      const out = slider.parentNode.querySelector("[data-dx-output]");
+      if (out) out.textContent = slider.value;
+    });
+    this.root.addEventListener("change", function (ev) {
+      const slider = ev.target.closest("[data-dx-slider]");
+      if (!slider) return;
+      const form = slider.form;
+      clearTimeout(self.voteTimers[form.action]);
+      self.voteTimers[form.action] = setTimeout(function () { self.submit(form, null); }, 350);
+    });
+    this.root.addEventListener("click", function (ev) {
+      const link = ev.target.closest("[data-dx-order]");
+      if (!link || !self.url) return;
+      ev.preventDefault();
+      self.root.dataset.order = link.dataset.dxOrder;
+      self.root.querySelectorAll("[data-dx-order]").forEach(function (a) {
+        if (a === link) a.setAttribute("aria-current", "true"); else a.removeAttribute("aria-current");
+      });
+      const url = new URL(location.href);
+      url.searchParams.set("dx_order", link.dataset.dxOrder);
+      history.replaceState(null, "", url.pathname + url.search + "#differentials");
+      self.refresh();
+    });
+  };
+
+  // --- Consult panel on the case page ---------------------------------------------------
+
+  function ConsultPanel(root) {
+    this.root = root;
+    this.caseId = root.dataset.caseId;
+    this.url = root.dataset.fragmentUrl;
+    this.live = root.querySelector("[data-consults-live]");
+  }
+
+  ConsultPanel.prototype.refresh = function () {
+    const self = this;
+    fetch(this.url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) { self.live.innerHTML = html; })
+      .catch(function () {});
+  };
+
+  // --- ICD-10 combobox ------------------------------------------------------------------
+
+  let comboCount = 0;
+
+  function Combo(container) {
+    this.url = container.dataset.icdUrl;
+    this.input = container.querySelector('input[name$="label"]');
+    this.code = container.querySelector('input[name$="icd10_code"]');
+    if (!this.input || !this.url) return;
+    comboCount += 1;
+    const listId = this.input.getAttribute("aria-controls");
+    this.list = listId ? document.getElementById(listId) : null;
+    if (!this.list) {
+      this.list = document.createElement("ul");
+      this.list.className = "dx-suggest";
+      this.list.id = "dx-suggest-auto-" + comboCount;
+      this.list.setAttribute("role", "listbox");
+      this.list.setAttribute("aria-label", "ICD-10 suggestions");
+      this.list.hidden = true;
+      this.input.parentNode.classList.add("dx-combo");
+      this.input.parentNode.appendChild(this.list);
+      this.input.setAttribute("role", "combobox");
+      this.input.setAttribute("aria-autocomplete", "list");
+      this.input.setAttribute("aria-expanded", "false");
+      this.input.setAttribute("aria-controls", this.list.id);
+      this.input.setAttribute("autocomplete", "off");
+    }
+    this.items = [];
+    this.active = -1;
+    this.timer = null;
+    this.seq = 0;
+    this.bind();
+  }
+
+  Combo.prototype.close = function () {
+    this.list.hidden = true;
+    this.list.innerHTML = "";
+    this.items = [];
+    this.active = -1;
+    this.input.setAttribute("aria-expanded", "false");
+    this.input.removeAttribute("aria-activedescendant");
+  };
+
+  Combo.prototype.render = function (results) {
+    const self = this;
+    this.list.innerHTML = "";
+    this.items = results;
+    this.active = -1;
+    if (!results.length) { this.close(); return; }
+    results.forEach(function (r, i) {
+      const li = document.createElement("li");
+      li.id = self.list.id + "-" + i;
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", "false");
+      const code = document.createElement("span");
+      code.className = "dx-code";
+      code.textContent = r.code;
+      const title = document.createElement("span");
+      title.textContent = r.title;
+      li.appendChild(code);
+      li.appendChild(title);
+      li.addEventListener("mousedown", function (ev) { ev.preventDefault(); self.choose(i); });
+      self.list.appendChild(li);
+    });
+    this.list.hidden = false;
+    this.input.setAttribute("aria-expanded", "true");
+  };
+
+  Combo.prototype.highlight = function (i) {
+    const options = this.list.querySelectorAll("[role=option]");
+    if (!options.length) return;
+    this.active = (i + options.length) % options.length;
+    options.forEach(function (o, n) { o.setAttribute("aria-selected", n === this.active ? "true" : "false"); }, this);
+    const el = options[this.active];
+    this.input.setAttribute("aria-activedescendant", el.id);
+    el.scrollIntoView({ block: "nearest" });
+  };
+
+  Combo.prototype.choose = function (i) {
+    const r = this.items[i];
+    if (!r) return;
+    this.input.value = r.title;
+    if (this.code) this.code.value = r.code;
+    this.close();
+    this.input.focus();
+  };
+
+  Combo.prototype.search = function () {
+    const self = this;
+    const q = this.input.value.trim();
+    if (q.length < 2) { this.close(); return; }
+    const seq = ++this.seq;
+    fetch(this.url + "?q=" + encodeURIComponent(q), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : { results: [] }; })
+      .then(function (data) { if (seq === self.seq) self.render(data.results || []); })
+      .catch(function () {});
+  };
+
+  Combo.prototype.bind = function () {
+    const self = this;
+    this.input.addEventListener("input", function () {
+      clearTimeout(self.timer);
+      self.timer = setTimeout(function () { self.search(); }, 150);
+    });
+    this.input.addEventListener("keydown", function (ev) {
+      if (self.list.hidden) return;
+      if (ev.key === "ArrowDown") { ev.preventDefault(); self.highlight(self.active + 1); }
+      else if (ev.key === "ArrowUp") { ev.preventDefault(); self.highlight(self.active - 1); }
+      else if (ev.key === "Enter" && self.active >= 0) { ev.preventDefault(); self.choose(self.active); }
+      else if (ev.key === "Escape") { ev.preventDefault(); self.close(); }
+    });
+    this.input.addEventListener("blur", function () { setTimeout(function () { self.close(); }, 100); });
+  };
+
+  // --- Consult request form: show the default due time for the chosen urgency -----------
+
+  function dueHint(form) {
+    const defaults = {};
+    (form.dataset.dueDefaults || "").split(",").forEach(function (pair) {
+      const kv = pair.split(":");
+      if (kv.length === 2) defaults[kv[0]] = parseInt(kv[1], 10);
+    });
+    const due = form.querySelector('input[name="due_at"]');
+    if (!due) return;
+    const hint = document.createElement("p");
+    hint.className = "help";
+    hint.setAttribute("aria-live", "polite");
+    hint.id = "due-default-hint";
+    due.parentNode.appendChild(hint);
+    function update() {
+      const checked = form.querySelector('input[name="urgency"]:checked');
+      const minutes = checked ? defaults[checked.value] : null;
+      if (!minutes) { hint.textContent = ""; return; }
+      const when = new Date(Date.now() + minutes * 60000);
+      const span = minutes >= 120 ? Math.round(minutes / 60) + " hours" : minutes + " minutes";
+      hint.textContent = "Default if left empty: " + when.toLocaleString([], { dateStyle: "medium", timeStyle: "short" }) + " your time (in " + span + ").";
+    }
+    form.addEventListener("change", function (ev) { if (ev.target.name === "urgency") update(); });
+    update();
+  }
+
+  // --- Wiring ---------------------------------------------------------------------------
+
+  function init() {
+    const panels = [];
+    const consultPanels = [];
+    document.querySelectorAll("[data-dx][data-fragment-url]").forEach(function (root) { panels.push(new Panel(root)); });
+    document.querySelectorAll("[data-consults][data-fragment-url]").forEach(function (root) { consultPanels.push(new ConsultPanel(root)); });
+    document.querySelectorAll("[data-icd-url]").forEach(function (container) { new Combo(container); });
+    document.querySelectorAll("form[data-consult-form]").forEach(dueHint);
+    document.addEventListener("consilium:case-frame", function (ev) {
+      const frame = ev.detail || {};
+      if (frame.type === "differential.updated") {
+        panels.forEach(function (p) { p.applyFrame(frame); });
+      } else if (frame.type === "consult.updated") {
+        consultPanels.forEach(function (p) { if (String(p.caseId) === String(frame.case)) p.refresh(); });
+      } else if (frame.type === "hello") {
+        // After a (re)connect, anything may have changed while we were away.
+        panels.forEach(function (p) { p.refresh(); });
+        consultPanels.forEach(function (p) { p.refresh(); });
+      }
+    });
+    Clinical.panels = panels;
+    Clinical.consultPanels = consultPanels;
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
