@@ -1,0 +1,638 @@
+"""Actions on media assets and upload sessions. The only place they change.
+
+Callers (the ``cases`` views and services) decide who may upload where and
+who may see what; these functions guarantee the media rules themselves:
+
+- an asset is created only from bytes whose type was sniffed and accepted
+  and whose size is within the cap for that type;
+- the upload is stored under a private name until ``asset_process`` has read
+  it and is deleted when processing ends, whether the asset became ready,
+  needs review or was rejected;
+- processing is idempotent and safe to run twice at once: each run claims
+  the asset with a token and only the run holding the latest token may
+  record its output (a loser deletes what it wrote);
+- every status change is announced as ``{"type": "media.updated", "asset":
+  {id, kind, status, version}}`` to the asset's ``owner_group`` after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import tempfile
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from workspace.events import broadcast_on_commit
+from workspace.models import User
+from workspace.services import ServiceError, require
+
+from . import conf, pipeline, s3_multipart, uploads
+from . import storage as media_storage
+from .models import MediaAsset, UploadSession
+from .sniff import MediaError, sniff_bytes
+from .uploads import AcceptedUpload, check_kind, check_size
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "MAX_DRAWN_REGIONS",
+    "asset_create_from_upload",
+    "asset_delete",
+    "asset_faces_decide",
+    "asset_process",
+    "assets_requeue_stale",
+    "upload_session_abort",
+    "upload_session_complete",
+    "upload_session_part",
+    "upload_session_sign",
+    "upload_session_start",
+    "upload_sessions_expire",
+]
+
+MAX_DRAWN_REGIONS = 50
+MAX_SIGN_BATCH = 100
+MIN_REGION_SIDE = 2
+SERVER_FAILURE = "Processing failed on the server; please upload the file again."
+
+
+def _announce(asset: MediaAsset) -> None:
+    if asset.owner_group:
+        broadcast_on_commit(
+            asset.owner_group, {"type": "media.updated", "asset": asset.summary()}
+        )
+
+
+def _enqueue(asset: MediaAsset) -> None:
+    from .tasks import process_asset
+
+    asset_id = asset.pk
+    transaction.on_commit(lambda: process_asset.enqueue(asset_id=asset_id))
+
+
+def _delete_on_commit(names: Iterable[str]) -> None:
+    names = [n for n in names if n]
+    if names:
+        transaction.on_commit(lambda: media_storage.delete_names(names))
+
+
+# --- creating assets ------------------------------------------------------------------
+
+
+def asset_create_from_upload(
+    *, upload: AcceptedUpload, uploaded_by: User, owner_group: str = ""
+) -> MediaAsset:
+    """Store an accepted upload privately and queue it for processing.
+
+    The upload's temporary file is moved (local storage) or streamed (S3)
+    into ``incoming/<key>``; the asset starts ``uploaded`` and the task is
+    enqueued when the surrounding transaction commits.
+    """
+    check_size(upload.sniffed, upload.size)
+    asset = MediaAsset(
+        kind=check_kind(upload.sniffed),
+        mime=upload.sniffed.mime or "",
+        size=upload.size,
+        sha256=getattr(upload, "sha256", ""),
+        uploaded_by=uploaded_by,
+        owner_group=owner_group,
+    )
+    stored = media_storage.save_file(media_storage.incoming_name(asset.key), upload)
+    try:
+        with transaction.atomic():
+            asset.source_name = stored
+            asset.save()
+            _announce(asset)
+            _enqueue(asset)
+    except BaseException:
+        media_storage.delete_names([stored])
+        raise
+    return asset
+
+
+# --- processing -----------------------------------------------------------------------
+
+
+def asset_process(*, asset_id: int) -> str:
+    """Do the pending step of an asset; returns its status afterwards.
+
+    ``uploaded`` assets are de-identified (ready, needs_review or rejected);
+    ``processing`` assets redo the step they were claimed for (a crashed or
+    duplicate run); assets in any other state are left alone.
+    """
+    claim = _claim(asset_id)
+    if isinstance(claim, str):
+        return claim
+    asset, token = claim
+    if asset.step == MediaAsset.Step.BLUR:
+        return _run_blur(asset, token)
+    return _run_deidentify(asset, token)
+
+
+def _claim(asset_id: int) -> tuple[MediaAsset, str] | str:
+    with transaction.atomic():
+        asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()
+        if asset is None:
+            return "missing"
+        if not asset.is_pending:
+            return asset.status
+        if asset.status == MediaAsset.Status.UPLOADED or not asset.step:
+            asset.step = (
+                MediaAsset.Step.DEIDENTIFY
+                if asset.source_name
+                else MediaAsset.Step.BLUR
+            )
+        asset.status = MediaAsset.Status.PROCESSING
+        asset.run_token = secrets.token_hex(16)
+        asset.save(update_fields=["status", "step", "run_token", "updated"])
+        _announce(asset)
+        return asset, asset.run_token
+
+
+def _run_deidentify(asset: MediaAsset, token: str) -> str:
+    run = token[:12]
+    stored: dict[str, str] = {}
+    outcome: dict[str, Any]
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="consilium-asset-") as workdir,
+            media_storage.local_copy(asset.source_name) as source,
+        ):
+            size, digest = media_storage.file_digest(source)
+            processor = pipeline.PROCESSORS.get(asset.kind)
+            if processor is None:
+                raise MediaError(
+                    f"{asset.get_kind_display()} files cannot be processed."
+                )
+            result = processor(Path(source), Path(workdir))
+            for role, path in result.files.items():
+                stored[role] = media_storage.save_path(
+                    media_storage.rendition_name(asset.key, run, role, path.suffix[1:]),
+                    path,
+                )
+    except MediaError as exc:
+        outcome = {"status": MediaAsset.Status.REJECTED, "reason": str(exc)}
+    except FileNotFoundError:
+        logger.warning(
+            "media asset %s: upload %s is missing", asset.pk, asset.source_name
+        )
+        outcome = {
+            "status": MediaAsset.Status.REJECTED,
+            "reason": "The upload was lost before it could be processed; please "
+            "upload the file again.",
+        }
+    except Exception:
+        logger.exception("media asset %s: processing failed", asset.pk)
+        outcome = {"status": MediaAsset.Status.REJECTED, "reason": SERVER_FAILURE}
+    else:
+        faces = result.faces
+        outcome = {
+            "status": (
+                MediaAsset.Status.NEEDS_REVIEW
+                if result.review_reason
+                else MediaAsset.Status.READY
+            ),
+            "reason": result.review_reason,
+            "size": size,
+            "sha256": digest,
+            "metadata": result.metadata,
+            "report": result.report,
+            "faces": {**faces, "decision": None, "blurred": []},
+            "renditions": stored,
+        }
+    if outcome["status"] == MediaAsset.Status.REJECTED:
+        media_storage.delete_names(stored.values())
+        stored = {}
+    return _finish(
+        asset.pk, token, outcome, new_names=stored.values(), drop_source=True
+    )
+
+
+def _run_blur(asset: MediaAsset, token: str) -> str:
+    run = token[:12]
+    stored: dict[str, str] = {}
+    master_role = pipeline.MASTER_ROLE.get(asset.kind, "")
+    try:
+        blurrer = pipeline.BLURRERS[asset.kind]
+        master = asset.rendition_name(master_role)
+        if master is None:
+            raise MediaError("There is no picture to blur.")
+        with (
+            tempfile.TemporaryDirectory(prefix="consilium-blur-") as workdir,
+            media_storage.local_copy(master) as local,
+        ):
+            blurred = blurrer(Path(local), Path(workdir), asset.faces or {})
+            for role, path in blurred.files.items():
+                stored[role] = media_storage.save_path(
+                    media_storage.rendition_name(asset.key, run, role, path.suffix[1:]),
+                    path,
+                )
+    except Exception as exc:
+        if not isinstance(exc, MediaError):
+            logger.exception("media asset %s: blurring failed", asset.pk)
+        media_storage.delete_names(stored.values())
+        return _finish(
+            asset.pk,
+            token,
+            {
+                "status": MediaAsset.Status.NEEDS_REVIEW,
+                "reason": "Blurring failed; the media stays hidden. Please try again.",
+            },
+            new_names=(),
+            drop_source=False,
+        )
+    faces = dict(asset.faces or {})
+    kept, drawn = pipeline.chosen_regions(faces)
+    faces["blurred"] = [*faces.get("blurred", []), *kept, *[[[0.0, *r]] for r in drawn]]
+    faces["proposed"] = []
+    faces["decision"] = None
+    report = dict(asset.report or {})
+    report["blurred"] = [*report.get("blurred", []), *blurred.lines]
+    outcome = {
+        "status": MediaAsset.Status.READY,
+        "reason": "",
+        "faces": faces,
+        "report": report,
+        "renditions": {**(asset.renditions or {}), **stored},
+    }
+    return _finish(
+        asset.pk, token, outcome, new_names=stored.values(), drop_source=False
+    )
+
+
+def _finish(
+    asset_id: int,
+    token: str,
+    outcome: dict[str, Any],
+    *,
+    new_names: Iterable[str],
+    drop_source: bool,
+) -> str:
+    new_names = list(new_names)
+    with transaction.atomic():
+        asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()
+        if (
+            asset is None
+            or asset.run_token != token
+            or asset.status != MediaAsset.Status.PROCESSING
+        ):
+            # A later run took over (or the asset was deleted): its output wins.
+            media_storage.delete_names(new_names)
+            return asset.status if asset is not None else "missing"
+        old = set(media_storage.asset_names(asset))
+        asset.status = outcome["status"]
+        asset.status_reason = outcome.get("reason", "")
+        for name in ("size", "sha256", "metadata", "report", "faces", "renditions"):
+            if name in outcome:
+                setattr(asset, name, outcome[name])
+        if drop_source:
+            asset.source_name = ""
+        asset.step = MediaAsset.Step.NONE
+        asset.run_token = ""
+        asset.processed_at = timezone.now()
+        asset.save()
+        _delete_on_commit(old - set(media_storage.asset_names(asset)))
+        _announce(asset)
+        return asset.status
+
+
+# --- face decisions -------------------------------------------------------------------
+
+
+def _clean_rects(
+    drawn: Sequence[Sequence[float]], frame: dict[str, Any]
+) -> list[list[int]]:
+    width, height = int(frame.get("width") or 0), int(frame.get("height") or 0)
+    rects = []
+    for raw in drawn:
+        if not isinstance(raw, list | tuple) or len(raw) != 4:
+            raise ServiceError("Each drawn region needs x, y, width and height.")
+        try:
+            x, y, w, h = (round(float(v)) for v in raw)
+        except (TypeError, ValueError) as exc:
+            raise ServiceError("Drawn regions must be numbers.") from exc
+        x0, y0 = max(0, x), max(0, y)
+        x1, y1 = min(width, x + w), min(height, y + h)
+        if x1 - x0 < MIN_REGION_SIDE or y1 - y0 < MIN_REGION_SIDE:
+            continue
+        rects.append([x0, y0, x1 - x0, y1 - y0])
+    return rects
+
+
+@transaction.atomic
+def asset_faces_decide(
+    *,
+    asset: MediaAsset,
+    by: User,
+    keep: Iterable[str] = (),
+    drawn: Sequence[Sequence[float]] = (),
+) -> MediaAsset:
+    """Record the uploader's choice of regions to blur, and act on it.
+
+    ``keep`` names proposed faces to blur; ``drawn`` adds rects in master
+    rendition pixels (clipped to it; video: the whole clip). With anything to
+    blur the asset goes back to ``processing`` and the task replaces every
+    rendition with a blurred one; with nothing, the uploader has reviewed the
+    proposals and the asset is ``ready``.
+    """
+    asset = MediaAsset.objects.select_for_update().get(pk=asset.pk)
+    require(
+        by.is_authenticated and asset.uploaded_by_id == by.pk,
+        "Only the person who uploaded this can choose what to blur.",
+    )
+    if asset.kind not in pipeline.BLURRERS:
+        raise ServiceError("Regions can only be blurred in photos and videos.")
+    if asset.status not in (MediaAsset.Status.READY, MediaAsset.Status.NEEDS_REVIEW):
+        raise ServiceError("This media is not ready for review yet.")
+    faces = dict(asset.faces or {})
+    ids = {p["id"] for p in faces.get("proposed") or []}
+    keep = [k for k in dict.fromkeys(keep) if k]
+    unknown = [k for k in keep if k not in ids]
+    if unknown:
+        raise ServiceError("Some of the chosen faces are not in this media.")
+    if len(drawn) > MAX_DRAWN_REGIONS:
+        raise ServiceError(f"At most {MAX_DRAWN_REGIONS} regions can be drawn.")
+    rects = _clean_rects(drawn, faces.get("frame") or {})
+    faces["decision"] = {
+        "keep": keep,
+        "drawn": rects,
+        "by": by.pk,
+        "at": timezone.now().isoformat(),
+    }
+    asset.faces = faces
+    asset.status_reason = ""
+    if keep or rects:
+        asset.status = MediaAsset.Status.PROCESSING
+        asset.step = MediaAsset.Step.BLUR
+        asset.save()
+        _enqueue(asset)
+    else:
+        faces["proposed"] = []
+        faces["decision"] = None
+        report = dict(asset.report or {})
+        report["blurred"] = [*report.get("blurred", []), "Reviewed: nothing blurred."]
+        asset.report = report
+        asset.status = MediaAsset.Status.READY
+        asset.save()
+    _announce(asset)
+    return asset
+
+
+# --- deleting -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def asset_delete(*, asset: MediaAsset) -> None:
+    """Delete an asset and, after commit, every file it stored.
+
+    A processing run still in flight finds the row gone and deletes its own
+    output.
+    """
+    asset = MediaAsset.objects.select_for_update().filter(pk=asset.pk).first()
+    if asset is None:
+        return
+    names = media_storage.asset_names(asset)
+    session = UploadSession.objects.filter(asset=asset).first()
+    if session is not None:
+        session.delete()
+    asset.delete()
+    _delete_on_commit(names)
+
+
+def assets_requeue_stale(*, older_than: timedelta = timedelta(hours=1)) -> int:
+    """Enqueue processing again for assets stuck uploaded/processing (a crash)."""
+    cutoff = timezone.now() - older_than
+    stale = MediaAsset.objects.filter(
+        status__in=[MediaAsset.Status.UPLOADED, MediaAsset.Status.PROCESSING],
+        updated__lt=cutoff,
+    )
+    from .tasks import process_asset
+
+    count = 0
+    for asset_id in stale.values_list("pk", flat=True):
+        process_asset.enqueue(asset_id=asset_id)
+        count += 1
+    return count
+
+
+# --- upload sessions ------------------------------------------------------------------
+
+
+def upload_session_start(
+    *, uploaded_by: User, owner_group: str, size: int
+) -> UploadSession:
+    """Open a session for a file of ``size`` bytes, to be sent in parts.
+
+    The largest cap of any accepted kind applies now; the cap of the file's
+    own kind applies as soon as its first bytes are known.
+    """
+    if size <= 0:
+        raise MediaError("The file is empty.")
+    cap = conf.largest_cap()
+    if size > cap:
+        raise MediaError(
+            f"The file is too large ({uploads.format_bytes(size)}): files may be at "
+            f"most {uploads.format_bytes(cap)}."
+        )
+    part_size = conf.part_bytes()
+    if -(-size // part_size) > s3_multipart.MAX_PARTS:
+        part_size = -(-size // s3_multipart.MAX_PARTS)
+    session = UploadSession(
+        mode=UploadSession.Mode.S3 if conf.direct_to_s3() else UploadSession.Mode.LOCAL,
+        uploaded_by=uploaded_by,
+        owner_group=owner_group,
+        size=size,
+        part_size=part_size,
+    )
+    session.object_name = f"incoming/{session.token.hex}"
+    if session.mode == UploadSession.Mode.S3:
+        session.s3_upload_id = s3_multipart.multipart_create(session.object_name)
+    session.save()
+    return session
+
+
+def _open_session(session: UploadSession, by: User) -> UploadSession:
+    session = UploadSession.objects.select_for_update().get(pk=session.pk)
+    require(
+        by.is_authenticated and session.uploaded_by_id == by.pk,
+        "This upload belongs to someone else.",
+    )
+    return session
+
+
+def upload_session_sign(
+    *, session: UploadSession, by: User, numbers: Sequence[int]
+) -> dict[int, str]:
+    """Presigned PUT URLs for parts of an S3 session (at most 100 at a time)."""
+    with transaction.atomic():
+        session = _open_session(session, by)
+    if session.mode != UploadSession.Mode.S3 or session.status != session.Status.OPEN:
+        raise ServiceError("This upload is not waiting for parts.")
+    numbers = sorted({int(n) for n in numbers})
+    if not numbers or len(numbers) > MAX_SIGN_BATCH:
+        raise ServiceError(f"Ask for between 1 and {MAX_SIGN_BATCH} parts at a time.")
+    if numbers[0] < 1 or numbers[-1] > session.part_count:
+        raise ServiceError("No such part.")
+    return s3_multipart.multipart_sign_parts(
+        session.object_name, session.s3_upload_id, numbers
+    )
+
+
+@transaction.atomic
+def upload_session_part(
+    *, session: UploadSession, by: User, number: int, stream: IO[bytes], length: int
+) -> UploadSession:
+    """Append part ``number`` of a local session, read from ``stream``.
+
+    Parts arrive in order; re-sending the last part (a retry) replaces it.
+    The first part decides the file's type: one that is not accepted, or
+    whose declared size is over the cap for its type, ends the session.
+    """
+    session = _open_session(session, by)
+    if (
+        session.mode != UploadSession.Mode.LOCAL
+        or session.status != session.Status.OPEN
+    ):
+        raise ServiceError("This upload is not waiting for parts.")
+    if not 1 <= number <= session.part_count:
+        raise ServiceError("No such part.")
+    offset = (number - 1) * session.part_size
+    if offset > session.received:
+        raise ServiceError(f"Part {number} came before part {number - 1}.")
+    expected = session.part_length(number)
+    if length != expected:
+        raise MediaError(f"Part {number} must hold {expected} bytes, not {length}.")
+    path = uploads.session_path(session.token)
+    uploads.part_write(path, offset=offset, length=length, stream=stream)
+    if number == 1:
+        with open(path, "rb") as fh:
+            sniffed = sniff_bytes(fh.read(uploads.HEAD_BYTES))
+        try:
+            check_kind(sniffed)
+            check_size(sniffed, session.size)
+        except MediaError:
+            _session_close(session, UploadSession.Status.ABORTED)
+            raise
+        session.kind, session.mime = sniffed.kind or "", sniffed.mime or ""
+    session.received = offset + length
+    session.save(update_fields=["received", "kind", "mime", "updated"])
+    return session
+
+
+@transaction.atomic
+def upload_session_complete(*, session: UploadSession, by: User) -> MediaAsset:
+    """Verify a finished session's bytes and turn them into an asset.
+
+    Checks that every byte arrived, sniffs the first bytes of the assembled
+    file or S3 object, applies the cap for its type, then stores it as the
+    asset's upload and queues processing. Completing twice returns the same
+    asset. On a verification failure the bytes are deleted and MediaError
+    says why.
+    """
+    session = _open_session(session, by)
+    if session.status == UploadSession.Status.COMPLETE and session.asset_id:
+        return session.asset
+    if session.status != UploadSession.Status.OPEN:
+        raise ServiceError("This upload was cancelled.")
+    try:
+        if session.mode == UploadSession.Mode.S3:
+            head, stored = _complete_s3(session)
+        else:
+            head, stored = _complete_local(session)
+        sniffed = sniff_bytes(head)
+        kind = check_kind(sniffed)
+        check_size(sniffed, session.size)
+    except MediaError:
+        _session_close(session, UploadSession.Status.ABORTED)
+        raise
+    asset = MediaAsset.objects.create(
+        kind=kind,
+        mime=sniffed.mime or "",
+        size=session.size,
+        uploaded_by=by,
+        owner_group=session.owner_group,
+        source_name=stored,
+    )
+    session.asset = asset
+    session.kind, session.mime = sniffed.kind or "", sniffed.mime or ""
+    session.status = UploadSession.Status.COMPLETE
+    session.save()
+    _announce(asset)
+    _enqueue(asset)
+    return asset
+
+
+def _complete_s3(session: UploadSession) -> tuple[bytes, str]:
+    s3_multipart.multipart_complete(
+        session.object_name,
+        session.s3_upload_id,
+        size=session.size,
+        part_count=session.part_count,
+    )
+    if s3_multipart.object_size(session.object_name) != session.size:
+        raise MediaError("The uploaded object does not have the expected size.")
+    return s3_multipart.object_head(session.object_name), session.object_name
+
+
+def _complete_local(session: UploadSession) -> tuple[bytes, str]:
+    path = uploads.session_path(session.token)
+    if session.received != session.size or not path.exists():
+        raise MediaError(
+            f"The upload is incomplete: {session.received} of {session.size} bytes "
+            "arrived."
+        )
+    if path.stat().st_size != session.size:
+        raise MediaError("The upload does not have the expected size.")
+    with open(path, "rb") as fh:
+        head = fh.read(uploads.HEAD_BYTES)
+    sniffed = sniff_bytes(head)
+    check_kind(sniffed)
+    check_size(sniffed, session.size)
+    content = uploads.LocalUploadFile(path)
+    try:
+        stored = media_storage.save_file(session.object_name, content)
+    finally:
+        content.close()
+        path.unlink(missing_ok=True)
+    return head, stored
+
+
+def _session_close(session: UploadSession, status: str) -> None:
+    """Free whatever bytes a session holds and mark it closed."""
+    if session.mode == UploadSession.Mode.S3:
+        if session.s3_upload_id:
+            s3_multipart.multipart_abort(session.object_name, session.s3_upload_id)
+        media_storage.delete_names([session.object_name])
+    else:
+        uploads.session_path(session.token).unlink(missing_ok=True)
+    session.status = status
+    session.save(update_fields=["status", "updated"])
+
+
+@transaction.atomic
+def upload_session_abort(*, session: UploadSession, by: User) -> None:
+    """Cancel an open session and free its bytes; closed sessions stay as they are."""
+    session = _open_session(session, by)
+    if session.status == UploadSession.Status.OPEN:
+        _session_close(session, UploadSession.Status.ABORTED)
+
+
+def upload_sessions_expire(*, now=None) -> int:
+    """Abort open sessions older than ``MEDIA_UPLOAD_SESSION_TTL_SECONDS``."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=conf.session_ttl_seconds())
+    count = 0
+    for pk in UploadSession.objects.filter(
+        status=UploadSession.Status.OPEN, updated__lt=cutoff
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            session = UploadSession.objects.select_for_update().get(pk=pk)
+            if session.status == UploadSession.Status.OPEN:
+                _session_close(session, UploadSession.Status.ABORTED)
+                count += 1
+    return count
