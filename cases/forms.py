@@ -56,6 +56,7 @@ class CaseForm(forms.Form):
 
     title = forms.CharField(
         max_length=200,
+        error_messages={"required": "Give the case a title."},
         help_text="A short clinical summary, e.g. “Annular rash after a hiking trip”. "
         "No names, places or dates.",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),

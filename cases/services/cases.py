@@ -626,8 +626,15 @@ def case_resolve(
 
 @transaction.atomic
 def case_archive(*, case: Case, by: User, ip: str | None = None) -> Case:
-    """Archive a case: read-only, visible to its participants only."""
-    require(case_access(by, case).can_manage, "Only the case owner can archive it.")
+    """Archive a case: read-only, visible to its participants only.
+
+    The owner archives; so may staff, to take down a case at once (say, one
+    found to carry an identifier), and the audit event names them.
+    """
+    require(
+        by.is_staff or case_access(by, case).can_manage,
+        "Only the case owner can archive it.",
+    )
     case = _locked(case)
     if case.status == Case.Status.ARCHIVED:
         return case
@@ -640,7 +647,7 @@ def case_archive(*, case: Case, by: User, ip: str | None = None) -> Case:
         target=case,
         case_id=case.pk,
         ip=ip,
-        data={"from": previous},
+        data={"from": previous, "moderation": not case_access(by, case).can_manage},
     )
     _announce(case)
     return case
