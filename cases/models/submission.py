@@ -141,8 +141,11 @@ class Submission(models.Model):
             models.Index(fields=["patient", "-created"], name="submission_patient"),
         ]
         constraints = [
+            # A withdrawn submission's file is deleted; it may be left empty.
             models.CheckConstraint(
-                condition=models.Q(asset__isnull=False) | models.Q(link__isnull=False),
+                condition=models.Q(asset__isnull=False)
+                | models.Q(link__isnull=False)
+                | models.Q(status="withdrawn"),
                 name="submission_has_content",
                 violation_error_message="A submission needs a file or a link.",
             )
