@@ -212,6 +212,16 @@ def _slice_position(ds: Dataset) -> float:
     return float(np.dot(normal, position))
 
 
+def instance_sort_key(ds: Dataset) -> tuple[float, float]:
+    """Where an instance sits in its series: (Instance Number, position along
+    the slice normal); a missing or invalid Instance Number sorts last."""
+    try:
+        number = float(ds.get("InstanceNumber", "") or "inf")
+    except (TypeError, ValueError):
+        number = float("inf")
+    return number, _slice_position(ds)
+
+
 def group_series(
     paths: Iterable[str | os.PathLike[str]],
 ) -> dict[tuple[str, str], list[Path]]:
@@ -235,10 +245,6 @@ def group_series(
             ds = read_dicom(path, stop_before_pixels=True, specific_tags=tags)
         except DicomError as exc:
             raise DicomError(f"{path}: {exc.reason}") from exc
-        try:
-            number = float(ds.get("InstanceNumber", "") or "inf")
-        except (TypeError, ValueError):
-            number = float("inf")
-        sort_key = (number, _slice_position(ds), str(path))
+        sort_key = (*instance_sort_key(ds), str(path))
         keyed.setdefault(series_key(ds), []).append((sort_key, path))
     return {key: [p for _, p in sorted(items)] for key, items in keyed.items()}

@@ -208,6 +208,21 @@ def _expand(
         yield InputFile(path, rel, display)
 
 
+def iter_archive(
+    path: str | os.PathLike[str], *, display: str, limits: ZipLimits | None = None
+) -> Iterator[InputFile]:
+    """The members of the zip archive at ``path`` (whatever its name), with
+    the same guards as ``iter_input_files``; ``display`` names the archive
+    in each member's ``display`` (``"<display>!<member>"``)."""
+    path = Path(path)
+    yield from _iter_zip(
+        path,
+        PurePosixPath(Path(display).stem or "archive"),
+        display,
+        limits or ZipLimits(),
+    )
+
+
 def _has_zip_magic(path: Path) -> bool:
     try:
         with open(path, "rb") as handle:

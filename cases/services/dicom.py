@@ -1,0 +1,228 @@
+"""A case's DICOM studies: upload as series, burned-in text review, release.
+
+Policy lives here; ``media_handling.dicom_upload`` and ``dicom_pipeline`` do
+the bytes. The case decides how a study is de-identified: UIDs are keyed by
+the case's workspace secret *and* the case (``dicom_policy_for``), so every
+upload to one case maps the same original UID to the same new UID (series
+and references stay intact across uploads) while two cases never share a
+mapping. Dates are removed unless the uploader asks to shift them.
+
+Rules, on top of those of ``cases.services.media``:
+- only those who can edit a case that is not archived add studies;
+- one gallery item (``CaseAsset``) per series, visible to its uploader at
+  once and to the case once it is ready and released;
+- only the uploader masks and releases a series that needs review;
+  releasing it also releases the item to the case.
+Every action is audited and announced as ``{"type": "media.updated",
+"asset": {...}}`` to the case's group after commit.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from media_handling import storage as media_storage
+from media_handling.dicom_pipeline import (
+    DicomPolicy,
+    dicom_series_mask,
+    dicom_series_release,
+)
+from media_handling.dicom_upload import (
+    UploadProblem,
+    dicom_assets_create,
+    dicom_files_group,
+)
+from workspace import audit
+from workspace.events import broadcast_on_commit, case_group
+from workspace.models import User
+from workspace.services import require
+
+from ..models import Case, CaseAsset
+from ..permissions import case_access
+
+__all__ = [
+    "DicomUploadOutcome",
+    "UploadProblem",
+    "case_dicom_mask",
+    "case_dicom_release",
+    "case_dicom_upload",
+    "dicom_policy_for",
+]
+
+
+def dicom_policy_for(case: Case, *, shift_dates: bool = False) -> DicomPolicy:
+    """How studies uploaded to ``case`` are de-identified: keyed per case."""
+    return DicomPolicy(
+        scope=f"case:{case.pk}",
+        workspace_id=case.workspace_id,
+        shift_dates=shift_dates,
+    )
+
+
+@dataclass
+class DicomUploadOutcome:
+    """What an upload became: one item per series, and per-file problems."""
+
+    items: list[CaseAsset] = field(default_factory=list)
+    failed: list[UploadProblem] = field(default_factory=list)
+    skipped: list[UploadProblem] = field(default_factory=list)
+    images: int = 0
+
+
+def _announce(item: CaseAsset) -> None:
+    broadcast_on_commit(
+        case_group(item.case_id),
+        {"type": "media.updated", "asset": item.asset.summary()},
+    )
+
+
+def _series_caption(modality: str, count: int) -> str:
+    noun = "image" if count == 1 else "images"
+    return f"{modality or 'DICOM'} series, {count} {noun}"
+
+
+def case_dicom_upload(
+    *,
+    case: Case,
+    by: User,
+    files: Sequence[tuple[str, str | Path]],
+    shift_dates: bool = False,
+    ip: str | None = None,
+) -> DicomUploadOutcome:
+    """Group uploaded DICOM files and zip archives into series and add one
+    gallery item per series; processing starts after commit.
+
+    ``files`` are (name the uploader gave, local path) pairs. A corrupt,
+    truncated or unsafe file fails on its own, listed in ``failed`` with
+    its reason; files that are not DICOM images are listed in ``skipped``.
+    Nothing is stored for them. Raises PermissionDenied when ``by`` may not
+    add media to the case.
+    """
+    require(case_access(by, case).can_edit, "You can't add studies to this case.")
+    require(
+        case.status != Case.Status.ARCHIVED,
+        "This case is archived; studies can no longer be added.",
+    )
+    outcome = DicomUploadOutcome()
+    with tempfile.TemporaryDirectory(prefix="consilium-dicom-upload-") as workdir:
+        grouping = dicom_files_group(files, workdir=workdir)
+        outcome.failed, outcome.skipped = grouping.failed, grouping.skipped
+        outcome.images = grouping.accepted
+        if not grouping.series:
+            return outcome
+        assets = []
+        try:
+            with transaction.atomic():
+                assets = dicom_assets_create(
+                    series=grouping.series,
+                    policy=dicom_policy_for(case, shift_dates=shift_dates),
+                    uploaded_by=by,
+                    owner_group=case_group(case),
+                )
+                last = CaseAsset.objects.filter(case=case).aggregate(
+                    last=Max("position")
+                )["last"]
+                for offset, (asset, group) in enumerate(
+                    zip(assets, grouping.series, strict=True), start=1
+                ):
+                    outcome.items.append(
+                        CaseAsset.objects.create(
+                            case=case,
+                            asset=asset,
+                            added_by=by,
+                            caption=_series_caption(group.modality, len(group.files)),
+                            position=(last or 0) + offset,
+                        )
+                    )
+                audit.record(
+                    actor=by,
+                    verb="media.dicom.upload",
+                    target=case,
+                    case_id=case.pk,
+                    ip=ip,
+                    data={
+                        "assets": [a.pk for a in assets],
+                        "images": grouping.accepted,
+                        "failed": len(grouping.failed),
+                        "skipped": len(grouping.skipped),
+                        "dates": "shifted" if shift_dates else "removed",
+                    },
+                )
+        except BaseException:
+            media_storage.delete_names(a.source_name for a in assets)
+            raise
+    return outcome
+
+
+def _own_item(item: CaseAsset, by: User) -> CaseAsset:
+    item = (
+        CaseAsset.objects.select_for_update()
+        .select_related("case", "asset")
+        .get(pk=item.pk)
+    )
+    require(
+        by.is_authenticated and item.added_by_id == by.pk,
+        "Only the person who uploaded this series can review it.",
+    )
+    require(
+        case_access(by, item.case).can_edit,
+        "You can no longer change media in this case.",
+    )
+    return item
+
+
+@transaction.atomic
+def case_dicom_mask(
+    *,
+    item: CaseAsset,
+    by: User,
+    rects: Sequence[Sequence[Any]],
+    frame: int | None,
+    ip: str | None = None,
+) -> CaseAsset:
+    """Black out ``rects`` in one frame (0-based) or, with ``frame`` None, in
+    every frame of the uploader's series under review; see
+    ``dicom_series_mask`` for what is guaranteed of the stored pixels."""
+    item = _own_item(item, by)
+    item.asset = dicom_series_mask(asset=item.asset, by=by, rects=rects, frame=frame)
+    audit.record(
+        actor=by,
+        verb="media.dicom.mask",
+        target=item.asset,
+        case_id=item.case_id,
+        ip=ip,
+        data={"rects": len(rects), "frame": frame},
+    )
+    _announce(item)
+    return item
+
+
+@transaction.atomic
+def case_dicom_release(
+    *, item: CaseAsset, by: User, ip: str | None = None
+) -> CaseAsset:
+    """The uploader has reviewed the series: it becomes ready and is released
+    to everyone who can see the case."""
+    item = _own_item(item, by)
+    item.asset = dicom_series_release(asset=item.asset, by=by)
+    if item.released_at is None:
+        item.released_at = timezone.now()
+        item.save(update_fields=["released_at"])
+    audit.record(
+        actor=by,
+        verb="media.dicom.release",
+        target=item.asset,
+        case_id=item.case_id,
+        ip=ip,
+        data={"masks": len((item.asset.metadata or {}).get("masks") or [])},
+    )
+    _announce(item)
+    return item
