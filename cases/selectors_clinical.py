@@ -272,6 +272,7 @@ class ConsultAccess:
     is_requester: bool = False
     is_assignee: bool = False
     is_eligible: bool = False  # may take it: verified, right specialty or named
+    manages_case: bool = False  # the case owner
     can_accept: bool = False
     can_decline: bool = False
     can_answer: bool = False
@@ -346,6 +347,7 @@ def consult_access(
         is_requester=is_requester,
         is_assignee=is_assignee,
         is_eligible=eligible,
+        manages_case=manages,
         can_accept=eligible and waiting,
         can_decline=eligible and (waiting or consult.status == S.ACCEPTED),
         can_answer=eligible and is_assignee and consult.status == S.ACCEPTED,

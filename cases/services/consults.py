@@ -505,15 +505,15 @@ def consult_close(
     them (``keep_consultant``).
     """
     consult = _locked(consult)
+    access = consult_access(by, consult)
+    if not (access.is_requester or access.manages_case):
+        raise PermissionDenied("Only the requester or the case owner closes a consult.")
     if consult.status != S.ANSWERED:
         if consult.status in ConsultRequest.OPEN_STATUSES:
             raise ServiceError(
                 "This consult has not been answered yet; cancel it instead."
             )
         _refuse_state(consult, "close")
-    access = consult_access(by, consult)
-    if not access.can_close:
-        raise PermissionDenied("Only the requester or the case owner closes a consult.")
     if keep_consultant and not access.can_keep:
         raise PermissionDenied(
             "Only the case owner can keep the specialist as a consultant."
@@ -559,12 +559,13 @@ def consult_cancel(
 ) -> ConsultRequest:
     """Withdraw an open consult (requester or case owner); ends any access given."""
     consult = _locked(consult)
-    if consult.status not in ConsultRequest.OPEN_STATUSES:
-        _refuse_state(consult, "cancel")
-    if not consult_access(by, consult).can_cancel:
+    access = consult_access(by, consult)
+    if not (access.is_requester or access.manages_case):
         raise PermissionDenied(
             "Only the requester or the case owner cancels a consult."
         )
+    if consult.status not in ConsultRequest.OPEN_STATUSES:
+        _refuse_state(consult, "cancel")
     reason = (reason or "").strip()[:MAX_TEXT]
     consult.status = S.CANCELLED
     consult.finished_at = timezone.now()

@@ -198,11 +198,6 @@ def _form_page(
     )
 
 
-def _require(flag: bool, message: str) -> None:
-    if not flag:
-        raise PermissionDenied(message)
-
-
 # --- Views --------------------------------------------------------------------------
 
 
@@ -221,10 +216,15 @@ def differentials_fragment(request: HttpRequest, pk: int) -> HttpResponse:
 @clinician_required
 def differential_add(request: HttpRequest, pk: int) -> HttpResponse:
     case, access = case_get_for(request.user, pk)
-    _require(
-        access.can_vote,
-        "Only the case's owner, collaborators and consultants propose diagnoses.",
-    )
+    if not access.can_vote:
+        return _refused(
+            request,
+            case,
+            workspace_services.PermissionDenied(
+                "Only the case's owner, collaborators and consultants propose "
+                "diagnoses."
+            ),
+        )
     if request.method != "POST":
         return _form_page(request, case, DifferentialForm())
     form = DifferentialForm(request.POST)
@@ -260,11 +260,14 @@ def differential_edit(
 ) -> HttpResponse:
     case, access = case_get_for(request.user, pk)
     entry = _entry(case, differential_id)
-    _require(
-        access.can_edit
-        or (access.can_vote and entry.proposed_by_id == request.user.pk),
-        "You can't edit this diagnosis.",
-    )
+    if not (
+        access.can_edit or (access.can_vote and entry.proposed_by_id == request.user.pk)
+    ):
+        return _refused(
+            request,
+            case,
+            workspace_services.PermissionDenied("You can't edit this diagnosis."),
+        )
     if request.method != "POST":
         form = DifferentialEditForm(
             initial={
