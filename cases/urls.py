@@ -1,10 +1,12 @@
 """Case URLs: each feature's views module contributes its own patterns."""
 
-from .views import cases, consults, dashboard, differentials
+from .views import cases, consults, dashboard, differentials, inbox, portal
 
 urlpatterns = [
     *dashboard.urlpatterns,
     *cases.urlpatterns,
     *differentials.urlpatterns,
     *consults.urlpatterns,
+    *portal.urlpatterns,
+    *inbox.urlpatterns,
 ]

@@ -1,7 +1,7 @@
 """The home page: landing for visitors, patients' page, clinicians' dashboard."""
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import path
 
 from workspace import selectors as workspace_selectors
@@ -20,11 +20,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if not user.is_authenticated:
         return render(request, "landing.html")
     if user.is_patient:
-        return render(
-            request,
-            "cases/patient_home.html",
-            {"links": workspace_selectors.clinicians_of(user)},
-        )
+        return redirect("portal")
     recent = selectors.cases_newest_first(
         selectors.cases_feed(user, Feed.ALL)
         .filter(status__in=OPEN_STATUSES)

@@ -1,0 +1,192 @@
+"""The media side of submissions: the patient's copy and the case-grade copy.
+
+The patient's file is an ordinary ``MediaAsset``: sniffed, size-capped and
+stripped of metadata by the pipeline. Face proposals on it are ignored: it
+is shown only to the patient and their clinician, who know who is in it.
+
+A finding's case copy is a *new* asset made from the patient's copy's master
+rendition and de-identified again by the same pipeline, uploaded in the
+clinician's name (never the patient's) and added to the case's gallery. Its
+faces are then settled as the clinician chose when attaching: every proposed
+face blurred, or none. Copying happens in a task (``cases.tasks_findings``),
+because a video may be gigabytes and storage may be remote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.tasks import default_task_backend
+from django.utils import timezone
+
+from media_handling import services as media_services
+from media_handling import storage as media_storage
+from media_handling.models import MediaAsset
+from media_handling.pipeline import MASTER_ROLE
+from media_handling.sniff import MediaError, sniff
+from media_handling.uploads import AcceptedUpload, check_kind
+from workspace.events import user_group
+
+from ..models import CaseAsset, FindingLink, Submission
+from . import media as case_media
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "PATIENT_USABLE",
+    "asset_adopt",
+    "asset_discard",
+    "case_copy_make",
+    "case_copy_settle",
+    "copy_enqueue",
+]
+
+# A patient's copy may be shown and copied once processed, faces or not.
+PATIENT_USABLE = (MediaAsset.Status.READY, MediaAsset.Status.NEEDS_REVIEW)
+SETTLE_RETRY_SECONDS = 5
+SETTLE_MAX_ATTEMPTS = 720  # an hour of waiting for the media worker
+
+
+def asset_adopt(asset: MediaAsset, submission: Submission) -> None:
+    """Point the asset's progress frames at the patient's own pages."""
+    group = user_group(submission.patient_id)
+    if asset.owner_group != group:
+        MediaAsset.objects.filter(pk=asset.pk).update(owner_group=group)
+        asset.owner_group = group
+
+
+def asset_discard(asset: MediaAsset) -> None:
+    """Delete the patient's copy and, after commit, its files."""
+    media_services.asset_delete(asset=asset)
+
+
+def copy_enqueue(finding: FindingLink, *, attempt: int = 0) -> None:
+    """Queue making (or settling) the finding's case copy, after commit."""
+    from ..tasks_findings import finding_copy_media
+
+    finding_id = finding.pk
+    task = finding_copy_media
+    if attempt and default_task_backend.supports_defer:
+        task = task.using(
+            run_after=timezone.now() + timedelta(seconds=SETTLE_RETRY_SECONDS)
+        )
+    transaction.on_commit(lambda: task.enqueue(finding_id=finding_id, attempt=attempt))
+
+
+def _upload_from(path) -> AcceptedUpload:
+    """Wrap a local file as an accepted upload, checked like any other."""
+    sniffed = sniff(path)
+    kind = check_kind(sniffed)
+    upload = AcceptedUpload("copy", sniffed.mime or "", 0, None)
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as source:
+        while chunk := source.read(256 * 1024):
+            upload.file.write(chunk)
+            digest.update(chunk)
+            size += len(chunk)
+    upload.file.flush()
+    upload.file.seek(0)
+    upload.size = size
+    upload.sniffed = sniffed
+    upload.kind = kind
+    upload.sha256 = digest.hexdigest()
+    return upload
+
+
+COPY_CAPTION = "Shared from a patient's submission"
+
+
+def _case_item(finding: FindingLink) -> CaseAsset | None:
+    return (
+        CaseAsset.objects.select_related("asset", "case")
+        .filter(case_id=finding.case_id, asset_id=finding.asset_id)
+        .first()
+    )
+
+
+def case_copy_make(finding: FindingLink) -> MediaAsset | None:
+    """Create the case copy for ``finding`` (or reuse its case's); idempotent.
+
+    The copy joins the case's gallery in the name of the clinician who
+    attached it (``cases.services.media``), unreleased until its faces are
+    settled. Returns None when the patient's file is gone.
+    """
+    with transaction.atomic():
+        finding = (
+            FindingLink.objects.select_for_update()
+            .select_related("submission__asset", "created_by", "case")
+            .get(pk=finding.pk)
+        )
+        if finding.asset_id:
+            return finding.asset
+        # One copy per submission and case: a second entry reuses it.
+        sibling = (
+            FindingLink.objects.filter(
+                submission_id=finding.submission_id,
+                case_id=finding.case_id,
+                asset__isnull=False,
+            )
+            .exclude(pk=finding.pk)
+            .values_list("asset_id", flat=True)
+            .first()
+        )
+        if sibling:
+            finding.asset_id = sibling
+            finding.save(update_fields=["asset"])
+            return finding.asset
+        source = finding.submission.asset
+        if source is None or finding.created_by is None:
+            return None
+        master = source.rendition_name(MASTER_ROLE.get(source.kind, ""))
+        if master is None:
+            raise MediaError("The patient's file has no picture to copy.")
+        with media_storage.local_copy(master) as path:
+            upload = _upload_from(path)
+            try:
+                item = case_media.case_media_upload(
+                    case=finding.case,
+                    by=finding.created_by,
+                    upload=upload,
+                    caption=COPY_CAPTION,
+                )
+            finally:
+                upload.close()
+        finding.asset = item.asset
+        finding.save(update_fields=["asset"])
+    return finding.asset
+
+
+def case_copy_settle(finding: FindingLink, *, attempt: int = 0) -> str:
+    """Apply the clinician's face choice once the copy is processed, and
+    release it to the case.
+
+    Returns the copy's status, or "waiting" after queueing another look
+    while the media worker is still on it.
+    """
+    finding = FindingLink.objects.select_related("asset", "created_by").get(
+        pk=finding.pk
+    )
+    copy = finding.asset
+    if copy is None:
+        return "missing"
+    if copy.is_pending:
+        if attempt < SETTLE_MAX_ATTEMPTS:
+            copy_enqueue(finding, attempt=attempt + 1)
+            return "waiting"
+        logger.warning("finding %s: copy %s still pending", finding.pk, copy.pk)
+        return copy.status
+    item = _case_item(finding)
+    if item is None or item.released_at is not None or finding.created_by is None:
+        return copy.status
+    if copy.status == MediaAsset.Status.NEEDS_REVIEW:
+        keep = [p["id"] for p in copy.proposed_faces] if finding.blur_faces else []
+        item = case_media.case_media_faces_confirm(
+            item=item, by=finding.created_by, keep=keep, release=True
+        )
+    elif copy.status == MediaAsset.Status.READY:
+        item = case_media.case_media_release(item=item, by=finding.created_by)
+    return item.asset.status

@@ -1,0 +1,520 @@
+"""Patients' submissions to their clinician, and findings made of them on cases.
+
+Rules:
+
+- A patient submits only to a clinician they have an active care link with,
+  only their own upload, and only with consent (the consent text and time are
+  stored with the submission).
+- Only the submission's clinician reads, rates, replies to, dismisses or
+  attaches it. Status moves ``submitted → reviewed`` (on the first rating or
+  reply) ``→ attached | dismissed``; an attached submission may be attached to
+  more differentials. Dismissed or withdrawn ones cannot be attached.
+- The patient may withdraw a submission until it is attached; their file is
+  then deleted, since consent for it is gone.
+- Attaching needs edit rights on the differential's case (``can_edit``) and a
+  case that is not archived. What reaches the case is only de-identified: the
+  photo or video as a new, case-grade asset (made from the patient's copy,
+  metadata stripped again, faces blurred when asked), the link as its
+  canonical URL; never the patient's name, description or original link.
+
+Every action is audited. The clinician is notified of new submissions and
+the patient of their clinician's decisions (``Notification.Kind.SUBMISSION``,
+pushed live on commit). Attaching also sends ``{"type": "finding.added",
+"case", "differential", "finding"}`` to the case's group.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from media_handling.models import MediaAsset
+from workspace import audit
+from workspace.events import broadcast_on_commit, case_group
+from workspace.models import CareLink, Notification, User
+from workspace.services import ServiceError, notification_create, require
+
+from ..models import Case, Differential, FindingLink, SocialLink, Submission
+from ..models.submission import CONSENT_TEXT
+from ..permissions import case_access
+from ..social_links import SocialLinkError, parse_social_link
+from . import submission_media
+
+__all__ = [
+    "CONSENT_TEXT",
+    "MAX_DESCRIPTION",
+    "MAX_NOTE",
+    "SubmissionInvalid",
+    "submission_attach",
+    "submission_create",
+    "submission_dismiss",
+    "submission_open",
+    "submission_rate",
+    "submission_reply",
+    "submission_withdraw",
+]
+
+MAX_DESCRIPTION = 4000
+MAX_NOTE = 4000
+
+
+class SubmissionInvalid(ServiceError):
+    """Input the user can fix; ``errors`` maps form field names to messages."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__(" ".join(errors.values()))
+
+
+# --- Helpers --------------------------------------------------------------------------
+
+
+def _lock(submission: Submission) -> Submission:
+    return (
+        Submission.objects.select_for_update(of=("self",))
+        .select_related("patient", "clinician", "asset", "link")
+        .get(pk=submission.pk)
+    )
+
+
+def _require_clinician(submission: Submission, by: User) -> None:
+    require(
+        by.is_authenticated and submission.clinician_id == by.pk,
+        "Only the clinician this was sent to can do that.",
+    )
+
+
+def _note(text: str, field: str = "note") -> str:
+    text = (text or "").strip()
+    if len(text) > MAX_NOTE:
+        raise SubmissionInvalid({field: f"Keep the note under {MAX_NOTE} characters."})
+    return text
+
+
+def _portal_url() -> str:
+    return reverse("portal")
+
+
+def _review_url(submission: Submission) -> str:
+    return reverse("inbox_review", args=[submission.pk])
+
+
+def _notify_patient(submission: Submission, title: str, body: str = "") -> None:
+    notification_create(
+        user=submission.patient,
+        kind=Notification.Kind.SUBMISSION,
+        title=title,
+        body=body,
+        url=_portal_url() + f"#submission-{submission.pk}",
+        data={"submission": submission.pk, "status": submission.status},
+    )
+
+
+def _audit(
+    by: User,
+    verb: str,
+    submission: Submission,
+    ip: str | None,
+    *,
+    case_id: int | None = None,
+    **data,
+) -> None:
+    audit.record(
+        actor=by, verb=verb, target=submission, case_id=case_id, ip=ip, data=data
+    )
+
+
+def _mark_read(submission: Submission, now) -> list[str]:
+    if submission.read_at is not None:
+        return []
+    submission.read_at = now
+    return ["read_at"]
+
+
+def _mark_reviewed(submission: Submission, now) -> list[str]:
+    """A first rating or reply moves ``submitted`` to ``reviewed``."""
+    changed = _mark_read(submission, now)
+    if submission.status != Submission.Status.SUBMITTED:
+        return changed
+    submission.status = Submission.Status.REVIEWED
+    submission.reviewed_at = now
+    return [*changed, "status", "reviewed_at"]
+
+
+def _check_open(submission: Submission, action: str) -> None:
+    if submission.status == Submission.Status.WITHDRAWN:
+        raise ServiceError(f"The patient withdrew this; it can't be {action}.")
+
+
+# --- Patient --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def submission_create(
+    *,
+    patient: User,
+    clinician: User,
+    description: str,
+    consent: bool,
+    asset: MediaAsset | None = None,
+    link_url: str = "",
+    ip: str | None = None,
+) -> Submission:
+    """Send a photo or video and/or a link to one of the patient's clinicians.
+
+    Guarantees: the patient has an active care link with ``clinician``; the
+    asset (if any) was uploaded by this patient, is a photo or video and is in
+    no other submission; the link (if any) parsed, with its canonical form and
+    hashtags stored; consent was given, and the consent text and time are
+    stored. Raises ``SubmissionInvalid`` (per-field messages) for input the
+    patient can fix, ``PermissionDenied`` otherwise. Notifies the clinician.
+    """
+    require(patient.is_authenticated and patient.is_patient, "Only patients submit.")
+    require(
+        CareLink.objects.filter(
+            patient=patient, clinician=clinician, active=True
+        ).exists(),
+        "You can only send things to your own clinician.",
+    )
+    errors: dict[str, str] = {}
+    description = (description or "").strip()
+    if not description:
+        errors["description"] = "Tell your clinician what you noticed, and when."
+    elif len(description) > MAX_DESCRIPTION:
+        errors["description"] = (
+            f"Please keep the description under {MAX_DESCRIPTION} characters."
+        )
+    if not consent:
+        errors["consent"] = "Please confirm that you agree to share this."
+    parsed = None
+    link_url = (link_url or "").strip()
+    if link_url:
+        try:
+            parsed = parse_social_link(link_url, description)
+        except SocialLinkError as exc:
+            errors["link"] = str(exc)
+    if asset is not None:
+        asset = MediaAsset.objects.select_for_update().filter(pk=asset.pk).first()
+        if asset is None or asset.uploaded_by_id != patient.pk:
+            errors["file"] = "That upload was not found; please send the file again."
+        elif asset.kind not in (MediaAsset.Kind.IMAGE, MediaAsset.Kind.VIDEO):
+            errors["file"] = "Only photos and videos can be sent."
+        elif asset.status == MediaAsset.Status.REJECTED:
+            errors["file"] = asset.status_reason or "That file could not be used."
+        elif Submission.objects.filter(asset=asset).exists():
+            errors["file"] = "That file has already been sent."
+    if asset is None and not link_url and "file" not in errors:
+        errors["file"] = "Add a photo or video, or paste a link."
+    if errors:
+        raise SubmissionInvalid(errors)
+    link = None
+    if parsed is not None:
+        link = SocialLink.objects.create(
+            platform=parsed.platform,
+            url=link_url[:2048],
+            canonical_url=parsed.canonical_url,
+            content_id=parsed.content_id or "",
+            embed_url=parsed.embed_url or "",
+            hashtags=parsed.hashtags,
+        )
+    now = timezone.now()
+    submission = Submission.objects.create(
+        patient=patient,
+        clinician=clinician,
+        asset=asset,
+        link=link,
+        description=description,
+        consent_text=CONSENT_TEXT,
+        consent_at=now,
+    )
+    if asset is not None:
+        submission_media.asset_adopt(asset, submission)
+    _audit(
+        patient,
+        "submission.create",
+        submission,
+        ip,
+        clinician=clinician.pk,
+        asset=asset.pk if asset else None,
+        platform=link.platform if link else None,
+        consent_at=now.isoformat(),
+    )
+    what = submission.kind_label.lower() or "submission"
+    notification_create(
+        user=clinician,
+        kind=Notification.Kind.SUBMISSION,
+        title=f"{patient.display_name} sent you a {what}",
+        body=description[:200],
+        url=_review_url(submission),
+        data={"submission": submission.pk},
+    )
+    return submission
+
+
+@transaction.atomic
+def submission_withdraw(
+    *, submission: Submission, by: User, ip: str | None = None
+) -> Submission:
+    """The patient takes a submission back; refused once it is attached.
+
+    Their uploaded file is deleted (after commit): consent for it is gone.
+    The clinician keeps the record that something was sent and withdrawn.
+    """
+    submission = _lock(submission)
+    require(
+        by.is_authenticated and submission.patient_id == by.pk,
+        "Only the patient who sent this can withdraw it.",
+    )
+    if submission.status == Submission.Status.WITHDRAWN:
+        return submission
+    if submission.status == Submission.Status.ATTACHED:
+        raise ServiceError(
+            "Your clinician has already added this to your case notes, so it can't "
+            "be withdrawn here. Please contact them directly."
+        )
+    asset = submission.asset
+    submission.status = Submission.Status.WITHDRAWN
+    submission.withdrawn_at = timezone.now()
+    submission.asset = None
+    submission.save(update_fields=["status", "withdrawn_at", "asset", "updated"])
+    if asset is not None:
+        submission_media.asset_discard(asset)
+    _audit(by, "submission.withdraw", submission, ip, asset=asset.pk if asset else None)
+    notification_create(
+        user=submission.clinician,
+        kind=Notification.Kind.SUBMISSION,
+        title=f"{submission.patient.display_name} withdrew a submission",
+        url=_review_url(submission),
+        data={"submission": submission.pk, "status": submission.status},
+    )
+    return submission
+
+
+# --- Clinician ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def submission_open(
+    *, submission: Submission, by: User, ip: str | None = None
+) -> Submission:
+    """Record that the clinician opened it; the first opening marks it read."""
+    _require_clinician(submission, by)
+    if submission.read_at is None:
+        Submission.objects.filter(pk=submission.pk, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
+        submission.refresh_from_db(fields=["read_at"])
+    _audit(by, "submission.view", submission, ip)
+    return submission
+
+
+@transaction.atomic
+def submission_rate(
+    *,
+    submission: Submission,
+    by: User,
+    credibility: str,
+    note: str = "",
+    ip: str | None = None,
+) -> Submission:
+    """Rate how credible the content is, with a private note; marks it reviewed."""
+    submission = _lock(submission)
+    _require_clinician(submission, by)
+    _check_open(submission, "rated")
+    if credibility not in Submission.Credibility.values:
+        raise SubmissionInvalid({"credibility": "Choose a rating."})
+    now = timezone.now()
+    submission.credibility = credibility
+    submission.credibility_note = _note(note)
+    fields = ["credibility", "credibility_note", "updated"]
+    fields += _mark_reviewed(submission, now)
+    submission.save(update_fields=fields)
+    _audit(by, "submission.rate", submission, ip, credibility=credibility)
+    return submission
+
+
+@transaction.atomic
+def submission_reply(
+    *, submission: Submission, by: User, note: str, ip: str | None = None
+) -> Submission:
+    """Set the note the patient sees (replacing any earlier one) and tell them."""
+    submission = _lock(submission)
+    _require_clinician(submission, by)
+    _check_open(submission, "answered")
+    note = _note(note, "reply")
+    if not note:
+        raise SubmissionInvalid({"reply": "Write a note for your patient."})
+    now = timezone.now()
+    submission.clinician_note = note
+    submission.clinician_note_at = now
+    fields = ["clinician_note", "clinician_note_at", "updated"]
+    fields += _mark_reviewed(submission, now)
+    submission.save(update_fields=fields)
+    _audit(by, "submission.reply", submission, ip)
+    _notify_patient(
+        submission,
+        f"{by.display_name} replied about what you sent",
+        note[:200],
+    )
+    return submission
+
+
+@transaction.atomic
+def submission_dismiss(
+    *, submission: Submission, by: User, note: str = "", ip: str | None = None
+) -> Submission:
+    """Close a submission without using it; ``note`` (optional) goes to the patient."""
+    submission = _lock(submission)
+    _require_clinician(submission, by)
+    _check_open(submission, "dismissed")
+    if submission.status == Submission.Status.DISMISSED:
+        return submission
+    if submission.status == Submission.Status.ATTACHED:
+        raise ServiceError("This is already attached to a case.")
+    now = timezone.now()
+    submission.status = Submission.Status.DISMISSED
+    submission.decided_at = now
+    fields = ["status", "decided_at", "updated"]
+    note = _note(note, "reply")
+    if note:
+        submission.clinician_note = note
+        submission.clinician_note_at = now
+        fields += ["clinician_note", "clinician_note_at"]
+    fields += _mark_read(submission, now)
+    submission.save(update_fields=fields)
+    _audit(by, "submission.dismiss", submission, ip)
+    _notify_patient(
+        submission,
+        f"{by.display_name} reviewed what you sent",
+        note[:200] or "They have looked at it and won't be adding it to your notes.",
+    )
+    return submission
+
+
+@transaction.atomic
+def submission_attach(
+    *,
+    submission: Submission,
+    by: User,
+    differential: Differential,
+    relation: str,
+    note: str = "",
+    blur_faces: bool = False,
+    ip: str | None = None,
+) -> FindingLink:
+    """Put a submission on a differential entry of a case ``by`` can edit.
+
+    Guarantees: ``by`` is the submission's clinician and may edit the case
+    (not archived); the submission is neither dismissed nor withdrawn; a
+    photo or video has finished processing. The finding holds only
+    de-identified content: the link's canonical URL, and a new case-grade
+    asset made from the patient's copy by a task queued on commit (one per
+    case, reused when the same submission goes on another entry of that
+    case; faces blurred when ``blur_faces``). The patient is told
+    their submission was added to their notes, without the case.
+    """
+    if relation not in FindingLink.Relation.values:
+        raise SubmissionInvalid({"relation": "Choose how this relates."})
+    note = _note(note)
+    # Lock order: case, then submission (as the differentials services do).
+    case = Case.objects.select_for_update().get(pk=differential.case_id)
+    submission = _lock(submission)
+    _require_clinician(submission, by)
+    _check_open(submission, "attached")
+    if submission.status == Submission.Status.DISMISSED:
+        raise ServiceError("This was dismissed; it can't be attached.")
+    require(
+        case_access(by, case).can_edit,
+        "You can only attach findings to cases you can edit.",
+    )
+    if case.status == Case.Status.ARCHIVED:
+        raise ServiceError("This case is archived.")
+    entry = Differential.objects.filter(pk=differential.pk, case=case).first()
+    if entry is None:
+        raise ServiceError("That diagnosis is no longer on the list.")
+    link = submission.link
+    asset = submission.asset
+    if asset is not None and asset.status == MediaAsset.Status.REJECTED:
+        # Nothing usable to copy; a link, if there is one, can still be shared.
+        asset = None
+        if link is None:
+            raise ServiceError(
+                "The file could not be processed, so it can't be shared."
+            )
+    if asset is not None and asset.status not in submission_media.PATIENT_USABLE:
+        raise ServiceError(
+            "The file is still being processed; try again when it is ready."
+        )
+    try:
+        with transaction.atomic():
+            finding = FindingLink.objects.create(
+                submission=submission,
+                differential=entry,
+                case=case,
+                relation=relation,
+                note=note,
+                created_by=by,
+                blur_faces=bool(blur_faces and asset is not None),
+                platform=link.platform if link else "",
+                canonical_url=link.canonical_url if link else "",
+                embed_url=link.embed_url if link else "",
+            )
+    except IntegrityError as exc:
+        raise ServiceError("This is already attached to that diagnosis.") from exc
+    if asset is not None:
+        # The copy is made by a task: a video may be gigabytes, storage remote.
+        submission_media.copy_enqueue(finding)
+    now = timezone.now()
+    first = submission.status != Submission.Status.ATTACHED
+    submission.status = Submission.Status.ATTACHED
+    fields = ["status", "updated"]
+    if first:
+        submission.decided_at = now
+        fields.append("decided_at")
+    if submission.reviewed_at is None:
+        submission.reviewed_at = now
+        fields.append("reviewed_at")
+    fields += _mark_read(submission, now)
+    submission.save(update_fields=fields)
+    # Two events: the patient's trail (no case details in its label) and the
+    # case's (no patient in it), so neither side's log names the other.
+    _audit(
+        by,
+        "submission.attach",
+        submission,
+        ip,
+        finding=finding.pk,
+        relation=relation,
+    )
+    audit.record(
+        actor=by,
+        verb="finding.add",
+        target=finding,
+        case_id=case.pk,
+        ip=ip,
+        data={
+            "differential": entry.pk,
+            "relation": relation,
+            "media": asset is not None,
+            "link": link is not None,
+            "blur_faces": finding.blur_faces,
+        },
+    )
+    broadcast_on_commit(
+        case_group(case),
+        {
+            "type": "finding.added",
+            "case": case.pk,
+            "differential": entry.pk,
+            "finding": finding.pk,
+        },
+    )
+    if first:
+        _notify_patient(
+            submission,
+            f"{by.display_name} added what you sent to your notes",
+            "A copy without your name or file details is now part of the "
+            "discussion of your care.",
+        )
+    return finding

@@ -1,0 +1,277 @@
+"""The clinician's inbox of patient submissions, and the review page.
+
+Thin: look the submission up through ``cases.selectors_findings`` (404 for
+one sent to someone else), call a service, redirect with a message. New
+submissions arrive live: the service notifies the clinician, and the inbox
+page refreshes its list when a ``submission`` notification comes in.
+
+``finding_media`` serves a finding's case-grade copy to anyone who may see
+the case, never the patient's copy.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.views.decorators.http import require_GET, require_POST
+
+from media_handling import storage as media_storage
+from workspace import audit
+from workspace import services as workspace_services
+from workspace.views import clinician_required
+
+from .. import selectors_findings as selectors
+from ..forms_submissions import AttachForm, DismissForm, RateForm, ReplyForm
+from ..models import CaseAsset, Differential, FindingLink, Submission
+from ..services import submissions as services
+from ..services.submissions import SubmissionInvalid
+
+PAGE_SIZE = 25
+SHOW_CHOICES = (
+    ("open", "Open"),
+    ("unread", "Unread"),
+    ("attached", "Attached"),
+    ("closed", "Dismissed and withdrawn"),
+    ("all", "All"),
+)
+FINDING_ROLES = {"video", "poster", "thumb", "display"}
+
+
+def _show(request: HttpRequest) -> str:
+    show = request.GET.get("show", "open")
+    return show if show in dict(SHOW_CHOICES) else "open"
+
+
+def _inbox_context(request: HttpRequest) -> dict:
+    show = _show(request)
+    page = Paginator(
+        selectors.submissions_for_inbox(request.user, show=show), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    return {
+        "page": page,
+        "show": show,
+        "show_choices": SHOW_CHOICES,
+        "counts": selectors.inbox_counts(request.user),
+    }
+
+
+@require_GET
+@clinician_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    """Submissions from the clinician's patients, newest first."""
+    template = (
+        "cases/inbox_list.html"
+        if request.GET.get("partial") == "1"
+        else "cases/inbox_home.html"
+    )
+    return render(request, template, _inbox_context(request))
+
+
+def _forms(submission: Submission, groups, **bound) -> dict:
+    return {
+        "rate_form": bound.get("rate_form")
+        or RateForm(
+            initial={
+                "credibility": submission.credibility
+                if submission.credibility != Submission.Credibility.UNRATED
+                else None,
+                "credibility_note": submission.credibility_note,
+            }
+        ),
+        "reply_form": bound.get("reply_form")
+        or ReplyForm(initial={"reply": submission.clinician_note}),
+        "dismiss_form": bound.get("dismiss_form") or DismissForm(),
+        "attach_form": bound.get("attach_form")
+        or AttachForm(groups=groups, has_media=submission.asset_id is not None),
+    }
+
+
+def _review(request: HttpRequest, submission: Submission, status: int = 200, **bound):
+    groups = selectors.attachable_differentials(request.user)
+    findings = list(
+        FindingLink.objects.filter(submission=submission)
+        .select_related("differential", "case", "asset")
+        .order_by("created")
+    )
+    return render(
+        request,
+        "cases/inbox_review.html",
+        {
+            "submission": submission,
+            "groups": groups,
+            "findings": findings,
+            "counts": selectors.inbox_counts(request.user),
+            **_forms(submission, groups, **bound),
+        },
+        status=status,
+    )
+
+
+@require_GET
+@clinician_required
+def review(request: HttpRequest, pk: int) -> HttpResponse:
+    """One submission: watch or open it, rate, reply, dismiss or attach."""
+    submission = selectors.submission_get_for_clinician(request.user, pk)
+    services.submission_open(
+        submission=submission, by=request.user, ip=audit.client_ip(request)
+    )
+    return _review(request, submission)
+
+
+def _refused(request: HttpRequest, exc: workspace_services.ServiceError) -> None:
+    if isinstance(exc, workspace_services.PermissionDenied):
+        raise PermissionDenied(str(exc)) from exc
+    messages.error(request, str(exc))
+
+
+def _done(pk: int) -> HttpResponse:
+    return redirect("inbox_review", pk=pk)
+
+
+@require_POST
+@clinician_required
+def rate(request: HttpRequest, pk: int) -> HttpResponse:
+    submission = selectors.submission_get_for_clinician(request.user, pk)
+    form = RateForm(request.POST)
+    if not form.is_valid():
+        return _review(request, submission, status=400, rate_form=form)
+    try:
+        services.submission_rate(
+            submission=submission,
+            by=request.user,
+            credibility=form.cleaned_data["credibility"],
+            note=form.cleaned_data["credibility_note"],
+            ip=audit.client_ip(request),
+        )
+    except workspace_services.ServiceError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, "Rating saved.")
+    return _done(pk)
+
+
+@require_POST
+@clinician_required
+def reply(request: HttpRequest, pk: int) -> HttpResponse:
+    submission = selectors.submission_get_for_clinician(request.user, pk)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return _review(request, submission, status=400, reply_form=form)
+    try:
+        services.submission_reply(
+            submission=submission,
+            by=request.user,
+            note=form.cleaned_data["reply"],
+            ip=audit.client_ip(request),
+        )
+    except workspace_services.ServiceError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, "Your patient can now see your note.")
+    return _done(pk)
+
+
+@require_POST
+@clinician_required
+def dismiss(request: HttpRequest, pk: int) -> HttpResponse:
+    submission = selectors.submission_get_for_clinician(request.user, pk)
+    form = DismissForm(request.POST)
+    if not form.is_valid():
+        return _review(request, submission, status=400, dismiss_form=form)
+    try:
+        services.submission_dismiss(
+            submission=submission,
+            by=request.user,
+            note=form.cleaned_data["reply"],
+            ip=audit.client_ip(request),
+        )
+    except workspace_services.ServiceError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, "Dismissed.")
+    return _done(pk)
+
+
+@require_POST
+@clinician_required
+def attach(request: HttpRequest, pk: int) -> HttpResponse:
+    submission = selectors.submission_get_for_clinician(request.user, pk)
+    groups = selectors.attachable_differentials(request.user)
+    form = AttachForm(
+        request.POST, groups=groups, has_media=submission.asset_id is not None
+    )
+    if not form.is_valid():
+        return _review(request, submission, status=400, attach_form=form)
+    differential = Differential.objects.filter(
+        pk=form.cleaned_data["differential"]
+    ).first()
+    if differential is None:
+        raise Http404("No such differential.")
+    try:
+        finding = services.submission_attach(
+            submission=submission,
+            by=request.user,
+            differential=differential,
+            relation=form.cleaned_data["relation"],
+            note=form.cleaned_data["note"],
+            blur_faces=form.cleaned_data.get("blur_faces", False),
+            ip=audit.client_ip(request),
+        )
+    except SubmissionInvalid as exc:
+        for field, message in exc.errors.items():
+            form.add_error(field if field in form.fields else None, message)
+        return _review(request, submission, status=400, attach_form=form)
+    except workspace_services.ServiceError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(
+            request,
+            f"Attached to “{differential.label}” as "
+            f"{finding.get_relation_display().lower()}.",
+        )
+    return _done(pk)
+
+
+def finding_media(request: HttpRequest, case_id: int, pk: int, role: str):
+    """A finding's case-grade copy, for anyone who may see the case (audited).
+
+    Only the first request of a viewing (no range, or from byte 0) is
+    audited, as a video player asks for many ranges.
+    """
+    if role not in FINDING_ROLES:
+        raise Http404("No such file.")
+    finding = selectors.finding_get_for_media(request.user, case_id, pk)
+    asset = finding.asset
+    item = CaseAsset.objects.filter(case_id=finding.case_id, asset=asset).first()
+    if not asset.is_ready or (item is not None and not item.visible_to(request.user)):
+        raise Http404("Not ready yet.")
+    range_header = request.headers.get("Range", "")
+    if not range_header or range_header.replace(" ", "").startswith("bytes=0-"):
+        audit.record(
+            actor=request.user,
+            verb="finding.media_view",
+            target=finding,
+            case_id=finding.case_id,
+            request=request,
+            data={"role": role},
+        )
+    return media_storage.serve_rendition(request, asset, role)
+
+
+urlpatterns = [
+    path("inbox/", inbox, name="inbox"),
+    path("inbox/<int:pk>/", review, name="inbox_review"),
+    path("inbox/<int:pk>/rate/", rate, name="inbox_rate"),
+    path("inbox/<int:pk>/reply/", reply, name="inbox_reply"),
+    path("inbox/<int:pk>/dismiss/", dismiss, name="inbox_dismiss"),
+    path("inbox/<int:pk>/attach/", attach, name="inbox_attach"),
+    path(
+        "cases/<int:case_id>/findings/<int:pk>/media/<str:role>/",
+        finding_media,
+        name="finding_media",
+    ),
+]

@@ -1,0 +1,377 @@
+"""The patient portal: send a photo, video or link to one's clinician.
+
+Thin, mobile-first pages. A patient sees their own submissions and nothing
+else (``cases.selectors_findings``). Files arrive in one of two ways:
+
+- with JavaScript, in parts through an upload session (``portal_upload_*``;
+  parts go to ``media_handling``'s part endpoints or straight to S3), which
+  shows progress and resumes after a dropped connection; the form then names
+  the finished asset;
+- without it, as an ordinary multipart form post, streamed to disk with the
+  media pipeline's size caps and type sniffing.
+
+``submission_media`` serves the patient's copy to the patient and their
+clinician only, and audits each viewing.
+"""
+
+from __future__ import annotations
+
+import json
+from uuid import UUID
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_POST
+
+from media_handling import s3_multipart
+from media_handling import services as media_services
+from media_handling import storage as media_storage
+from media_handling.models import MediaAsset, UploadSession
+from media_handling.sniff import MediaError
+from media_handling.uploads import AcceptedUpload, CappedUploadHandler, RejectedUpload
+from workspace import audit
+from workspace.events import user_group
+from workspace.models import User
+from workspace.services import PermissionDenied, ServiceError
+from workspace.views import patient_required
+
+from .. import selectors_findings as selectors
+from ..forms_submissions import SubmissionForm
+from ..models import SocialLink
+from ..services import submissions as services
+from ..services.submissions import SubmissionInvalid
+from ..social_links import SocialLinkError, parse_social_link
+
+MEDIA_ROLES = {"video", "poster", "thumb", "display"}
+
+
+def _clinicians(patient: User) -> list[User]:
+    return list(
+        User.objects.filter(
+            patient_links__patient=patient, patient_links__active=True
+        ).select_related("clinician_profile")
+    )
+
+
+def _json_error(message: str, status: int = 400, **extra) -> JsonResponse:
+    return JsonResponse({"ok": False, "error": message, **extra}, status=status)
+
+
+def _add_errors(form: SubmissionForm, errors: dict[str, str]) -> None:
+    for field, message in errors.items():
+        form.add_error(field if field in form.fields else None, message)
+
+
+# --- The portal page ------------------------------------------------------------------
+
+
+@csrf_exempt
+@patient_required
+def portal(request: HttpRequest) -> HttpResponse:
+    """The form and the patient's submissions; POST submits (with or without JS)."""
+    if request.method == "POST":
+        # Stream any file to disk with the caps before the body is parsed; the
+        # CSRF check runs after that, on the parsed form.
+        request.upload_handlers = [CappedUploadHandler(request)]
+    return _portal(request)
+
+
+@csrf_protect
+def _portal(request: HttpRequest) -> HttpResponse:
+    patient = request.user
+    clinicians = _clinicians(patient)
+    form = SubmissionForm(
+        request.POST or None, request.FILES or None, clinicians=clinicians
+    )
+    if request.method == "POST" and clinicians:
+        if form.is_valid():
+            created = _submit(request, form)
+            if created is not None:
+                if _wants_json(request):
+                    return JsonResponse(
+                        {
+                            "ok": True,
+                            "id": created.pk,
+                            "url": reverse("portal") + f"#submission-{created.pk}",
+                        }
+                    )
+                messages.success(
+                    request,
+                    "Sent. Your clinician will see it in their inbox.",
+                )
+                return redirect(reverse("portal") + f"#submission-{created.pk}")
+        if _wants_json(request):
+            return JsonResponse(
+                {
+                    "ok": False,
+                    "errors": {
+                        name: [e["message"] for e in errs]
+                        for name, errs in form.errors.get_json_data().items()
+                    },
+                },
+                status=400,
+            )
+        status = 400
+    else:
+        status = 200
+    return render(
+        request,
+        "cases/portal_home.html",
+        {
+            "form": form,
+            "clinicians": clinicians,
+            "submissions": selectors.submissions_for_patient(patient),
+            "consent_text": services.CONSENT_TEXT,
+        },
+        status=status,
+    )
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
+def _submit(request: HttpRequest, form: SubmissionForm):
+    """Create the submission; on refusal, put the reasons on the form."""
+    data = form.cleaned_data
+    patient = request.user
+    upload = request.FILES.get("file")
+    if isinstance(upload, RejectedUpload):
+        form.add_error("file", upload.error)
+        return None
+    asset = None
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            if isinstance(upload, AcceptedUpload):
+                asset = media_services.asset_create_from_upload(
+                    upload=upload,
+                    uploaded_by=patient,
+                    owner_group=user_group(patient),
+                )
+                stored = media_storage.asset_names(asset)
+            elif data.get("asset"):
+                asset = MediaAsset.objects.filter(
+                    pk=data["asset"], uploaded_by=patient
+                ).first()
+                if asset is None:
+                    raise SubmissionInvalid(
+                        {
+                            "file": "That upload was not found; please add the file again."
+                        }
+                    )
+            return services.submission_create(
+                patient=patient,
+                clinician=data["clinician"],
+                description=data["description"],
+                consent=data["consent"],
+                asset=asset,
+                link_url=data["link"],
+                ip=audit.client_ip(request),
+            )
+    except SubmissionInvalid as exc:
+        media_storage.delete_names(stored)
+        _add_errors(form, exc.errors)
+    except (ServiceError, MediaError) as exc:
+        media_storage.delete_names(stored)
+        form.add_error(None, str(exc))
+    return None
+
+
+@require_GET
+@patient_required
+def portal_list(request: HttpRequest) -> HttpResponse:
+    """The patient's submissions as an HTML fragment, for live refresh."""
+    return render(
+        request,
+        "cases/portal_list.html",
+        {"submissions": selectors.submissions_for_patient(request.user)},
+    )
+
+
+@require_POST
+@patient_required
+def portal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    submission = selectors.submission_get_for_patient(request.user, pk)
+    try:
+        services.submission_withdraw(
+            submission=submission, by=request.user, ip=audit.client_ip(request)
+        )
+    except ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Withdrawn. Your file has been deleted.")
+    return redirect(reverse("portal") + f"#submission-{pk}")
+
+
+# --- Live link validation -------------------------------------------------------------
+
+
+@require_GET
+@patient_required
+def portal_link_check(request: HttpRequest) -> JsonResponse:
+    """Parse a pasted link (no network access) for the live preview card."""
+    url = request.GET.get("url", "")
+    try:
+        parsed = parse_social_link(url, request.GET.get("description", ""))
+    except SocialLinkError as exc:
+        return JsonResponse({"ok": False, "error": str(exc)})
+    return JsonResponse(
+        {
+            "ok": True,
+            "platform": parsed.platform,
+            "platform_label": SocialLink.Platform(parsed.platform).label,
+            "canonical_url": parsed.canonical_url,
+            "content_id": parsed.content_id,
+            "embed_url": parsed.embed_url,
+            "hashtags": parsed.hashtags,
+        }
+    )
+
+
+# --- Upload sessions ------------------------------------------------------------------
+
+
+def _session_payload(session: UploadSession) -> dict:
+    payload = {
+        "ok": True,
+        "token": str(session.token),
+        "mode": session.mode,
+        "size": session.size,
+        "part_size": session.part_size,
+        "part_count": session.part_count,
+        "received": session.received,
+        "status": session.status,
+        # The client fills in the part number.
+        "part_url": reverse("media_upload_part", args=[session.token, 1]).replace(
+            "/parts/1/", "/parts/{n}/"
+        ),
+        "sign_url": reverse("media_upload_sign", args=[session.token]),
+        "abort_url": reverse("media_upload_abort", args=[session.token]),
+        "complete_url": reverse("portal_upload_complete", args=[session.token]),
+        "status_url": reverse("portal_upload_status", args=[session.token]),
+    }
+    if session.mode == UploadSession.Mode.S3 and session.status == "open":
+        try:
+            held = s3_multipart.multipart_parts(
+                session.object_name, session.s3_upload_id
+            )
+        except Exception:  # an expired upload just starts again
+            held = []
+        payload["parts_done"] = [p["PartNumber"] for p in held]
+    return payload
+
+
+def _own_session(request: HttpRequest, token: UUID) -> UploadSession:
+    return get_object_or_404(
+        UploadSession,
+        token=token,
+        uploaded_by=request.user,
+        owner_group=user_group(request.user),
+    )
+
+
+@require_POST
+@patient_required
+def portal_upload_start(request: HttpRequest) -> JsonResponse:
+    """Open an upload session for a file of ``size`` bytes (JSON body)."""
+    try:
+        body = json.loads(request.body or b"{}")
+        size = int(body.get("size"))
+    except (ValueError, TypeError, AttributeError):
+        return _json_error('Send the file size as {"size": bytes}.')
+    if not _clinicians(request.user):
+        return _json_error("You are not linked to a clinician yet.", status=403)
+    try:
+        session = media_services.upload_session_start(
+            uploaded_by=request.user, owner_group=user_group(request.user), size=size
+        )
+    except (ServiceError, MediaError) as exc:
+        return _json_error(str(exc))
+    return JsonResponse(_session_payload(session), status=201)
+
+
+@require_GET
+@patient_required
+def portal_upload_status(request: HttpRequest, token: UUID) -> JsonResponse:
+    """Where a session stands, so a client can resume after losing its place."""
+    session = _own_session(request, token)
+    payload = _session_payload(session)
+    if session.asset_id:
+        payload["asset"] = {"id": session.asset_id}
+    return JsonResponse(payload)
+
+
+@require_POST
+@patient_required
+def portal_upload_complete(request: HttpRequest, token: UUID) -> JsonResponse:
+    """Finish a session: the bytes become the patient's (unsent) asset."""
+    session = _own_session(request, token)
+    try:
+        asset = media_services.upload_session_complete(session=session, by=request.user)
+    except PermissionDenied as exc:
+        return _json_error(str(exc), status=403)
+    except (ServiceError, MediaError) as exc:
+        return _json_error(str(exc))
+    return JsonResponse(
+        {
+            "ok": True,
+            "asset": {"id": asset.pk, "kind": asset.kind, "status": asset.status},
+        }
+    )
+
+
+# --- Media (patient and clinician) ----------------------------------------------------
+
+
+def submission_media(request: HttpRequest, pk: int, role: str) -> HttpResponse:
+    """The patient's copy, for the patient and their clinician only (audited).
+
+    A video player asks for many byte ranges; only the first request of a
+    viewing (no range, or a range from byte 0) is audited.
+    """
+    if role not in MEDIA_ROLES:
+        raise Http404("No such file.")
+    submission = selectors.submission_get_for_media(request.user, pk)
+    range_header = request.headers.get("Range", "")
+    if not range_header or range_header.replace(" ", "").startswith("bytes=0-"):
+        audit.record(
+            actor=request.user,
+            verb="submission.media_view",
+            target=submission,
+            request=request,
+            data={"role": role, "asset": submission.asset_id},
+        )
+    return media_storage.serve_rendition(request, submission.asset, role)
+
+
+urlpatterns = [
+    path("portal/", portal, name="portal"),
+    path("portal/submissions/", portal_list, name="portal_list"),
+    path(
+        "portal/submissions/<int:pk>/withdraw/",
+        portal_withdraw,
+        name="portal_withdraw",
+    ),
+    path("portal/link/", portal_link_check, name="portal_link_check"),
+    path("portal/uploads/", portal_upload_start, name="portal_upload_start"),
+    path(
+        "portal/uploads/<uuid:token>/",
+        portal_upload_status,
+        name="portal_upload_status",
+    ),
+    path(
+        "portal/uploads/<uuid:token>/complete/",
+        portal_upload_complete,
+        name="portal_upload_complete",
+    ),
+    path(
+        "submissions/<int:pk>/media/<str:role>/",
+        submission_media,
+        name="submission_media",
+    ),
+]

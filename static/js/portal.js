@@ -1,0 +1,591 @@
+// Patient portal and submission inbox. No framework; loaded with defer.
+//
+// - Uploads: a file is sent in parts through an upload session as soon as it
+//   is picked (to the app, or straight to S3 with presigned URLs). Each part
+//   is retried with backoff; after a dropped connection the upload resumes
+//   from the last part the server holds, including after a page reload (the
+//   session is remembered per file). Progress is shown and announced.
+// - Links: pasted links are checked live (no network access on the server)
+//   and shown as a card; embeds load only when asked for.
+// - Live lists: the portal and the inbox refresh when a "submission"
+//   notification arrives (see app.js), and the portal polls while a file is
+//   still being processed.
+(function () {
+  "use strict";
+
+  const C = window.Consilium || {};
+  const RETRY_DELAYS = [1000, 2000, 4000, 8000, 15000];
+  const STORE_PREFIX = "consilium-upload:";
+
+  function $(root, selector) { return root.querySelector(selector); }
+  function $$(root, selector) { return Array.from(root.querySelectorAll(selector)); }
+  function csrf() { return C.csrfToken ? C.csrfToken() : ""; }
+  function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
+
+  function formatBytes(n) {
+    const units = ["bytes", "KB", "MB", "GB"];
+    let value = n;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+    return unit === 0 ? n + " bytes" : value.toFixed(value < 10 ? 1 : 0) + " " + units[unit];
+  }
+
+  function waitOnline() {
+    if (navigator.onLine !== false) return Promise.resolve();
+    return new Promise(function (resolve) {
+      window.addEventListener("online", function once() {
+        window.removeEventListener("online", once);
+        resolve();
+      });
+    });
+  }
+
+  class HttpError extends Error {
+    constructor(status, message, retryable) {
+      super(message);
+      this.status = status;
+      this.retryable = retryable;
+    }
+  }
+
+  // One XHR (fetch has no upload progress). Resolves with parsed JSON or null.
+  function send(method, url, body, opts) {
+    opts = opts || {};
+    return new Promise(function (resolve, reject) {
+      const xhr = new XMLHttpRequest();
+      xhr.open(method, url);
+      if (opts.sameOrigin !== false) {
+        xhr.setRequestHeader("X-CSRFToken", csrf());
+        xhr.setRequestHeader("Accept", "application/json");
+      }
+      if (opts.json) xhr.setRequestHeader("Content-Type", "application/json");
+      if (opts.onProgress && xhr.upload) {
+        xhr.upload.addEventListener("progress", function (e) { opts.onProgress(e.loaded); });
+      }
+      if (opts.signal) opts.signal.addEventListener("abort", function () { xhr.abort(); });
+      xhr.addEventListener("load", function () {
+        let data = null;
+        try { data = xhr.responseText ? JSON.parse(xhr.responseText) : null; } catch (e) { data = null; }
+        if (xhr.status >= 200 && xhr.status < 300) { resolve(data); return; }
+        const retryable = xhr.status >= 500 || xhr.status === 408 || xhr.status === 429 || xhr.status === 0;
+        const message = (data && data.error) || "The server answered " + xhr.status + ".";
+        reject(new HttpError(xhr.status, message, retryable));
+      });
+      xhr.addEventListener("error", function () { reject(new HttpError(0, "The connection was lost.", true)); });
+      xhr.addEventListener("timeout", function () { reject(new HttpError(0, "The connection timed out.", true)); });
+      xhr.addEventListener("abort", function () { reject(new HttpError(-1, "Cancelled.", false)); });
+      xhr.send(body === undefined ? null : body);
+    });
+  }
+
+  // --- Uploads ----------------------------------------------------------------------
+
+  class Uploader {
+    constructor(form) {
+      this.form = form;
+      this.input = $(form, "[data-portal-file]");
+      this.picker = $(form, "[data-picker]");
+      this.box = $(form, "[data-upload]");
+      this.bar = $(form, "[data-upload-progress]");
+      this.status = $(form, "[data-upload-status]");
+      this.retryButton = $(form, "[data-upload-retry]");
+      this.cancelButton = $(form, "[data-upload-cancel]");
+      this.assetInput = form.querySelector("input[name=asset]");
+      this.startUrl = form.dataset.uploadStart;
+      this.state = "idle"; // idle | uploading | paused | done | failed
+      this.file = null;
+      this.session = null;
+      this.controller = null;
+      this.waiters = [];
+      this.lastAnnounced = -1;
+      this.gen = 0; // bumped on reset, so a stale run stops at its next step
+      this.input.addEventListener("change", () => this.pick());
+      this.retryButton.addEventListener("click", () => this.run());
+      this.cancelButton.addEventListener("click", () => this.cancel());
+    }
+
+    key(file) {
+      return STORE_PREFIX + [file.name, file.size, file.lastModified].join(":");
+    }
+
+    pick() {
+      this.reset(false);
+      const file = this.input.files && this.input.files[0];
+      if (!file) return;
+      this.file = file;
+      this.box.hidden = false;
+      this.cancelButton.hidden = false;
+      this.run();
+    }
+
+    reset(clearInput) {
+      this.gen += 1;
+      if (this.controller) this.controller.abort();
+      this.controller = null;
+      this.session = null;
+      this.file = null;
+      this.assetInput.value = "";
+      this.setState("idle");
+      this.bar.value = 0;
+      this.status.textContent = "";
+      this.box.hidden = true;
+      this.retryButton.hidden = true;
+      this.cancelButton.hidden = true;
+      if (clearInput) this.input.value = "";
+    }
+
+    cancel() {
+      const session = this.session;
+      const file = this.file;
+      this.reset(true);
+      if (file) { try { localStorage.removeItem(this.key(file)); } catch (e) { /* private mode */ } }
+      if (session && session.status === "open") {
+        send("POST", session.abort_url).catch(function () { /* best effort */ });
+      }
+      this.notify();
+    }
+
+    setState(state) {
+      this.state = state;
+      this.picker.classList.toggle("picker--busy", state === "uploading");
+      this.picker.classList.toggle("picker--done", state === "done");
+      this.picker.classList.toggle("picker--failed", state === "failed" || state === "paused");
+      this.retryButton.hidden = !(state === "failed" || state === "paused");
+    }
+
+    say(text) { this.status.textContent = text; }
+
+    progress(done) {
+      const size = this.file.size;
+      const percent = size ? Math.min(100, Math.floor((done / size) * 100)) : 100;
+      this.bar.value = percent;
+      // Announce in 10% steps so screen readers are not flooded.
+      const step = Math.floor(percent / 10);
+      if (step !== this.lastAnnounced) {
+        this.lastAnnounced = step;
+        this.say("Uploading " + this.file.name + ": " + formatBytes(done) + " of " + formatBytes(size) + " (" + percent + "%)");
+      }
+    }
+
+    // Resolves when the upload has finished (true) or stopped (false).
+    settled() {
+      if (this.state === "done") return Promise.resolve(true);
+      if (this.state !== "uploading") return Promise.resolve(false);
+      return new Promise((resolve) => this.waiters.push(resolve));
+    }
+
+    notify() {
+      const waiters = this.waiters;
+      this.waiters = [];
+      waiters.forEach((resolve) => resolve(this.state === "done"));
+    }
+
+    async withRetry(label, fn) {
+      const gen = this.gen;
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          return await fn();
+        } catch (err) {
+          if (!(err instanceof HttpError) || !err.retryable || attempt >= RETRY_DELAYS.length) throw err;
+          if (navigator.onLine === false) {
+            this.say("You're offline. The upload will continue when you're back online.");
+            await waitOnline();
+          } else {
+            const seconds = Math.round(RETRY_DELAYS[attempt] / 1000);
+            this.say(err.message + " Trying " + label + " again in " + seconds + " s…");
+            await sleep(RETRY_DELAYS[attempt]);
+          }
+          if (gen !== this.gen) throw new HttpError(-1, "Cancelled.", false);
+        }
+      }
+    }
+
+    async openSession() {
+      const key = this.key(this.file);
+      let saved = null;
+      try { saved = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { saved = null; }
+      if (saved && saved.status_url) {
+        try {
+          const current = await send("GET", saved.status_url);
+          if (current && (current.status === "open" || current.asset)) return current;
+        } catch (e) { /* expired or gone: start again */ }
+      }
+      const session = await this.withRetry("to start", () =>
+        send("POST", this.startUrl, JSON.stringify({ size: this.file.size }), { json: true }));
+      try { localStorage.setItem(key, JSON.stringify({ status_url: session.status_url })); } catch (e) { /* private mode */ }
+      return session;
+    }
+
+    async run() {
+      if (!this.file || this.state === "uploading") return;
+      this.setState("uploading");
+      this.controller = new AbortController();
+      const signal = this.controller.signal;
+      try {
+        if (this.session) {
+          // Resuming: ask where the server got to.
+          this.session = await this.withRetry("to reconnect", () => send("GET", this.session.status_url));
+        } else {
+          this.session = await this.openSession();
+        }
+        if (!this.session.asset) {
+          if (this.session.mode === "s3") await this.sendS3(signal);
+          else await this.sendLocal(signal);
+          this.say("Checking the file…");
+          const done = await this.withRetry("to finish", () => send("POST", this.session.complete_url));
+          this.session.asset = done.asset;
+        }
+        this.assetInput.value = String(this.session.asset.id);
+        this.bar.value = 100;
+        this.setState("done");
+        this.say("Uploaded " + this.file.name + " (" + formatBytes(this.file.size) + "). Add a description and send it.");
+      } catch (err) {
+        if (err instanceof HttpError && err.status === -1) return; // cancelled
+        const resumable = err instanceof HttpError && err.retryable;
+        this.setState(resumable ? "paused" : "failed");
+        this.say(resumable
+          ? "The upload paused: " + err.message + " Press “Retry upload” to continue from where it stopped."
+          : "The upload failed: " + err.message);
+        if (!resumable) {
+          try { localStorage.removeItem(this.key(this.file)); } catch (e) { /* private mode */ }
+          this.session = null;
+        }
+      } finally {
+        this.controller = null;
+        this.notify();
+      }
+    }
+
+    slice(number) {
+      const start = (number - 1) * this.session.part_size;
+      return this.file.slice(start, Math.min(this.file.size, start + this.session.part_size));
+    }
+
+    async sendLocal(signal) {
+      const s = this.session;
+      let number = Math.floor(s.received / s.part_size) + 1;
+      this.progress(s.received);
+      for (; number <= s.part_count; number += 1) {
+        const before = (number - 1) * s.part_size;
+        const url = s.part_url.replace("{n}", String(number));
+        const reply = await this.withRetry("this part", () =>
+          send("PUT", url, this.slice(number), { signal: signal, onProgress: (loaded) => this.progress(before + loaded) }));
+        s.received = reply.received;
+        this.progress(s.received);
+      }
+    }
+
+    async sendS3(signal) {
+      const s = this.session;
+      const done = new Set(s.parts_done || []);
+      const todo = [];
+      for (let n = 1; n <= s.part_count; n += 1) if (!done.has(n)) todo.push(n);
+      let sent = done.size * s.part_size;
+      this.progress(Math.min(sent, this.file.size));
+      let urls = {};
+      for (const number of todo) {
+        if (!urls[number]) {
+          const batch = todo.filter((n) => n >= number).slice(0, 20);
+          const signed = await this.withRetry("to sign", () =>
+            send("POST", s.sign_url, JSON.stringify({ parts: batch }), { json: true }));
+          urls = signed.urls;
+        }
+        const blob = this.slice(number);
+        await this.withRetry("this part", async () => {
+          try {
+            return await send("PUT", urls[number], blob, {
+              sameOrigin: false, signal: signal, onProgress: (loaded) => this.progress(sent + loaded),
+            });
+          } catch (err) {
+            if (err.status === 403) {
+              // The signature expired while waiting: sign again, then retry.
+              const again = await send("POST", s.sign_url, JSON.stringify({ parts: [number] }), { json: true });
+              urls[number] = again.urls[String(number)];
+              throw new HttpError(0, "The upload link expired.", true);
+            }
+            throw err;
+          }
+        });
+        sent += blob.size;
+        this.progress(sent);
+      }
+    }
+
+    forget() {
+      if (this.file) { try { localStorage.removeItem(this.key(this.file)); } catch (e) { /* private mode */ } }
+    }
+  }
+
+  // --- Link check -------------------------------------------------------------------
+
+  function linkCard(data) {
+    const card = document.createElement("div");
+    card.className = "link-card";
+    const badge = document.createElement("span");
+    badge.className = "link-card__badge link-card__badge--" + data.platform;
+    badge.setAttribute("aria-hidden", "true");
+    badge.textContent = data.platform_label.slice(0, 2);
+    const title = document.createElement("p");
+    title.className = "link-card__title";
+    title.textContent = data.platform_label + (data.content_id ? " · post " + data.content_id : "");
+    const url = document.createElement("p");
+    url.className = "link-card__url";
+    url.textContent = data.canonical_url;
+    card.append(badge, title, url);
+    if (data.hashtags && data.hashtags.length) {
+      const tags = document.createElement("ul");
+      tags.className = "tags";
+      tags.setAttribute("aria-label", "Hashtags");
+      data.hashtags.forEach(function (tag) {
+        const li = document.createElement("li");
+        const span = document.createElement("span");
+        span.className = "tag";
+        span.textContent = "#" + tag;
+        li.appendChild(span);
+        tags.appendChild(li);
+      });
+      card.appendChild(tags);
+    }
+    const wrap = document.createElement("div");
+    wrap.appendChild(card);
+    if (data.embed_url) {
+      const embed = document.createElement("div");
+      embed.className = "embed embed--" + data.platform;
+      embed.dataset.embed = data.embed_url;
+      embed.dataset.embedTitle = data.platform_label + " post";
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn btn--secondary btn--small";
+      button.dataset.embedLoad = "";
+      button.textContent = "Preview the " + data.platform_label + " post";
+      embed.appendChild(button);
+      wrap.appendChild(embed);
+      bindEmbeds(wrap);
+    }
+    return wrap;
+  }
+
+  function bindLinkCheck(form) {
+    const input = $(form, "[data-portal-link]");
+    const status = $(form, "[data-link-status]");
+    const holder = $(form, "[data-link-card]");
+    const description = form.querySelector("textarea[name=description]");
+    const url = form.dataset.linkCheck;
+    let timer = null;
+    let seq = 0;
+    function check() {
+      const value = input.value.trim();
+      const mine = ++seq;
+      holder.replaceChildren();
+      if (!value) {
+        status.textContent = "";
+        status.className = "link-check";
+        input.removeAttribute("aria-invalid");
+        return;
+      }
+      const query = "?url=" + encodeURIComponent(value) + "&description=" + encodeURIComponent(description ? description.value : "");
+      fetch(url + query, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          if (mine !== seq) return;
+          if (data.ok) {
+            status.className = "link-check link-check--ok";
+            status.textContent = "✓ " + data.platform_label + " link recognised.";
+            input.removeAttribute("aria-invalid");
+            holder.replaceChildren(linkCard(data));
+          } else {
+            status.className = "link-check link-check--error";
+            status.textContent = data.error;
+            input.setAttribute("aria-invalid", "true");
+          }
+        })
+        .catch(function () {
+          if (mine === seq) { status.className = "link-check"; status.textContent = "Couldn't check the link right now; you can still send it."; }
+        });
+    }
+    input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(check, 350); });
+    input.addEventListener("change", check);
+    if (description) description.addEventListener("change", function () { if (input.value.trim()) check(); });
+    if (input.value.trim()) check();
+  }
+
+  // --- Embeds (click to load) -------------------------------------------------------
+
+  function bindEmbeds(root) {
+    $$(root, "[data-embed]").forEach(function (box) {
+      const button = $(box, "[data-embed-load]");
+      if (!button || button.dataset.bound) return;
+      button.dataset.bound = "1";
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        const frame = document.createElement("iframe");
+        frame.src = box.dataset.embed;
+        frame.title = box.dataset.embedTitle || "Embedded post";
+        frame.loading = "lazy";
+        frame.allow = "encrypted-media; picture-in-picture; fullscreen";
+        frame.referrerPolicy = "strict-origin-when-cross-origin";
+        box.replaceChildren(frame);
+      });
+    });
+  }
+
+  // --- Portal form --------------------------------------------------------------------
+
+  function showErrors(form, errors) {
+    $$(form, "p.error[data-client-error], p.error[data-server-error]").forEach(function (p) { p.remove(); });
+    $$(form, ".field--error").forEach(function (f) { f.classList.remove("field--error"); });
+    const general = $(form, "[data-form-error]");
+    general.hidden = true;
+    general.replaceChildren();
+    let first = null;
+    Object.keys(errors || {}).forEach(function (name) {
+      const field = $(form, '[data-field="' + name + '"]');
+      (errors[name] || []).forEach(function (message) {
+        const p = document.createElement("p");
+        p.className = "error";
+        p.dataset.clientError = "";
+        p.textContent = message;
+        if (field) {
+          field.classList.add("field--error");
+          field.appendChild(p);
+          first = first || field.querySelector("input, textarea, select");
+        } else {
+          general.appendChild(p);
+          general.hidden = false;
+        }
+      });
+    });
+    if (!general.hidden) general.scrollIntoView({ block: "center" });
+    else if (first) first.focus();
+  }
+
+  function bindPortalForm(form, refreshList) {
+    const uploader = new Uploader(form);
+    const button = $(form, "[data-portal-submit]");
+    const label = button.textContent;
+    bindLinkCheck(form);
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      if (button.disabled) return;
+      button.disabled = true;
+      try {
+        if (uploader.state === "uploading") {
+          button.textContent = "Waiting for the upload…";
+          const ok = await uploader.settled();
+          if (!ok) {
+            showErrors(form, { file: ["The file hasn't finished uploading. Press “Retry upload”, or remove the file."] });
+            return;
+          }
+        } else if (uploader.file && uploader.state !== "done") {
+          showErrors(form, { file: ["The file hasn't finished uploading. Press “Retry upload”, or remove the file."] });
+          return;
+        }
+        button.textContent = "Sending…";
+        const data = new FormData(form);
+        data.delete("file");
+        const response = await fetch(window.location.pathname, {
+          method: "POST",
+          body: data,
+          credentials: "same-origin",
+          headers: { Accept: "application/json", "X-CSRFToken": csrf() },
+        });
+        let reply = null;
+        try { reply = await response.json(); } catch (e) { reply = null; }
+        if (response.ok && reply && reply.ok) {
+          uploader.forget();
+          form.reset();
+          uploader.reset(true);
+          showErrors(form, {});
+          $(form, "[data-link-card]").replaceChildren();
+          $(form, "[data-link-status]").textContent = "";
+          if (C.toast) C.toast("Sent. Your clinician will see it in their inbox.");
+          await refreshList();
+          const item = document.getElementById("submission-" + reply.id);
+          if (item) { item.scrollIntoView({ block: "start" }); }
+        } else {
+          showErrors(form, (reply && reply.errors) || { __all__: ["Something went wrong; please try again."] });
+        }
+      } catch (err) {
+        showErrors(form, { __all__: ["The connection was lost. Your details are still here; press Send again."] });
+      } finally {
+        button.disabled = false;
+        button.textContent = label;
+      }
+    });
+  }
+
+  // --- Live lists -----------------------------------------------------------------------
+
+  function liveList(container, url, onUpdate) {
+    let busy = null;
+    function refresh() {
+      if (busy) return busy;
+      busy = fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.text(); })
+        .then(function (html) {
+          const open = $$(container, "details[open]").map(function (d) { return d.closest("[data-submission]"); })
+            .filter(Boolean).map(function (li) { return li.dataset.submission; });
+          container.innerHTML = html; // same-origin, server-rendered and escaped
+          open.forEach(function (id) {
+            const details = container.querySelector('[data-submission="' + id + '"] details');
+            if (details) details.open = true;
+          });
+          bindEmbeds(container);
+          if (onUpdate) onUpdate(container);
+        })
+        .catch(function () { /* the next event or poll tries again */ })
+        .finally(function () { busy = null; });
+      return busy;
+    }
+    return refresh;
+  }
+
+  function isSubmissionEvent(event) {
+    const frame = event.detail || {};
+    return (frame.notification || {}).kind === "submission";
+  }
+
+  function bindPortalList(container) {
+    let polls = 0;
+    let timer = null;
+    const refresh = liveList(container, container.dataset.listUrl, schedule);
+    function schedule() {
+      clearTimeout(timer);
+      // Poll while a file is still being processed (at most ~10 minutes).
+      if (container.querySelector("[data-pending]") && polls < 150) {
+        polls += 1;
+        timer = setTimeout(refresh, 4000);
+      }
+    }
+    document.addEventListener("consilium:notification", function (event) {
+      if (isSubmissionEvent(event)) refresh();
+    });
+    schedule();
+    return function () { polls = 0; return refresh().then(schedule); };
+  }
+
+  function bindInbox(section) {
+    const container = $(section, "[data-inbox-list]");
+    const refresh = liveList(container, section.dataset.listUrl, function () {
+      const counts = $(container, "[data-inbox-counts]");
+      if (!counts) return;
+      const unread = $(section, "[data-inbox-unread]");
+      const open = $(section, "[data-inbox-open]");
+      if (unread) unread.textContent = "(" + counts.dataset.unread + ")";
+      if (open) open.textContent = "(" + counts.dataset.open + ")";
+    });
+    document.addEventListener("consilium:notification", function (event) {
+      if (isSubmissionEvent(event)) refresh();
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    bindEmbeds(document);
+    const list = document.querySelector("[data-portal-list]");
+    const refreshList = list ? bindPortalList(list) : function () { return Promise.resolve(); };
+    const form = document.querySelector("[data-portal-form]");
+    if (form) bindPortalForm(form, refreshList);
+    const inbox = document.querySelector("[data-inbox]");
+    if (inbox) bindInbox(inbox);
+  });
+})();

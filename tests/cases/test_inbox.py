@@ -1,0 +1,246 @@
+"""The clinician's inbox and review page, the attach form, and what case
+participants see of an attached finding (its content, never the patient)."""
+
+from __future__ import annotations
+
+import pytest
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from cases.models import Differential, FindingLink, Submission
+from cases.selectors_findings import (
+    findings_for_case,
+    findings_for_differentials,
+    inbox_counts,
+)
+from tests.fixtures import media_factory as mf
+from tests.fixtures.submissions import (
+    TIKTOK,
+    TIKTOK_CANONICAL,
+    attach,
+    case_with_entry,
+    processed_asset,
+    run_on_commit,
+    submit,
+)
+from workspace.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def doc(make_clinician):
+    return make_clinician("doc")
+
+
+@pytest.fixture
+def pat(make_patient, doc):
+    patient = make_patient("perpetua-q", clinician=doc)
+    patient.first_name, patient.last_name = "Perpetua", "Quillfeather"
+    patient.save()
+    return patient
+
+
+@pytest.fixture
+def doc_client(client_for, doc):
+    return client_for(doc)
+
+
+# --- Inbox ----------------------------------------------------------------------------
+
+
+def test_inbox_lists_own_patients_submissions_newest_first(
+    doc_client, pat, doc, make_clinician, make_patient
+):
+    other_doc = make_clinician("otherdoc")
+    stranger = make_patient("stranger", clinician=other_doc)
+    older = submit(pat, doc, link=TIKTOK, description="Older one")
+    newer = submit(pat, doc, link=TIKTOK, description="Newer one")
+    submit(stranger, other_doc, link=TIKTOK, description="Not for doc")
+
+    body = doc_client.get(reverse("inbox"), {"show": "all"}).content.decode()
+
+    assert body.index(f"/inbox/{newer.pk}/") < body.index(f"/inbox/{older.pk}/")
+    assert "Not for doc" not in body
+    assert "Perpetua Quillfeather" in body
+
+
+def test_unread_counts_drop_when_a_submission_is_opened(doc_client, pat, doc):
+    first = submit(pat, doc, link=TIKTOK)
+    submit(pat, doc, link=TIKTOK)
+    assert inbox_counts(doc).unread == 2
+
+    response = doc_client.get(reverse("inbox_review", args=[first.pk]))
+
+    assert response.status_code == 200
+    assert inbox_counts(doc).unread == 1
+    listing = doc_client.get(reverse("inbox"), {"partial": "1"}).content.decode()
+    assert 'data-unread="1"' in listing
+    assert AuditEvent.objects.filter(verb="submission.view", actor=doc).count() == 1
+
+
+def test_a_clinician_cannot_open_another_clinicians_submission(
+    client_for, pat, doc, make_clinician
+):
+    submission = submit(pat, doc, link=TIKTOK)
+    other = client_for(make_clinician("other"))
+    assert other.get(reverse("inbox_review", args=[submission.pk])).status_code == 404
+    for name in ("inbox_rate", "inbox_reply", "inbox_dismiss", "inbox_attach"):
+        response = other.post(reverse(name, args=[submission.pk]), {})
+        assert response.status_code == 404, name
+    assert Submission.objects.get(pk=submission.pk).read_at is None
+
+
+def test_patients_cannot_open_the_inbox(client_for, pat):
+    assert client_for(pat).get(reverse("inbox")).status_code == 403
+
+
+def test_review_page_shows_consent_time_link_card_and_embed_button(
+    doc_client, pat, doc
+):
+    submission = submit(pat, doc, link=TIKTOK, description="Looks like mine #eczema")
+
+    body = doc_client.get(
+        reverse("inbox_review", args=[submission.pk])
+    ).content.decode()
+
+    assert "Consent given" in body
+    assert submission.consent_at.strftime("%Y-%m-%dT%H:%M:%S") in body
+    assert TIKTOK_CANONICAL in body
+    assert 'data-embed="https://www.tiktok.com/embed/v2/7301234567890123456"' in body
+    assert "#eczema" in body
+    # No inline script or style: the page works under the strict CSP.
+    assert "<script>" not in body and " style=" not in body and "onclick" not in body
+
+
+# --- Actions --------------------------------------------------------------------------
+
+
+def test_rate_reply_and_dismiss_through_the_review_page(doc_client, pat, doc):
+    submission = submit(pat, doc, link=TIKTOK)
+    url = lambda name: reverse(name, args=[submission.pk])  # noqa: E731
+
+    doc_client.post(
+        url("inbox_rate"), {"credibility": "uncertain", "credibility_note": "Hmm"}
+    )
+    with run_on_commit():
+        doc_client.post(url("inbox_reply"), {"reply": "Let's talk on Tuesday"})
+    doc_client.post(url("inbox_dismiss"), {"reply": ""})
+
+    submission.refresh_from_db()
+    assert submission.credibility == "uncertain"
+    assert submission.clinician_note == "Let's talk on Tuesday"
+    assert submission.status == "dismissed"
+    assert list(
+        AuditEvent.objects.filter(actor=doc)
+        .exclude(verb="submission.view")
+        .values_list("verb", flat=True)
+        .order_by("id")
+    ) == ["submission.rate", "submission.reply", "submission.dismiss"]
+
+
+def test_attach_form_offers_only_entries_of_cases_the_clinician_can_edit(
+    doc_client, pat, doc, make_clinician, make_case
+):
+    colleague = make_clinician("colleague")
+    _, mine = case_with_entry(make_case, doc, title="My rash case")
+    _, theirs = case_with_entry(
+        make_case, colleague, label="Only viewed dx", participants={doc: "viewer"}
+    )
+    submission = submit(pat, doc, link=TIKTOK)
+
+    body = doc_client.get(
+        reverse("inbox_review", args=[submission.pk])
+    ).content.decode()
+    assert f'value="{mine.pk}"' in body
+    assert "Only viewed dx" not in body
+
+    # Posting the viewed case's entry anyway is refused by the form.
+    response = doc_client.post(
+        reverse("inbox_attach", args=[submission.pk]),
+        {"differential": theirs.pk, "relation": "supports"},
+    )
+    assert response.status_code == 400
+    assert not FindingLink.objects.exists()
+
+    with run_on_commit():
+        response = doc_client.post(
+            reverse("inbox_attach", args=[submission.pk]),
+            {"differential": mine.pk, "relation": "context", "note": "Patient's view"},
+        )
+    assert response.status_code == 302
+    finding = FindingLink.objects.get()
+    assert (finding.differential, finding.relation) == (mine, "context")
+
+
+# --- Findings on the case -------------------------------------------------------------
+
+
+def test_case_participants_see_the_findings_content_but_not_the_patient(
+    tmp_path, client_for, pat, doc, make_clinician, make_case
+):
+    viewer = make_clinician("viewer")
+    case, entry = case_with_entry(make_case, doc, participants={viewer: "viewer"})
+    photo = processed_asset(pat, mf.write_jpeg(tmp_path / "p.jpg"))
+    media = submit(pat, doc, asset=photo, description="Secret words from Perpetua")
+    link = submit(pat, doc, link=TIKTOK)
+    attach(media, doc, entry, note="Matches the distribution")
+    attach(link, doc, entry, relation="refutes")
+
+    found = findings_for_differentials([entry.pk], viewer)[entry.pk]
+    html = render_to_string("cases/_findings.html", {"findings": found, "label": "x"})
+
+    assert [f.relation for f in found] == ["supports", "refutes"]
+    assert "Matches the distribution" in html
+    assert TIKTOK_CANONICAL in html
+    for secret in (
+        "Perpetua",
+        "Quillfeather",
+        "perpetua-q",
+        "Secret words",
+        "is_from_webapp",
+    ):
+        assert secret not in html
+    # The finding's copy is served to the viewer through the case.
+    image = found[0]
+    assert image.asset_ready and image.media_url
+    response = client_for(viewer).get(image.poster_url)
+    assert response.status_code in (200, 302)
+    assert AuditEvent.objects.filter(
+        verb="finding.media_view", actor=viewer, case_id=case.pk
+    ).exists()
+    # ...and never the patient's own copy.
+    patient_copy = reverse("submission_media", args=[media.pk, "thumb"])
+    assert client_for(viewer).get(patient_copy).status_code == 404
+
+
+def test_finding_media_is_hidden_from_those_who_cannot_see_the_case(
+    tmp_path, client_for, pat, doc, make_clinician, make_case
+):
+    outsider = make_clinician("outsider")
+    _, entry = case_with_entry(make_case, doc)  # a draft: participants only
+    photo = processed_asset(pat, mf.write_jpeg(tmp_path / "p.jpg"))
+    attach(submit(pat, doc, asset=photo), doc, entry)
+    (finding,) = findings_for_differentials([entry.pk])[entry.pk]
+
+    assert client_for(outsider).get(finding.media_url).status_code == 404
+    assert client_for(pat).get(finding.media_url).status_code == 404
+
+
+def test_findings_of_a_case_load_in_one_query(
+    pat, doc, make_case, django_assert_num_queries
+):
+    case, entry = case_with_entry(make_case, doc)
+    second = Differential.objects.create(case=case, label="Psoriasis")
+    for target in (entry, second, entry):
+        attach(submit(pat, doc, link=TIKTOK), doc, target)
+
+    with django_assert_num_queries(1):
+        by_entry = findings_for_case(case)
+        html = "".join(
+            render_to_string("cases/_findings.html", {"findings": found})
+            for found in by_entry.values()
+        )
+
+    assert {k: len(v) for k, v in by_entry.items()} == {entry.pk: 2, second.pk: 1}
+    assert html.count('class="finding"') == 3

@@ -1,0 +1,209 @@
+"""Files in submissions: the patient's copy goes through the media pipeline;
+attaching makes a new, case-grade de-identified copy in the case (read back
+from storage here); withdrawing deletes the patient's file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cases.models import CaseAsset, Differential, FindingLink, Submission
+from cases.services import submissions as services
+from media_handling import storage as media_storage
+from media_handling.models import MediaAsset
+from tests.fixtures import media_factory as mf
+from tests.fixtures.media_uploads import accepted_upload, stored_bytes, stored_names
+from tests.fixtures.submissions import (
+    TIKTOK,
+    attach,
+    case_with_entry,
+    processed_asset,
+    submit,
+)
+from workspace.events import case_group, user_group
+from workspace.services import ServiceError
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def doc(make_clinician):
+    return make_clinician("doc")
+
+
+@pytest.fixture
+def pat(make_patient, doc):
+    patient = make_patient("perpetua-q", clinician=doc)
+    patient.first_name, patient.last_name = "Perpetua", "Quillfeather"
+    patient.save()
+    return patient
+
+
+@pytest.fixture
+def phone_video(tmp_path, pat):
+    return processed_asset(pat, mf.write_phone_mp4(tmp_path / "IMG_0042.mp4"))
+
+
+@pytest.fixture
+def phone_photo(tmp_path, pat):
+    return processed_asset(pat, mf.write_jpeg(tmp_path / "IMG_0043.jpg"))
+
+
+def identifying(data: bytes, patient) -> list[str]:
+    found = mf.planted_found(data)
+    for value in (patient.first_name, patient.last_name, patient.username):
+        if value.encode() in data:
+            found.append(value)
+    return found
+
+
+def test_patient_copy_is_processed_and_stripped_but_not_blurred(pat, doc, phone_video):
+    submission = submit(pat, doc, asset=phone_video)
+
+    asset = MediaAsset.objects.get(pk=submission.asset_id)
+    assert asset.status == MediaAsset.Status.READY
+    assert asset.owner_group == user_group(pat)
+    files = stored_bytes(asset)
+    assert set(files) == set(asset.renditions.values())
+    for name, data in files.items():
+        assert mf.planted_found(data) == [], name
+
+
+def test_attaching_a_video_makes_a_new_deidentified_case_copy(
+    pat, doc, phone_video, make_case
+):
+    case, entry = case_with_entry(make_case, doc)
+    submission = submit(pat, doc, asset=phone_video)
+
+    finding = attach(submission, doc, entry, note="Same distribution")
+
+    finding.refresh_from_db()
+    copy = finding.asset
+    assert copy is not None and copy.pk != phone_video.pk
+    assert copy.status == MediaAsset.Status.READY
+    assert copy.kind == "video"
+    # Uploaded in the clinician's name, announced to the case, never the patient.
+    assert copy.uploaded_by == doc
+    assert copy.owner_group == case_group(case)
+    item = CaseAsset.objects.get(case=case, asset=copy)
+    assert item.added_by == doc
+    assert item.released_at is not None
+    assert item.visible_to(doc)
+    # Read back from storage: nothing planted, nothing naming the patient.
+    files = stored_bytes(copy)
+    assert "video" in copy.renditions and set(files) == set(copy.renditions.values())
+    for name, data in files.items():
+        assert identifying(data, pat) == [], name
+    described = json.dumps([copy.metadata, copy.report, item.caption]).encode()
+    assert identifying(described, pat) == []
+    # The patient's own copy is untouched and still theirs.
+    phone_video.refresh_from_db()
+    assert phone_video.uploaded_by == pat
+    assert stored_names(phone_video)
+
+
+def test_attaching_a_photo_strips_planted_exif_from_the_case_copy(
+    pat, doc, phone_photo, make_case
+):
+    _, entry = case_with_entry(make_case, doc)
+    submission = submit(pat, doc, asset=phone_photo)
+
+    finding = attach(submission, doc, entry)
+
+    copy = FindingLink.objects.get(pk=finding.pk).asset
+    assert copy.status == MediaAsset.Status.READY
+    for name in copy.renditions.values():
+        assert identifying(media_storage.read_bytes(name), pat) == [], name
+
+
+def test_faces_are_blurred_in_the_case_copy_when_asked(tmp_path, pat, doc, make_case):
+    picture = mf.face_picture()
+    path = mf.write_jpeg(tmp_path / "selfie.jpg", orientation=1, displayed=picture)
+    photo = processed_asset(pat, path)
+    # The patient's copy keeps the face: it stays between patient and clinician.
+    assert photo.proposed_faces
+    _, entry = case_with_entry(make_case, doc)
+    submission = submit(pat, doc, asset=photo)
+
+    finding = attach(submission, doc, entry, blur_faces=True)
+
+    copy = FindingLink.objects.get(pk=finding.pk).asset
+    assert copy.status == MediaAsset.Status.READY
+    assert copy.faces["blurred"], copy.faces
+    assert any("blurred in the photo" in line for line in copy.report["blurred"])
+    assert FindingLink.objects.get(pk=finding.pk).blur_faces is True
+
+
+def test_faces_stay_when_the_clinician_does_not_ask_to_blur(
+    tmp_path, pat, doc, make_case
+):
+    path = mf.write_jpeg(
+        tmp_path / "selfie.jpg", orientation=1, displayed=mf.face_picture()
+    )
+    photo = processed_asset(pat, path)
+    _, entry = case_with_entry(make_case, doc)
+    submission = submit(pat, doc, asset=photo)
+
+    finding = attach(submission, doc, entry, blur_faces=False)
+
+    copy = FindingLink.objects.get(pk=finding.pk).asset
+    assert copy.status == MediaAsset.Status.READY
+    assert not copy.faces.get("blurred")
+    assert "Reviewed: nothing blurred." in copy.report["blurred"]
+
+
+def test_one_copy_per_case_however_many_entries(pat, doc, phone_photo, make_case):
+    case, entry = case_with_entry(make_case, doc)
+    second = Differential.objects.create(case=case, label="Psoriasis")
+    _, elsewhere = case_with_entry(make_case, doc, label="Tinea")
+    submission = submit(pat, doc, asset=phone_photo)
+
+    a = attach(submission, doc, entry)
+    b = attach(submission, doc, second, relation="refutes")
+    c = attach(submission, doc, elsewhere, relation="context")
+
+    a, b, c = (FindingLink.objects.get(pk=f.pk) for f in (a, b, c))
+    assert a.asset_id == b.asset_id
+    assert c.asset_id not in (None, a.asset_id)
+    assert CaseAsset.objects.filter(asset_id=a.asset_id).count() == 1
+
+
+def test_attach_waits_until_the_patients_file_is_processed(
+    pat, doc, make_case, tmp_path
+):
+    from media_handling import services as media_services
+
+    upload = accepted_upload(mf.write_jpeg(tmp_path / "x.jpg").read_bytes())
+    # Created without running on-commit work: still "uploaded".
+    asset = media_services.asset_create_from_upload(upload=upload, uploaded_by=pat)
+    submission = submit(pat, doc, asset=asset)
+    _, entry = case_with_entry(make_case, doc)
+
+    with pytest.raises(ServiceError, match="still being processed"):
+        services.submission_attach(
+            submission=submission, by=doc, differential=entry, relation="supports"
+        )
+
+
+def test_withdrawing_deletes_the_patients_file(pat, doc, phone_photo):
+    submission = submit(pat, doc, asset=phone_photo)
+    names = list(phone_photo.renditions.values())
+    assert all(media_storage.storage().exists(n) for n in names)
+
+    from tests.fixtures.submissions import run_on_commit
+
+    with run_on_commit():
+        services.submission_withdraw(submission=submission, by=pat)
+
+    assert not MediaAsset.objects.filter(pk=phone_photo.pk).exists()
+    assert not any(media_storage.storage().exists(n) for n in names)
+    assert Submission.objects.get(pk=submission.pk).asset is None
+
+
+def test_someone_elses_upload_cannot_be_submitted(pat, doc, make_patient, tmp_path):
+    other = make_patient("other", clinician=doc)
+    theirs = processed_asset(other, mf.write_jpeg(tmp_path / "theirs.jpg"))
+    with pytest.raises(services.SubmissionInvalid) as refused:
+        submit(pat, doc, asset=theirs, link=TIKTOK)
+    assert set(refused.value.errors) == {"file"}
