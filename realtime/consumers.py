@@ -1,0 +1,538 @@
+"""WebSocket consumers: ``/ws/cases/<id>/`` and ``/ws/notifications/``.
+
+The protocol is the contract in DESIGN.md (extensions are listed in the
+README). Consumers are thin: they parse frames, check access and call
+``realtime.services``; every change is broadcast by the service on commit and
+reaches clients through ``consilium_event``.
+
+Access is checked on connect, again (against the database, no cache) for
+every frame that changes state or reads history, and for events relayed from
+the group. Relays reuse the last check for ``ACCESS_TTL_SECONDS`` (so a busy
+case costs one access query per connection per two seconds, not one per
+frame), except ``case.*`` events — a participant removed, visibility or
+status changed — which force a fresh check at once. The presence heartbeat
+re-checks too, so a quiet connection also learns within a heartbeat. A
+connection that has lost access is closed with 4403 and leaves the group
+immediately, so it neither sends nor receives anything more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from cases.models import Case
+from cases.permissions import CaseAccess, case_access
+from workspace.events import EVENT_TYPE, case_group, user_group
+from workspace.models import User
+from workspace.services import PermissionDenied, ServiceError
+
+from . import presence, selectors, services
+from .frames import message_frame, thread_frame, user_frame
+from .models import Thread
+
+logger = logging.getLogger(__name__)
+
+CLOSE_NOT_LOGGED_IN = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+
+# Larger than any valid frame: 10,000 characters JSON-escaped as \uXXXX pairs.
+MAX_FRAME_CHARS = 256 * 1024
+TYPING_THROTTLE_SECONDS = 3.0
+ACCESS_TTL_SECONDS = 2.0
+# Group events that may change who can see the case: always re-checked.
+ACCESS_EVENTS = frozenset({"case.access_changed", "case.updated", "case.deleted"})
+# Group events for the consumers themselves, never forwarded to clients.
+INTERNAL_EVENTS = frozenset({"case.access_changed"})
+
+
+class BadFrame(Exception):
+    def __init__(self, detail: str, code: str = "bad_request") -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+
+
+class AccessLost(Exception):
+    def __init__(self, close_code: int) -> None:
+        super().__init__(close_code)
+        self.close_code = close_code
+
+
+def _int(frame: dict, key: str, *, required: bool = True) -> int | None:
+    value = frame.get(key)
+    if value is None:
+        if required:
+            raise BadFrame(f"`{key}` is required.")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadFrame(f"`{key}` must be a non-negative integer.")
+    return value
+
+
+def _error_frame(code: str, detail: str, ref: Any = None) -> dict:
+    return {"type": "error", "code": code, "detail": detail, "ref": ref}
+
+
+@dataclass
+class _Access:
+    case: Case
+    access: CaseAccess
+    user: User
+
+
+def _load_access(user_id: int, case_id: int) -> _Access:
+    """Re-read the user and the case and decide access (DB, in a thread)."""
+    user = (
+        User.objects.select_related("clinician_profile")
+        .filter(pk=user_id, is_active=True)
+        .first()
+    )
+    if user is None:
+        raise AccessLost(CLOSE_NOT_LOGGED_IN)
+    case = Case.objects.filter(pk=case_id).first()
+    if case is None:
+        raise AccessLost(CLOSE_NOT_FOUND)
+    access = case_access(user, case)
+    if not access.can_view:
+        raise AccessLost(CLOSE_FORBIDDEN)
+    return _Access(case=case, access=access, user=user)
+
+
+def _hello(checked: _Access) -> dict:
+    case = checked.case
+    services.thread_default(case=case)
+    threads = [thread_frame(t) for t in selectors.threads_for_case(case)]
+    last_id, last_seq = selectors.case_last_message(case)
+    return {
+        "type": "hello",
+        "case": {"id": case.pk, "title": case.title},
+        "user": {
+            **user_frame(checked.user),
+            "can_comment": checked.access.can_comment,
+        },
+        "threads": threads,
+        "presence": [],
+        "last_id": last_id,
+        "last_seq": last_seq,
+    }
+
+
+class CaseConsumer(AsyncWebsocketConsumer):
+    """One browser tab's live view of one case's discussion."""
+
+    async def connect(self) -> None:
+        self.joined = False
+        self.closing = False
+        self.heartbeat: asyncio.Task | None = None
+        self.typing_sent: dict[int, float] = {}
+        self.presence_seen: list[dict] = []
+        self.case_id = int(self.scope["url_route"]["kwargs"]["case_id"])
+        self.group = case_group(self.case_id)
+        # Accept first: a close code is only delivered on an open socket, and
+        # clients need 4401/4403/4404 to stop reconnecting.
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_NOT_LOGGED_IN)
+            return
+        try:
+            checked = await database_sync_to_async(_load_access)(user.pk, self.case_id)
+        except AccessLost as lost:
+            await self.close(code=lost.close_code)
+            return
+        self._remember(checked)
+        # Join before reading last_id, so every later message arrives live.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.joined = True
+        hello = await database_sync_to_async(_hello)(checked)
+        hello["presence"] = await self._presence_join()
+        self.thread_ids = {t["id"] for t in hello["threads"]}
+        await self.send_json(hello)
+        await self._broadcast_presence(hello["presence"])
+        self.heartbeat = asyncio.ensure_future(self._beat())
+
+    async def disconnect(self, code: int) -> None:
+        await self._leave()
+
+    # --- helpers ----------------------------------------------------------------
+
+    def _remember(self, checked: _Access) -> None:
+        self.user = checked.user
+        self.case = checked.case
+        self.access = checked.access
+        self.checked_at = time.monotonic()
+
+    async def send_json(self, content: dict) -> None:
+        await self.send(text_data=json.dumps(content, separators=(",", ":")))
+
+    async def _error(self, code: str, detail: str, ref: Any = None) -> None:
+        await self.send_json(_error_frame(code, detail, ref))
+
+    async def _presence_join(self) -> list[dict]:
+        users = await sync_to_async(presence.presence_join)(
+            case_id=self.case_id,
+            connection=self.channel_name,
+            user_id=self.user.pk,
+            name=self.user.display_name,
+        )
+        return users
+
+    async def _broadcast_presence(self, users: list[dict]) -> None:
+        self.presence_seen = users
+        await self.channel_layer.group_send(
+            self.group,
+            {"type": EVENT_TYPE, "payload": {"type": "presence", "users": users}},
+        )
+
+    async def _beat(self) -> None:
+        try:
+            while True:
+                await asyncio.sleep(presence.HEARTBEAT_SECONDS)
+                if not await self._check(max_age=0):
+                    return
+                users = await self._presence_join()
+                if users != self.presence_seen:
+                    # Someone's connection expired (a crashed process).
+                    await self._broadcast_presence(users)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("presence heartbeat failed for case %s", self.case_id)
+
+    async def _leave(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
+            self.heartbeat = None
+        if not getattr(self, "joined", False):
+            return
+        self.joined = False
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        users = await sync_to_async(presence.presence_leave)(
+            case_id=self.case_id, connection=self.channel_name
+        )
+        await self.channel_layer.group_send(
+            self.group,
+            {"type": EVENT_TYPE, "payload": {"type": "presence", "users": users}},
+        )
+
+    async def _lose_access(self, close_code: int) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        await self._leave()
+        await self.close(code=close_code)
+
+    async def _check(self, *, max_age: float) -> bool:
+        """Is access still there? Re-read it when older than ``max_age``."""
+        if self.closing:
+            return False
+        if time.monotonic() - self.checked_at < max_age:
+            return True
+        try:
+            checked = await database_sync_to_async(_load_access)(
+                self.user.pk, self.case_id
+            )
+        except AccessLost as lost:
+            await self._lose_access(lost.close_code)
+            return False
+        self._remember(checked)
+        return True
+
+    # --- client frames ------------------------------------------------------------
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        if self.closing:
+            return
+        if text_data is None:
+            await self._error("bad_json", "Send JSON as text frames.")
+            return
+        if len(text_data) > MAX_FRAME_CHARS:
+            await self._error("too_long", "Frame too large.")
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            await self._error("bad_json", "Frames must be JSON objects.")
+            return
+        if not isinstance(frame, dict):
+            await self._error("bad_json", "Frames must be JSON objects.")
+            return
+        kind = frame.get("type")
+        handler = self.HANDLERS.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            await self._error(
+                "unknown_type",
+                f"Unknown frame type {kind!r}." if kind else "Frames need a `type`.",
+                kind if isinstance(kind, str) else None,
+            )
+            return
+        ref = frame.get("client_id") if kind == "message.send" else kind
+        if not isinstance(ref, str) or len(ref) > 64:
+            ref = kind
+        try:
+            await handler(self, frame)
+        except BadFrame as bad:
+            await self._error(bad.code, bad.detail, ref)
+        except AccessLost as lost:
+            await self._error(
+                "forbidden", "You no longer have access to this case.", ref
+            )
+            await self._lose_access(lost.close_code)
+        except PermissionDenied as denied:
+            await self._error("forbidden", str(denied), ref)
+        except services.DiscussionError as refused:
+            await self._error(refused.code, str(refused), ref)
+        except ServiceError as refused:
+            await self._error("bad_request", str(refused), ref)
+
+    async def _run(self, fn, *args, **kwargs):
+        """Call ``fn(checked, ...)`` in a DB thread after a fresh access check."""
+        if self.closing:
+            raise AccessLost(CLOSE_FORBIDDEN)
+
+        def call():
+            checked = _load_access(self.user.pk, self.case_id)
+            return checked, fn(checked, *args, **kwargs)
+
+        checked, result = await database_sync_to_async(call)()
+        self._remember(checked)
+        return result
+
+    def _ip(self) -> str | None:
+        client = self.scope.get("client")
+        return client[0] if client else None
+
+    async def on_message_send(self, frame: dict) -> None:
+        thread = _int(frame, "thread")
+        client_id = frame.get("client_id")
+        if not isinstance(client_id, str) or not 0 < len(client_id) <= 64:
+            raise BadFrame("`client_id` must be a string of 1–64 characters.")
+        body = frame.get("body")
+        if not isinstance(body, str):
+            raise BadFrame("`body` must be a string.")
+
+        def post(checked: _Access):
+            result = services.message_post(
+                case=checked.case,
+                thread=thread,
+                by=checked.user,
+                body=body,
+                client_id=client_id,
+            )
+            return result.message.pk, result.message.seq, result.duplicate
+
+        message_id, seq, duplicate = await self._run(post)
+        await self.send_json(
+            {
+                "type": "message.ack",
+                "client_id": client_id,
+                "id": message_id,
+                "seq": seq,
+                "duplicate": duplicate,
+            }
+        )
+
+    async def on_message_edit(self, frame: dict) -> None:
+        message_id = _int(frame, "id")
+        body = frame.get("body")
+        if not isinstance(body, str):
+            raise BadFrame("`body` must be a string.")
+        await self._run(
+            lambda checked: services.message_edit(
+                message=message_id,
+                by=checked.user,
+                body=body,
+                case=checked.case,
+                ip=self._ip(),
+            )
+        )
+
+    async def on_message_delete(self, frame: dict) -> None:
+        message_id = _int(frame, "id")
+        await self._run(
+            lambda checked: services.message_delete(
+                message=message_id, by=checked.user, case=checked.case, ip=self._ip()
+            )
+        )
+
+    async def on_thread_create(self, frame: dict) -> None:
+        title = frame.get("title")
+        if not isinstance(title, str):
+            raise BadFrame("`title` must be a string.")
+        await self._run(
+            lambda checked: services.thread_create(
+                case=checked.case, by=checked.user, title=title
+            )
+        )
+
+    async def on_history(self, frame: dict) -> None:
+        thread = _int(frame, "thread", required=False)
+        after = _int(frame, "after", required=False)
+        before = _int(frame, "before", required=False)
+        limit = _int(frame, "limit", required=False)
+        if limit is None:
+            limit = selectors.HISTORY_DEFAULT_LIMIT
+        if not 1 <= limit <= selectors.HISTORY_MAX_LIMIT:
+            raise BadFrame(f"`limit` must be 1–{selectors.HISTORY_MAX_LIMIT}.")
+
+        def read(checked: _Access):
+            if (
+                thread is not None
+                and not Thread.objects.filter(pk=thread, case=checked.case).exists()
+            ):
+                raise services.NotFound("That topic does not exist in this case.")
+            page = selectors.message_history(
+                case=checked.case,
+                thread=thread,
+                after=after,
+                before=before,
+                limit=limit,
+            )
+            return [message_frame(m) for m in page.messages], page.has_more
+
+        messages, has_more = await self._run(read)
+        await self.send_json(
+            {
+                "type": "history",
+                "thread": thread,
+                "after": after,
+                "before": before,
+                "messages": messages,
+                "has_more": has_more,
+            }
+        )
+
+    async def on_typing(self, frame: dict) -> None:
+        thread = _int(frame, "thread")
+        if not await self._check(max_age=_access_ttl()):
+            return
+        if not self.access.can_comment:
+            raise PermissionDenied(
+                "Viewers can read the discussion but not post to it."
+            )
+        if thread not in self.thread_ids:
+            exists = await database_sync_to_async(
+                Thread.objects.filter(pk=thread, case_id=self.case_id).exists
+            )()
+            if not exists:
+                raise services.NotFound("That topic does not exist in this case.")
+            self.thread_ids.add(thread)
+        now = time.monotonic()
+        if now - self.typing_sent.get(thread, -1e9) < TYPING_THROTTLE_SECONDS:
+            return
+        self.typing_sent[thread] = now
+        await self.channel_layer.group_send(
+            self.group,
+            {
+                "type": EVENT_TYPE,
+                "payload": {
+                    "type": "typing",
+                    "user": user_frame(self.user),
+                    "thread": thread,
+                },
+            },
+        )
+
+    async def on_ping(self, frame: dict) -> None:
+        await self.send_json({"type": "pong"})
+
+    HANDLERS = {
+        "message.send": on_message_send,
+        "message.edit": on_message_edit,
+        "message.delete": on_message_delete,
+        "thread.create": on_thread_create,
+        "history": on_history,
+        "typing": on_typing,
+        "ping": on_ping,
+    }
+
+    # --- group events ---------------------------------------------------------------
+
+    async def consilium_event(self, event: dict) -> None:
+        if self.closing or not getattr(self, "joined", False):
+            return
+        payload = event.get("payload") or {}
+        kind = payload.get("type")
+        if kind == "typing" and (payload.get("user") or {}).get("id") == self.user.pk:
+            return
+        max_age = 0 if kind in ACCESS_EVENTS else _access_ttl()
+        if not await self._check(max_age=max_age):
+            return
+        if kind == "thread.new":
+            self.thread_ids.add(payload["thread"]["id"])
+        if kind in INTERNAL_EVENTS:
+            return
+        await self.send_json(payload)
+
+
+def _access_ttl() -> float:
+    return float(getattr(settings, "REALTIME_ACCESS_TTL_SECONDS", ACCESS_TTL_SECONDS))
+
+
+class NotificationConsumer(AsyncWebsocketConsumer):
+    """The signed-in user's own notifications (``notification`` frames)."""
+
+    async def connect(self) -> None:
+        self.group = None
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_NOT_LOGGED_IN)
+            return
+        self.group = user_group(user)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        try:
+            frame = json.loads(text_data) if text_data is not None else None
+        except ValueError:
+            frame = None
+        if not isinstance(frame, dict):
+            await self._send(_error_frame("bad_json", "Frames must be JSON objects."))
+            return
+        kind = frame.get("type")
+        if kind == "ping":
+            await self._send({"type": "pong"})
+        else:
+            await self._send(
+                _error_frame(
+                    "unknown_type",
+                    f"Unknown frame type {kind!r}.",
+                    kind if isinstance(kind, str) else None,
+                )
+            )
+
+    async def _send(self, content: dict) -> None:
+        await self.send(text_data=json.dumps(content, separators=(",", ":")))
+
+    async def consilium_event(self, event: dict) -> None:
+        if self.group:
+            await self._send(event.get("payload") or {})
+
+
+__all__ = [
+    "CLOSE_FORBIDDEN",
+    "CLOSE_NOT_FOUND",
+    "CLOSE_NOT_LOGGED_IN",
+    "CaseConsumer",
+    "NotificationConsumer",
+]

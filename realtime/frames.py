@@ -1,0 +1,57 @@
+"""The JSON shapes of the WebSocket protocol (DESIGN.md), built in one place.
+
+Services, consumers and views all use these, so a message looks the same in
+``message.new``, ``message.updated``, ``history`` and the page's data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workspace.models import User
+
+from .models import Message, Thread
+
+__all__ = [
+    "message_frame",
+    "thread_frame",
+    "user_frame",
+]
+
+
+def user_frame(user: User) -> dict[str, Any]:
+    return {"id": user.pk, "name": user.display_name}
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def message_frame(message: Message) -> dict[str, Any]:
+    """A message as the protocol sends it; a deleted one is a tombstone."""
+    deleted = message.is_deleted
+    return {
+        "id": message.pk,
+        "seq": message.seq,
+        "thread": message.thread_id,
+        "author": user_frame(message.author),
+        "body_html": "" if deleted else message.body_html,
+        "body": "" if deleted else message.body,
+        "created": _iso(message.created),
+        "edited": _iso(message.edited),
+        "deleted": deleted,
+        "client_id": message.client_id,
+    }
+
+
+def thread_frame(thread: Thread, *, last_id: int | None = None) -> dict[str, Any]:
+    frame = {
+        "id": thread.pk,
+        "title": thread.title,
+        "default": thread.is_default,
+        "created_by": thread.created_by_id,
+    }
+    if last_id is None:
+        last_id = getattr(thread, "last_id", None)
+    frame["last_id"] = last_id or 0
+    return frame

@@ -1,0 +1,76 @@
+"""The discussion panel's template context, shared by the thread page and the
+``{% case_discussion %}`` tag on the case page.
+
+A fixed number of queries whatever the number of messages: topics (with
+their last message id) and one page of messages with their authors.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from cases.models import Case
+from cases.permissions import CaseAccess
+
+from . import selectors, services
+from .forms import MessageForm, ThreadForm
+from .models import MAX_BODY_CHARS, Thread
+
+__all__ = ["discussion_context"]
+
+PAGE_SIZE = 50
+
+
+def discussion_context(
+    *,
+    request: HttpRequest,
+    case: Case,
+    access: CaseAccess,
+    thread: Thread | None = None,
+    before: int | None = None,
+    form: MessageForm | None = None,
+    thread_form: ThreadForm | None = None,
+    next_url: str | None = None,
+) -> dict[str, Any]:
+    threads = list(selectors.threads_for_case(case))
+    if not any(t.is_default for t in threads):
+        services.thread_default(case=case)
+        threads = list(selectors.threads_for_case(case))
+    if thread is None:
+        thread = next(t for t in threads if t.is_default)
+    else:
+        thread = next((t for t in threads if t.pk == thread.pk), thread)
+    page = selectors.message_history(
+        case=case, thread=thread, before=before, limit=PAGE_SIZE
+    )
+    if form is None:
+        # A fresh idempotency key per rendered form: submitting the same form
+        # twice (double click, resubmit after a timeout) posts one message.
+        form = MessageForm(initial={"client_id": f"form-{uuid.uuid4()}"})
+    thread_url = reverse("discussion_thread", args=[case.pk, thread.pk])
+    return {
+        "case": case,
+        "access": access,
+        "thread": thread,
+        "threads": threads,
+        "messages": page.messages,
+        "has_more": page.has_more,
+        "older_url": (
+            f"{thread_url}?before={page.messages[0].pk}#discussion"
+            if page.has_more and page.messages
+            else ""
+        ),
+        "is_latest_page": before is None,
+        "last_id": max((t.last_id or 0 for t in threads), default=0),
+        "form": form,
+        "thread_form": thread_form or ThreadForm(),
+        "thread_url": thread_url,
+        "next_url": next_url or request.get_full_path(),
+        "max_body": MAX_BODY_CHARS,
+        "ws_path": f"/ws/cases/{case.pk}/",
+        "viewer": request.user,
+    }

@@ -1,0 +1,82 @@
+"""Read queries for discussions. Callers check case access first (consumers and
+views go through ``cases.selectors``); these only ever read within one case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Max, QuerySet
+
+from cases.models import Case
+
+from .models import Message, Thread
+
+__all__ = [
+    "HISTORY_DEFAULT_LIMIT",
+    "HISTORY_MAX_LIMIT",
+    "HistoryPage",
+    "case_last_message",
+    "message_history",
+    "threads_for_case",
+]
+
+HISTORY_DEFAULT_LIMIT = 50
+HISTORY_MAX_LIMIT = 100
+
+
+def threads_for_case(case: Case | int) -> QuerySet[Thread]:
+    """The case's topics, default first, each annotated with ``last_id``."""
+    return Thread.objects.filter(case=case).annotate(last_id=Max("messages__id"))
+
+
+def case_last_message(case: Case | int) -> tuple[int, int]:
+    """``(last message id, last seq)`` in the case; ``(0, 0)`` when empty."""
+    row = (
+        Message.objects.filter(case=case)
+        .order_by("-id")
+        .values_list("id", "seq")
+        .first()
+    )
+    return row or (0, 0)
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    messages: list[Message]  # oldest first
+    has_more: bool
+
+
+def message_history(
+    *,
+    case: Case | int,
+    thread: Thread | int | None = None,
+    after: int | None = None,
+    before: int | None = None,
+    limit: int = HISTORY_DEFAULT_LIMIT,
+) -> HistoryPage:
+    """One page of messages (tombstones included), oldest first.
+
+    - ``after`` alone: the first ``limit`` messages with a larger id; exactly
+      what a reconnecting client missed. ``has_more`` means more follow.
+    - ``before`` (with or without ``after``): the newest ``limit`` messages
+      below it; ``has_more`` means older ones remain (in the range).
+    - neither: the newest ``limit`` messages; ``has_more`` means older exist.
+
+    ``thread=None`` spans every topic of the case (reconnect catch-up).
+    """
+    limit = max(1, min(int(limit), HISTORY_MAX_LIMIT))
+    qs = Message.objects.filter(case=case).select_related("author")
+    if thread is not None:
+        qs = qs.filter(thread=thread)
+    if after is not None:
+        qs = qs.filter(id__gt=after)
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    if after is not None and before is None:
+        rows = list(qs.order_by("id")[: limit + 1])
+        return HistoryPage(messages=rows[:limit], has_more=len(rows) > limit)
+    rows = list(qs.order_by("-id")[: limit + 1])
+    page = rows[:limit]
+    page.reverse()
+    return HistoryPage(messages=page, has_more=len(rows) > limit)

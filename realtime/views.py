@@ -1,0 +1,181 @@
+"""The discussion without JavaScript: a topic page whose form posts through
+``services.message_post`` like the WebSocket does, plus topic creation and
+edit/delete of one's own messages. Cases the user may not see are 404s.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from cases.selectors import case_get_for
+from workspace import audit
+from workspace.services import ServiceError
+
+from . import services
+from .forms import MessageEditForm, MessageForm, ThreadForm
+from .models import Message, Thread
+from .panel import discussion_context
+
+
+def case_url(case) -> str | None:
+    """The case page, once the cases app serves it."""
+    try:
+        return reverse("case_detail", args=[case.pk])
+    except NoReverseMatch:
+        return None
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def _before(request: HttpRequest) -> int | None:
+    raw = request.GET.get("before", "")
+    return int(raw) if raw.isdigit() else None
+
+
+@login_required
+def discussion(request: HttpRequest, case_id: int) -> HttpResponse:
+    case, _access = case_get_for(request.user, case_id)
+    thread = services.thread_default(case=case)
+    return redirect("discussion_thread", case.pk, thread.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def thread_page(request: HttpRequest, case_id: int, thread_id: int) -> HttpResponse:
+    case, access = case_get_for(request.user, case_id)
+    thread = get_object_or_404(Thread, pk=thread_id, case=case)
+    form = None
+    if request.method == "POST":
+        form = MessageForm(request.POST)
+        if form.is_valid():
+            try:
+                result = services.message_post(
+                    case=case,
+                    thread=thread,
+                    by=request.user,
+                    body=form.cleaned_data["body"],
+                    client_id=form.cleaned_data["client_id"],
+                )
+            except ServiceError as refused:
+                form.add_error("body", str(refused))
+            else:
+                anchor = f"#m{result.message.pk}"
+                target = _safe_next(
+                    request, reverse("discussion_thread", args=[case.pk, thread.pk])
+                )
+                return redirect(target.split("#")[0] + anchor)
+        status = 400
+    else:
+        status = 200
+        audit.record(
+            actor=request.user,
+            verb="discussion.view",
+            target=thread,
+            case_id=case.pk,
+            request=request,
+        )
+    context = discussion_context(
+        request=request,
+        case=case,
+        access=access,
+        thread=thread,
+        before=_before(request),
+        form=form,
+        next_url=reverse("discussion_thread", args=[case.pk, thread.pk]),
+    )
+    context["case_url"] = case_url(case)
+    return render(request, "realtime/thread.html", context, status=status)
+
+
+@login_required
+@require_POST
+def thread_create(request: HttpRequest, case_id: int) -> HttpResponse:
+    case, access = case_get_for(request.user, case_id)
+    form = ThreadForm(request.POST)
+    if form.is_valid():
+        try:
+            thread = services.thread_create(
+                case=case, by=request.user, title=form.cleaned_data["title"]
+            )
+        except ServiceError as refused:
+            form.add_error("title", str(refused))
+        else:
+            return redirect("discussion_thread", case.pk, thread.pk)
+    context = discussion_context(
+        request=request,
+        case=case,
+        access=access,
+        thread_form=form,
+        next_url=reverse("discussion", args=[case.pk]),
+    )
+    context["case_url"] = case_url(case)
+    return render(request, "realtime/thread.html", context, status=400)
+
+
+def _own_message(request: HttpRequest, case_id: int, message_id: int):
+    case, _access = case_get_for(request.user, case_id)
+    message = get_object_or_404(
+        Message.objects.select_related("thread", "author"), pk=message_id, case=case
+    )
+    if message.is_deleted:
+        raise Http404("That message was deleted.")
+    return case, message
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def message_edit(request: HttpRequest, case_id: int, message_id: int) -> HttpResponse:
+    case, message = _own_message(request, case_id, message_id)
+    back = reverse("discussion_thread", args=[case.pk, message.thread_id])
+    if message.author_id != request.user.pk:
+        flash.error(request, "Only the author can edit a message.")
+        return redirect(back)
+    form = MessageEditForm(request.POST or None, initial={"body": message.body})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.message_edit(
+                message=message,
+                by=request.user,
+                body=form.cleaned_data["body"],
+                case=case,
+                ip=audit.client_ip(request),
+            )
+        except ServiceError as refused:
+            form.add_error("body", str(refused))
+        else:
+            return redirect(f"{back}#m{message.pk}")
+    return render(
+        request,
+        "realtime/message_edit.html",
+        {"case": case, "message": message, "form": form, "back": back},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_POST
+def message_delete(request: HttpRequest, case_id: int, message_id: int) -> HttpResponse:
+    case, message = _own_message(request, case_id, message_id)
+    back = reverse("discussion_thread", args=[case.pk, message.thread_id])
+    try:
+        services.message_delete(
+            message=message, by=request.user, case=case, ip=audit.client_ip(request)
+        )
+    except ServiceError as refused:
+        flash.error(request, str(refused))
+    else:
+        flash.success(request, "Message deleted.")
+    return redirect(_safe_next(request, back))

@@ -1,0 +1,766 @@
+// Consilium live case discussion (protocol: DESIGN.md, extensions: README).
+//
+// The panel is server-rendered and works without JavaScript (plain forms).
+// This script makes it live: messages appear as they are posted, sends are
+// optimistic and idempotent (client_id), unacknowledged sends are retried
+// after a reconnect, and the client resyncs through `history` after every
+// reconnect and whenever a `seq` gap shows a frame was lost.
+(function () {
+  "use strict";
+
+  const TYPING_SEND_MS = 3000; // the server also throttles to one per 3 s
+  const TYPING_SHOW_MS = 6000;
+  const PING_MS = 25000;
+  const PAGE = 50;
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const h = Array.from(b, function (x) { return x.toString(16).padStart(2, "0"); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  function formatTime(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    return d.toLocaleString(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  }
+
+  function textOf(html) {
+    const tmp = document.createElement("div");
+    tmp.innerHTML = html; // server-sanitized; never attached to the document
+    return (tmp.textContent || "").replace(/\s+/g, " ").trim();
+  }
+
+  function storageGet(key) {
+    try { return window.localStorage.getItem(key); } catch (e) { return null; }
+  }
+  function storageSet(key, value) {
+    try { window.localStorage.setItem(key, value); } catch (e) { /* private mode */ }
+  }
+
+  function init(root) {
+    if (!window.WebSocket || !window.Consilium || !window.Consilium.socket) return;
+    const caseId = Number(root.dataset.caseId);
+    const me = Number(root.dataset.userId);
+    const maxBody = Number(root.dataset.maxBody) || 10000;
+    const q = function (sel) { return root.querySelector(sel); };
+    const els = {
+      status: q("[data-status]"),
+      presence: q("[data-presence]"),
+      topics: q("[data-topic-list]"),
+      title: q("[data-thread-title]"),
+      log: q("[data-log]"),
+      list: q("[data-messages]"),
+      empty: q("[data-empty]"),
+      older: q("[data-older]"),
+      typing: q("[data-typing]"),
+      composer: q("[data-composer]"),
+      body: q("[data-body]"),
+      error: q("[data-composer-error]"),
+      announcer: q("[data-announcer]"),
+      newTopic: q("[data-new-topic]"),
+    };
+    const threadUrl = function (id) { return "/cases/" + caseId + "/discussion/" + id + "/"; };
+    const state = {
+      thread: Number(root.dataset.threadId),
+      latest: root.dataset.latest === "true",
+      canComment: root.dataset.canComment === "true",
+      lastId: Number(root.dataset.lastId) || 0, // everything up to here is known
+      lastSeq: null, // set from hello or catch-up; null while unknown
+      syncing: false,
+      live: false,
+      everLive: false,
+      helloSeq: 0,
+      requests: [], // purposes of outstanding `history` requests, in order
+      pending: new Map(), // client_id -> {thread, body, node}
+      threads: new Map(), // id -> {title, lastId, unread, link}
+      typers: new Map(), // user id -> {name, thread, until}
+      lastTypingSent: 0,
+      pendingTopic: null,
+      editing: null,
+    };
+
+    root.querySelectorAll("[data-js-only]").forEach(function (n) { n.hidden = false; });
+    root.querySelectorAll("[data-thread-link]").forEach(function (link) {
+      const id = Number(link.dataset.threadLink);
+      state.threads.set(id, {
+        title: link.querySelector(".discussion__topic-title").textContent.replace(/^#\s*/, ""),
+        lastId: Number(link.dataset.lastId) || 0,
+        unread: 0,
+        link: link,
+      });
+    });
+
+    // --- read markers and the unread divider -----------------------------------------
+
+    const readKey = function (thread) { return "consilium.read." + caseId + "." + thread; };
+    function readMarker(thread) {
+      const raw = storageGet(readKey(thread));
+      return raw === null ? null : Number(raw) || 0;
+    }
+    function atBottom() {
+      const log = els.log;
+      return log.scrollHeight - log.scrollTop - log.clientHeight < 48;
+    }
+    function scrollToBottom() { els.log.scrollTop = els.log.scrollHeight; }
+    function newestRenderedId() {
+      let newest = 0;
+      els.list.querySelectorAll("li.msg[data-id]").forEach(function (li) {
+        newest = Math.max(newest, Number(li.dataset.id));
+      });
+      return newest;
+    }
+    function markRead() {
+      if (document.visibilityState !== "visible" || !atBottom()) return;
+      const newest = Math.max(newestRenderedId(), (state.threads.get(state.thread) || {}).lastId || 0);
+      if (newest > (readMarker(state.thread) || 0)) storageSet(readKey(state.thread), String(newest));
+      setUnread(state.thread, 0);
+    }
+    function removeDivider() {
+      const old = els.list.querySelector(".discussion__divider");
+      if (old) old.remove();
+    }
+    function placeDividerBefore(li) {
+      if (els.list.querySelector(".discussion__divider")) return;
+      const divider = el("li", "discussion__divider");
+      divider.setAttribute("role", "separator");
+      divider.setAttribute("aria-label", "New messages");
+      divider.appendChild(el("span", null, "New"));
+      els.list.insertBefore(divider, li);
+    }
+    function dividerFromMarker() {
+      removeDivider();
+      const marker = readMarker(state.thread);
+      if (marker === null) return; // first visit: nothing is "new" yet
+      const first = Array.from(els.list.querySelectorAll("li.msg[data-id]")).find(function (li) {
+        return Number(li.dataset.id) > marker && Number(li.dataset.authorId) !== me;
+      });
+      if (first) placeDividerBefore(first);
+    }
+
+    function setUnread(thread, count) {
+      const info = state.threads.get(thread);
+      if (!info) return;
+      info.unread = count;
+      const badge = info.link.querySelector("[data-unread]");
+      if (count === "dot") {
+        badge.textContent = "•";
+        badge.hidden = false;
+        badge.setAttribute("aria-label", "unread messages");
+      } else {
+        badge.textContent = count ? String(count) : "";
+        badge.hidden = !count;
+        badge.setAttribute("aria-label", count + " unread");
+      }
+    }
+
+    function announce(text) {
+      els.announcer.textContent = "";
+      // A fresh text node after clearing makes screen readers read it again.
+      window.setTimeout(function () { els.announcer.textContent = text; }, 30);
+    }
+
+    // --- rendering -------------------------------------------------------------------
+
+    function renderMessage(m) {
+      const li = el("li", "msg");
+      li.id = "m" + m.id;
+      li.dataset.id = m.id;
+      li.dataset.seq = m.seq;
+      li.dataset.thread = m.thread;
+      li.dataset.authorId = m.author.id;
+      if (m.author.id === me) {
+        li.classList.add("msg--mine");
+        li.dataset.body = m.body || "";
+      }
+      const meta = el("div", "msg__meta");
+      const avatar = el("span", "msg__avatar", (m.author.name || "?").slice(0, 1).toUpperCase());
+      avatar.setAttribute("aria-hidden", "true");
+      meta.appendChild(avatar);
+      meta.appendChild(el("strong", "msg__author", m.author.name));
+      meta.appendChild(document.createTextNode(" "));
+      const time = el("time", "msg__time", formatTime(m.created));
+      time.setAttribute("datetime", m.created || "");
+      meta.appendChild(time);
+      if (m.edited && !m.deleted) {
+        meta.appendChild(document.createTextNode(" "));
+        meta.appendChild(el("span", "msg__edited", "(edited)"));
+      }
+      li.appendChild(meta);
+      if (m.deleted) {
+        li.classList.add("msg--deleted");
+        li.appendChild(el("p", "msg__body msg__tombstone", "Message deleted"));
+        return li;
+      }
+      const body = el("div", "msg__body prose");
+      body.innerHTML = m.body_html; // sanitized once on the server (bleach allow-list)
+      li.appendChild(body);
+      if (m.author.id === me) {
+        const actions = el("div", "msg__actions");
+        const edit = el("button", "linklike msg__action", "Edit");
+        edit.type = "button";
+        edit.dataset.action = "edit";
+        edit.appendChild(el("span", "visually-hidden", " your message"));
+        const del = el("button", "linklike msg__action", "Delete");
+        del.type = "button";
+        del.dataset.action = "delete";
+        del.appendChild(el("span", "visually-hidden", " your message"));
+        actions.appendChild(edit);
+        actions.appendChild(del);
+        li.appendChild(actions);
+      }
+      highlightMentions(li);
+      return li;
+    }
+
+    function highlightMentions(scope) {
+      scope.querySelectorAll(".mention").forEach(function (span) {
+        if (Number(span.dataset.userId) === me) span.classList.add("mention--me");
+      });
+    }
+
+    function insertInOrder(li) {
+      const id = Number(li.dataset.id);
+      const existing = document.getElementById(li.id);
+      if (existing && els.list.contains(existing)) {
+        existing.replaceWith(li);
+        return false;
+      }
+      const items = els.list.querySelectorAll("li.msg[data-id]");
+      let before = null;
+      for (let i = items.length - 1; i >= 0; i--) {
+        if (Number(items[i].dataset.id) < id) break;
+        before = items[i];
+      }
+      // Pending (unacknowledged) sends always stay last.
+      if (!before) before = els.list.querySelector("li.msg--pending");
+      els.list.insertBefore(li, before);
+      els.empty.hidden = true;
+      return true;
+    }
+
+    function resolvePending(clientId) {
+      const p = state.pending.get(clientId);
+      if (!p) return;
+      state.pending.delete(clientId);
+      if (p.node) p.node.remove();
+    }
+
+    // Apply one message from `message.new` or a catch-up `history`.
+    function applyMessage(m, opts) {
+      state.lastId = Math.max(state.lastId, m.id);
+      if (m.author.id === me) resolvePending(m.client_id);
+      const info = state.threads.get(m.thread);
+      if (info) info.lastId = Math.max(info.lastId, m.id);
+      const typer = state.typers.get(m.author.id);
+      if (typer) { state.typers.delete(m.author.id); renderTyping(); }
+      if (m.thread === state.thread && state.latest) {
+        const wasAtBottom = atBottom();
+        const li = renderMessage(m);
+        const added = insertInOrder(li);
+        if (added && m.author.id !== me) {
+          if (document.visibilityState !== "visible" || !wasAtBottom) placeDividerBefore(li);
+          if (opts.announce) announce(m.author.name + ": " + textOf(m.body_html).slice(0, 160));
+        }
+        if (wasAtBottom || m.author.id === me) scrollToBottom();
+        markRead();
+      } else if (m.thread !== state.thread && m.author.id !== me && !m.deleted) {
+        if (info) {
+          setUnread(m.thread, (typeof info.unread === "number" ? info.unread : 0) + 1);
+          if (opts.announce) announce("New message in # " + info.title + " from " + m.author.name);
+        }
+      }
+    }
+
+    function replaceList(messages, hasMore) {
+      els.list.textContent = "";
+      messages.forEach(function (m) { els.list.appendChild(renderMessage(m)); });
+      state.pending.forEach(function (p) {
+        if (p.thread === state.thread && p.node) els.list.appendChild(p.node);
+      });
+      els.empty.hidden = els.list.children.length > 0;
+      setOlder(hasMore);
+      dividerFromMarker();
+      scrollToBottom();
+      markRead();
+    }
+
+    function setOlder(hasMore) {
+      els.older.parentElement.hidden = !hasMore;
+    }
+
+    function renderPresence(users) {
+      els.presence.textContent = "";
+      const label = el("span", "discussion__presence-count small muted", users.length + " here");
+      els.presence.appendChild(label);
+      const ul = el("ul", "discussion__presence-list");
+      users.forEach(function (u) {
+        const li = el("li", "presence" + (u.id === me ? " presence--me" : ""));
+        li.title = u.name;
+        const dot = el("span", "presence__avatar", (u.name || "?").slice(0, 1).toUpperCase());
+        dot.setAttribute("aria-hidden", "true");
+        li.appendChild(dot);
+        li.appendChild(el("span", "presence__name", u.id === me ? u.name + " (you)" : u.name));
+        ul.appendChild(li);
+      });
+      els.presence.appendChild(ul);
+    }
+
+    function renderTyping() {
+      const now = Date.now();
+      const names = [];
+      state.typers.forEach(function (t, id) {
+        if (t.until < now) state.typers.delete(id);
+        else if (t.thread === state.thread) names.push(t.name);
+      });
+      let text = "";
+      if (names.length === 1) text = names[0] + " is typing…";
+      else if (names.length === 2) text = names[0] + " and " + names[1] + " are typing…";
+      else if (names.length > 2) text = "Several people are typing…";
+      if (els.typing.textContent !== text) els.typing.textContent = text;
+    }
+    window.setInterval(renderTyping, 1000);
+
+    function setStatus(text, kind) {
+      els.status.textContent = text;
+      els.status.dataset.state = kind;
+    }
+
+    function addTopic(t) {
+      if (state.threads.has(t.id)) {
+        const info = state.threads.get(t.id);
+        info.lastId = Math.max(info.lastId, t.last_id || 0);
+        return;
+      }
+      const li = el("li");
+      const link = el("a", "discussion__topic");
+      link.href = threadUrl(t.id);
+      link.dataset.threadLink = t.id;
+      link.appendChild(el("span", "discussion__topic-title", "# " + t.title));
+      link.appendChild(document.createTextNode(" "));
+      const badge = el("span", "badge discussion__unread");
+      badge.dataset.unread = "";
+      badge.hidden = true;
+      link.appendChild(badge);
+      li.appendChild(link);
+      els.topics.appendChild(li);
+      state.threads.set(t.id, { title: t.title, lastId: t.last_id || 0, unread: 0, link: link });
+    }
+
+    // --- the socket --------------------------------------------------------------------
+
+    let sock = null;
+    function send(frame) { return !!sock && sock.send(frame); }
+
+    function requestHistory(frame, purpose) {
+      if (send(Object.assign({ type: "history" }, frame))) {
+        state.requests.push(purpose);
+        return true;
+      }
+      return false;
+    }
+
+    function startCatchUp() {
+      state.syncing = true;
+      if (!requestHistory({ after: state.lastId, limit: 100 }, { kind: "catchup" })) {
+        state.syncing = false;
+      }
+    }
+
+    function flushPending() {
+      state.pending.forEach(function (p, clientId) {
+        send({ type: "message.send", thread: p.thread, client_id: clientId, body: p.body });
+      });
+    }
+
+    function onHello(frame) {
+      state.live = true;
+      state.everLive = true;
+      state.requests = [];
+      state.canComment = !!(frame.user && frame.user.can_comment);
+      setStatus("Live", "live");
+      renderPresence(frame.presence || []);
+      (frame.threads || []).forEach(function (t) {
+        addTopic(t);
+        const marker = readMarker(t.id);
+        if (t.id !== state.thread && marker !== null && (t.last_id || 0) > marker && !state.threads.get(t.id).unread) {
+          setUnread(t.id, "dot");
+        }
+      });
+      state.helloSeq = frame.last_seq || 0;
+      if ((frame.last_id || 0) > state.lastId) {
+        state.lastSeq = null;
+        startCatchUp();
+      } else {
+        state.syncing = false;
+        state.lastSeq = frame.last_seq || 0;
+        flushPending();
+      }
+    }
+
+    function onHistory(frame) {
+      const purpose = state.requests.shift() || { kind: "merge" };
+      const messages = frame.messages || [];
+      if (purpose.kind === "catchup") {
+        messages.forEach(function (m) {
+          applyMessage(m, { announce: false });
+          state.lastSeq = Math.max(state.lastSeq || 0, m.seq);
+        });
+        const others = messages.filter(function (m) { return m.author.id !== me && m.thread === state.thread; });
+        if (others.length) announce(others.length === 1 ? "1 new message" : others.length + " new messages");
+        if (frame.has_more) {
+          startCatchUp();
+        } else {
+          state.syncing = false;
+          state.lastSeq = Math.max(state.lastSeq || 0, state.helloSeq);
+          flushPending();
+        }
+      } else if (purpose.kind === "switch") {
+        if (purpose.thread === state.thread) {
+          messages.forEach(function (m) { state.lastId = Math.max(state.lastId, m.id); });
+          replaceList(messages, frame.has_more);
+        }
+      } else if (purpose.kind === "older") {
+        if (purpose.thread === state.thread) {
+          const oldHeight = els.log.scrollHeight;
+          const first = els.list.firstChild;
+          messages.forEach(function (m) {
+            if (!document.getElementById("m" + m.id)) els.list.insertBefore(renderMessage(m), first);
+          });
+          els.log.scrollTop += els.log.scrollHeight - oldHeight;
+          setOlder(frame.has_more);
+        }
+      } else {
+        messages.forEach(function (m) {
+          if (m.thread === state.thread && state.latest) insertInOrder(renderMessage(m));
+        });
+      }
+    }
+
+    function onMessageNew(m) {
+      if (state.syncing) return; // the catch-up in flight includes it (see README)
+      if (state.lastSeq !== null && m.seq <= state.lastSeq) return; // already have it
+      if (state.lastSeq !== null && m.seq > state.lastSeq + 1) {
+        startCatchUp(); // a frame was lost: fetch exactly what is missing
+        return;
+      }
+      state.lastSeq = m.seq;
+      applyMessage(m, { announce: true });
+    }
+
+    function onAck(frame) {
+      const p = state.pending.get(frame.client_id);
+      if (!p) return;
+      resolvePending(frame.client_id);
+      if (!document.getElementById("m" + frame.id) && p.thread === state.thread) {
+        // Stored earlier (a retry after reconnect) but not shown here yet.
+        requestHistory({ thread: p.thread, after: frame.id - 1, limit: 1 }, { kind: "merge" });
+      }
+    }
+
+    function onUpdated(m) {
+      const node = document.getElementById("m" + m.id);
+      if (node && els.list.contains(node)) {
+        node.replaceWith(renderMessage(m));
+        if (state.editing === m.id) state.editing = null;
+      }
+    }
+
+    function onDeleted(frame) {
+      const node = document.getElementById("m" + frame.id);
+      if (!node || !els.list.contains(node)) return;
+      const m = {
+        id: frame.id,
+        seq: Number(node.dataset.seq),
+        thread: Number(node.dataset.thread),
+        author: { id: Number(node.dataset.authorId), name: node.querySelector(".msg__author").textContent },
+        created: node.querySelector("time").getAttribute("datetime"),
+        deleted: true,
+        body_html: "",
+      };
+      node.replaceWith(renderMessage(m));
+    }
+
+    function onTyping(frame) {
+      if (!frame.user || frame.user.id === me) return;
+      state.typers.set(frame.user.id, { name: frame.user.name, thread: frame.thread, until: Date.now() + TYPING_SHOW_MS });
+      renderTyping();
+    }
+
+    function onThreadNew(frame) {
+      const t = frame.thread;
+      addTopic(t);
+      if (t.created_by === me && state.pendingTopic && state.pendingTopic === t.title.toLowerCase()) {
+        state.pendingTopic = null;
+        switchThread(t.id);
+      }
+    }
+
+    function onError(frame) {
+      const p = frame.ref ? state.pending.get(frame.ref) : null;
+      if (p) {
+        if (frame.code === "rate_limited") {
+          p.node.querySelector(".msg__state").textContent = "Waiting to send…";
+          window.setTimeout(function () {
+            if (state.pending.has(frame.ref)) send({ type: "message.send", thread: p.thread, client_id: frame.ref, body: p.body });
+          }, 3000);
+          return;
+        }
+        state.pending.delete(frame.ref);
+        p.node.classList.add("msg--failed");
+        p.node.querySelector(".msg__state").textContent = "Not sent: " + frame.detail;
+        if (!els.body.value) els.body.value = p.body;
+        return;
+      }
+      if (frame.ref === "history") {
+        const purpose = state.requests.shift();
+        if (purpose && purpose.kind === "catchup") state.syncing = false;
+      }
+      showComposerError(frame.detail);
+    }
+
+    function showComposerError(text) {
+      if (!els.error) return;
+      els.error.textContent = text;
+      els.error.hidden = !text;
+    }
+
+    const handlers = {
+      hello: onHello,
+      history: onHistory,
+      "message.new": function (f) { onMessageNew(f.message); },
+      "message.ack": onAck,
+      "message.updated": function (f) { onUpdated(f.message); },
+      "message.deleted": onDeleted,
+      presence: function (f) { renderPresence(f.users || []); },
+      typing: onTyping,
+      "thread.new": onThreadNew,
+      error: onError,
+      pong: function () {},
+    };
+
+    function onClose(ev) {
+      state.live = false;
+      state.syncing = false;
+      state.requests = [];
+      state.typers.clear();
+      renderTyping();
+      els.presence.textContent = "";
+      if (ev.code === 4401) setStatus("Signed out — log in again to continue", "gone");
+      else if (ev.code === 4403) setStatus("You no longer have access to this case", "gone");
+      else if (ev.code === 4404) setStatus("This case no longer exists", "gone");
+      else setStatus(state.everLive ? "Reconnecting… messages you send will go out when back" : "Connecting…", "offline");
+      if (ev.code >= 4400 && ev.code < 4500) {
+        if (els.composer) els.composer.querySelectorAll("textarea, button").forEach(function (n) { n.disabled = true; });
+        if (els.newTopic) els.newTopic.hidden = true;
+      }
+    }
+
+    setStatus("Connecting…", "offline");
+    sock = window.Consilium.socket(root.dataset.wsPath, {
+      frame: function (frame) {
+        const handler = handlers[frame.type];
+        if (handler) handler(frame);
+      },
+      close: onClose,
+    });
+    window.setInterval(function () { if (state.live) send({ type: "ping" }); }, PING_MS);
+
+    // --- user actions --------------------------------------------------------------------
+
+    function switchThread(id) {
+      const info = state.threads.get(id);
+      if (!info) return;
+      state.thread = id;
+      state.latest = true;
+      root.dataset.threadId = id;
+      state.threads.forEach(function (t, tid) {
+        if (tid === id) t.link.setAttribute("aria-current", "true");
+        else t.link.removeAttribute("aria-current");
+      });
+      els.title.textContent = "# " + info.title;
+      els.log.setAttribute("aria-label", "Messages in " + info.title);
+      if (els.composer) {
+        els.composer.action = threadUrl(id);
+        const label = els.composer.querySelector("label[for]");
+        if (label) label.textContent = "Message to # " + info.title;
+      }
+      els.list.textContent = "";
+      els.empty.hidden = true;
+      setUnread(id, 0);
+      renderTyping();
+      requestHistory({ thread: id, limit: PAGE }, { kind: "switch", thread: id });
+    }
+
+    els.topics.addEventListener("click", function (ev) {
+      const link = ev.target.closest("[data-thread-link]");
+      if (!link || !state.live || ev.metaKey || ev.ctrlKey || ev.shiftKey) return;
+      ev.preventDefault();
+      switchThread(Number(link.dataset.threadLink));
+    });
+
+    els.older.addEventListener("click", function (ev) {
+      const first = els.list.querySelector("li.msg[data-id]");
+      if (!state.live || !first) return;
+      ev.preventDefault();
+      requestHistory({ thread: state.thread, before: Number(first.dataset.id), limit: PAGE }, { kind: "older", thread: state.thread });
+    });
+
+    if (els.newTopic) {
+      els.newTopic.addEventListener("submit", function (ev) {
+        const input = els.newTopic.querySelector("input[name=title]");
+        const title = input.value.replace(/\s+/g, " ").trim();
+        if (!state.live || !title) return;
+        ev.preventDefault();
+        state.pendingTopic = title.toLowerCase();
+        send({ type: "thread.create", title: title });
+        input.value = "";
+      });
+    }
+
+    function sendMessage() {
+      const body = els.body.value;
+      if (!body.trim()) return;
+      if (body.length > maxBody) {
+        showComposerError("Messages are at most " + maxBody.toLocaleString() + " characters.");
+        return;
+      }
+      showComposerError("");
+      const clientId = uuid();
+      const node = el("li", "msg msg--mine msg--pending");
+      node.dataset.clientId = clientId;
+      const meta = el("div", "msg__meta");
+      meta.appendChild(el("strong", "msg__author", "You"));
+      meta.appendChild(document.createTextNode(" "));
+      meta.appendChild(el("span", "msg__state small muted", "Sending…"));
+      node.appendChild(meta);
+      node.appendChild(el("p", "msg__body msg__plain", body));
+      state.pending.set(clientId, { thread: state.thread, body: body, node: node });
+      els.list.appendChild(node);
+      els.empty.hidden = true;
+      scrollToBottom();
+      els.body.value = "";
+      state.lastTypingSent = 0;
+      if (state.live && !state.syncing) send({ type: "message.send", thread: state.thread, client_id: clientId, body: body });
+    }
+
+    if (els.composer) {
+      els.composer.addEventListener("submit", function (ev) {
+        // Before the first connection, the plain form post still works.
+        if (!state.everLive) return;
+        ev.preventDefault();
+        sendMessage();
+        els.body.focus();
+      });
+      els.body.addEventListener("keydown", function (ev) {
+        if (ev.key === "Enter" && !ev.shiftKey && !ev.altKey && !ev.ctrlKey && !ev.metaKey && !ev.isComposing) {
+          ev.preventDefault();
+          els.composer.requestSubmit();
+        }
+      });
+      els.body.addEventListener("input", function () {
+        const now = Date.now();
+        if (state.live && els.body.value.trim() && now - state.lastTypingSent > TYPING_SEND_MS) {
+          state.lastTypingSent = now;
+          send({ type: "typing", thread: state.thread });
+        }
+      });
+    }
+
+    // Edit and delete of one's own messages (links and forms without JS).
+    els.list.addEventListener("click", function (ev) {
+      const action = ev.target.closest("[data-action]");
+      if (!action || !state.live) return;
+      const li = action.closest("li.msg");
+      if (!li) return;
+      if (action.dataset.action === "edit") {
+        ev.preventDefault();
+        startEdit(li);
+      } else if (action.dataset.action === "delete" && action.tagName === "BUTTON") {
+        ev.preventDefault();
+        if (window.confirm("Delete this message? Others will see that a message was deleted.")) {
+          send({ type: "message.delete", id: Number(li.dataset.id) });
+        }
+      }
+    });
+    els.list.addEventListener("submit", function (ev) {
+      const form = ev.target.closest("form[data-action=delete]");
+      if (!form || !state.live) return;
+      ev.preventDefault();
+      const li = form.closest("li.msg");
+      if (window.confirm("Delete this message? Others will see that a message was deleted.")) {
+        send({ type: "message.delete", id: Number(li.dataset.id) });
+      }
+    });
+
+    function startEdit(li) {
+      if (li.querySelector(".msg__editor")) return;
+      const id = Number(li.dataset.id);
+      state.editing = id;
+      const bodyNode = li.querySelector(".msg__body");
+      const actions = li.querySelector(".msg__actions");
+      const form = el("form", "msg__editor");
+      const label = el("label", "visually-hidden", "Edit your message");
+      const area = el("textarea");
+      area.id = "edit-" + id;
+      label.htmlFor = area.id;
+      area.rows = 4;
+      area.maxLength = maxBody;
+      area.value = li.dataset.body || textOf(bodyNode.innerHTML);
+      const row = el("div", "row");
+      const save = el("button", "btn btn--small", "Save");
+      save.type = "submit";
+      const cancel = el("button", "btn btn--secondary btn--small", "Cancel");
+      cancel.type = "button";
+      row.appendChild(save);
+      row.appendChild(cancel);
+      row.appendChild(el("span", "small muted", "Enter saves, Esc cancels"));
+      form.appendChild(label);
+      form.appendChild(area);
+      form.appendChild(row);
+      bodyNode.hidden = true;
+      if (actions) actions.hidden = true;
+      li.appendChild(form);
+      area.focus();
+      function close() {
+        form.remove();
+        bodyNode.hidden = false;
+        if (actions) actions.hidden = false;
+        state.editing = null;
+      }
+      cancel.addEventListener("click", close);
+      area.addEventListener("keydown", function (ev) {
+        if (ev.key === "Escape") { ev.preventDefault(); close(); }
+        if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); form.requestSubmit(); }
+      });
+      form.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        const body = area.value;
+        if (!body.trim()) return;
+        if (body !== li.dataset.body) send({ type: "message.edit", id: id, body: body });
+        close();
+      });
+    }
+
+    els.log.addEventListener("scroll", function () { if (atBottom()) markRead(); });
+    document.addEventListener("visibilitychange", markRead);
+    highlightMentions(els.list);
+    dividerFromMarker();
+    scrollToBottom();
+    markRead();
+  }
+
+  function start() { document.querySelectorAll("[data-discussion]").forEach(init); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
