@@ -22,6 +22,7 @@ from .services.cases import (
 )
 
 __all__ = [
+    "MARKDOWN_HELP",
     "CaseFilterForm",
     "CaseForm",
     "InviteForm",
@@ -31,7 +32,10 @@ __all__ = [
 
 _KEY = re.compile(r"[0-9a-f]{64}")
 LONG_TEXT = 20_000
-MARKDOWN_HELP = "Markdown: **bold**, *italic*, lists, tables. No images or raw HTML."
+MARKDOWN_HELP = (
+    "The text fields take Markdown: **bold**, *italic*, lists and tables "
+    "(no images or raw HTML)."
+)
 
 
 def _textarea(rows: int, placeholder: str = "") -> forms.Textarea:
@@ -77,33 +81,28 @@ class CaseForm(forms.Form):
         max_length=2000,
         required=False,
         widget=_textarea(3, "What brought the patient in, in a sentence or two."),
-        help_text=MARKDOWN_HELP,
     )
     history = forms.CharField(
         max_length=LONG_TEXT,
         required=False,
         widget=_textarea(8),
-        help_text=MARKDOWN_HELP,
     )
     examination = forms.CharField(
         max_length=LONG_TEXT,
         required=False,
         widget=_textarea(6),
-        help_text=MARKDOWN_HELP,
     )
     investigations = forms.CharField(
         max_length=LONG_TEXT,
         required=False,
         widget=_textarea(6),
-        help_text=MARKDOWN_HELP,
     )
     working_notes = forms.CharField(
         max_length=LONG_TEXT,
         required=False,
         widget=_textarea(5),
         label="Working notes",
-        help_text="Your reasoning so far and the question for colleagues. "
-        + MARKDOWN_HELP,
+        help_text="Your reasoning so far and the question for colleagues.",
     )
     tags = forms.CharField(
         max_length=400,

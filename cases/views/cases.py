@@ -25,7 +25,14 @@ from workspace.audit import client_ip
 from workspace.views import clinician_required
 
 from .. import selectors
-from ..forms import CaseFilterForm, CaseForm, InviteForm, ResolveForm, RoleForm
+from ..forms import (
+    MARKDOWN_HELP,
+    CaseFilterForm,
+    CaseForm,
+    InviteForm,
+    ResolveForm,
+    RoleForm,
+)
 from ..models import Case, CaseParticipant, Tag
 from ..permissions import CaseAccess
 from ..search import cases_search
@@ -167,6 +174,7 @@ def _render_form(
                 else reverse("case_create_autosave")
             ),
             "scan_url": reverse("case_phi_scan"),
+            "markdown_help": MARKDOWN_HELP,
         },
         status=status,
     )
