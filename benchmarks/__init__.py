@@ -1,0 +1,1 @@
+"""Load and speed harnesses for Consilium; ``make bench`` runs them all."""

@@ -1,0 +1,185 @@
+"""WebSocket fan-out: one sender, N readers with the case open.
+
+For each N the bare relay consumer (the baseline: same Daphne, same channel
+layer, no auth, no database, no JSON) runs first, then Consilium's case
+consumer. Embedded mode is one Daphne on the in-memory channel layer and
+SQLite; scale mode is two Daphne processes on the Redis channel layer and
+PostgreSQL, with the readers split between them and the sender on the first.
+The load generator (``benchmarks.ws_client``) is a separate process.
+
+Run alone: ``.venv/bin/python -m benchmarks.ws_fanout [--quick] [--mode embedded|scale]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import subprocess
+from pathlib import Path
+
+from benchmarks.harness import (
+    PYTHON,
+    REPO,
+    Processes,
+    Site,
+    Skipped,
+    Table,
+    embedded_site,
+    log,
+    ratio,
+    scale_site,
+)
+
+SIZES = (10, 50, 200, 500)
+QUICK_SIZES = (10, 50)
+MESSAGES = 50
+RATE = 10.0  # messages per second from the one sender
+
+COLUMNS = [
+    "mode",
+    "clients",
+    "server",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "delivered/s",
+    "lost",
+    "dup",
+    "seq gaps",
+    "connect s",
+    "p95 ÷ baseline",
+]
+
+
+def _client(config: dict, workdir: Path, env: dict[str, str]) -> dict:
+    path = workdir / f"ws-{secrets.token_hex(4)}.json"
+    path.write_text(json.dumps(config))
+    budget = (
+        config["connect_timeout"]
+        + config["settle_timeout"]
+        + config["messages"] / config["rate"]
+        + config["drain_timeout"]
+        + 90
+    )
+    try:
+        done = subprocess.run(
+            [str(PYTHON), "-m", "benchmarks.ws_client", str(path)],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=budget,
+            start_new_session=True,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"load generator timed out after {budget:.0f}s"}
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr else "?"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _run_mode(
+    mode: str, site: Site, servers: int, sizes: tuple[int, ...], table: Table
+) -> list[dict]:
+    seeded = site.seed("ws", "--clients", str(max(sizes)), "--cases", str(len(sizes)))
+    rows: list[dict] = []
+    with Processes(site.root) as procs:
+        ports = []
+        for index in range(servers):
+            _, port = procs.daphne(f"daphne-{mode}-{index}", env=site.env())
+            ports.append(port)
+        urls = [f"ws://127.0.0.1:{p}" for p in ports]
+        for size, case in zip(sizes, seeded["cases"], strict=False):
+            baseline: dict = {}
+            for protocol in ("relay", "consilium"):
+                config = {
+                    "protocol": protocol,
+                    "clients": size,
+                    "messages": MESSAGES,
+                    "rate": RATE,
+                    "urls": urls,
+                    "connect_timeout": 120,
+                    "settle_timeout": 60,
+                    "drain_timeout": 60,
+                    "drain_idle": 10,
+                }
+                if protocol == "relay":
+                    config["path"] = f"/ws/bench-relay/?g={secrets.token_hex(4)}"
+                else:
+                    config.update(
+                        path=f"/ws/cases/{case['id']}/",
+                        thread=case["thread"],
+                        sessions=seeded["sessions"][:size],
+                        sender_session=seeded["sender_session"],
+                    )
+                log(f"ws {mode}: {size} clients, {protocol}")
+                result = _client(config, site.root, site.env())
+                result.update(mode=mode, protocol=protocol, servers=servers)
+                rows.append(result)
+                label = "baseline relay" if protocol == "relay" else "Consilium"
+                if "error" in result:
+                    table.add(mode, size, label, f"error: {result['error']}")
+                    continue
+                table.add(
+                    mode,
+                    size,
+                    label,
+                    result["p50_ms"],
+                    result["p95_ms"],
+                    result["p99_ms"],
+                    result["delivered_per_second"],
+                    result["lost"],
+                    result["duplicated"],
+                    result["seq_gaps"] if protocol == "consilium" else "–",
+                    result["connect_seconds"],
+                    "1.00×"
+                    if protocol == "relay"
+                    else ratio(result["p95_ms"], baseline.get("p95_ms")),
+                )
+                if protocol == "relay":
+                    baseline = result
+    return rows
+
+
+def run(quick: bool = False, modes: tuple[str, ...] = ("embedded", "scale")) -> dict:
+    sizes = QUICK_SIZES if quick else SIZES
+    table = Table(
+        f"WebSocket fan-out ({MESSAGES} messages at {RATE:g}/s from one sender)",
+        COLUMNS,
+    )
+    data: dict = {"messages": MESSAGES, "rate": RATE, "runs": []}
+    if "embedded" in modes:
+        with embedded_site("ws") as site:
+            data["runs"] += _run_mode("embedded", site, 1, sizes, table)
+    if "scale" in modes:
+        try:
+            with scale_site("ws") as site:
+                data["runs"] += _run_mode("scale", site, 2, sizes, table)
+        except Skipped as skipped:
+            table.skip("scale", str(skipped))
+            data["scale_skipped"] = str(skipped)
+    table.notes += [
+        "latency: sender's send time to each reader's receipt, per delivered "
+        "message (all processes on one clock)",
+        "delivered/s: unique deliveries to readers ÷ time from first send to "
+        "last delivery; lost and dup must be 0",
+        "p95 ÷ baseline: Consilium's p95 latency over the bare relay's at the "
+        "same N in the same run (1.00× = no cost over Channels itself)",
+    ]
+    return {"name": "ws_fanout", "tables": [table.as_dict()], "data": data}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--mode", choices=["embedded", "scale"], action="append")
+    args = parser.parse_args()
+    result = run(args.quick, tuple(args.mode or ("embedded", "scale")))
+    for t in result["tables"]:
+        print(Table(**t).render())
+    print(json.dumps(result["data"], indent=1)[:4000])
+
+
+if __name__ == "__main__":
+    main()
