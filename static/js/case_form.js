@@ -24,6 +24,10 @@
   let dirty = false;
   let lastSaved = null;
   let lastSignature = null;
+  // While the first autosave is creating the draft, a submit waits for it
+  // (the form still points at "new" and would create a second draft).
+  let creating = false;
+  let heldSubmit;
 
   function setStatus(text, state) {
     if (!statusEl) return;
@@ -163,6 +167,7 @@
     const saving = draft && hasTitle;
     if (saving && key === lastSaved) return;
     inFlight = true;
+    creating = saving && !/\/\d+\/autosave\/$/.test(form.dataset.autosaveUrl);
     if (saving) setStatus("Saving…");
     fetch(saving ? form.dataset.autosaveUrl : form.dataset.scanUrl, {
       method: "POST",
@@ -171,6 +176,10 @@
       headers: { "X-CSRFToken": Consilium.csrfToken(), Accept: "application/json" },
     })
       .then(function (response) {
+        const type = response.headers.get("Content-Type") || "";
+        if (response.redirected || type.indexOf("json") === -1) {
+          throw new Error("session");
+        }
         return response.json().then(function (json) {
           return { status: response.status, json: json };
         });
@@ -204,11 +213,22 @@
           setStatus(json.error || "Not saved.", "error");
         }
       })
-      .catch(function () {
-        setStatus("Can't reach the server: not saved yet. Your text is still here.", "error");
+      .catch(function (error) {
+        if (error && error.message === "session") {
+          setStatus("Not saved: you may have been logged out. Log in again in another tab; your text is still here.", "error");
+        } else {
+          setStatus("Can't reach the server: not saved yet. Your text is still here.", "error");
+        }
       })
       .finally(function () {
         inFlight = false;
+        creating = false;
+        if (heldSubmit !== undefined) {
+          const submitter = heldSubmit;
+          heldSubmit = undefined;
+          form.requestSubmit(submitter || undefined);
+          return;
+        }
         if (again) {
           again = false;
           schedule(0);
@@ -235,7 +255,12 @@
     }
   });
 
-  form.addEventListener("submit", function () {
+  form.addEventListener("submit", function (event) {
+    if (creating) {
+      event.preventDefault();
+      heldSubmit = event.submitter || null;
+      return;
+    }
     submitting = true;
     clearTimeout(timer);
   });
