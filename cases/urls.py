@@ -1,6 +1,6 @@
 """Case URLs: each feature's views module contributes its own patterns."""
 
-from .views import cases, consults, dashboard, differentials, inbox, portal
+from .views import cases, consults, dashboard, dicom, differentials, inbox, portal
 
 urlpatterns = [
     *dashboard.urlpatterns,
@@ -9,4 +9,5 @@ urlpatterns = [
     *consults.urlpatterns,
     *portal.urlpatterns,
     *inbox.urlpatterns,
+    *dicom.urlpatterns,
 ]

@@ -13,6 +13,9 @@ MiB = 1024 * 1024
 # The upload sniffer's kinds ("image", "video", "dicom") -> MediaAsset kinds
 # the pipeline accepts. DICOM joins when its pipeline does.
 ACCEPTED_KINDS = {"image": "image", "video": "video"}
+# What the DICOM study upload accepts (``cases.views.dicom``): single files
+# and zip archives of them, grouped into one series asset each.
+DICOM_KINDS = {"dicom": "dicom_series", "zip": "dicom_series"}
 
 
 def max_bytes(kind: str | None) -> int:

@@ -48,11 +48,17 @@ def format_bytes(size: int) -> str:
     return f"{size} bytes"  # pragma: no cover
 
 
-def check_kind(sniffed: Sniffed) -> str:
-    """The MediaAsset kind for a sniffed file; MediaError if not accepted."""
+def check_kind(sniffed: Sniffed, accepted: dict[str, str] | None = None) -> str:
+    """The MediaAsset kind for a sniffed file; MediaError if not accepted.
+
+    ``accepted`` maps sniffed kinds to asset kinds (default
+    ``conf.ACCEPTED_KINDS``: photos and videos).
+    """
     if not sniffed.supported:
         raise MediaError(sniffed.reason or "Unrecognised file type.")
-    kind = conf.ACCEPTED_KINDS.get(sniffed.kind or "")
+    kind = (conf.ACCEPTED_KINDS if accepted is None else accepted).get(
+        sniffed.kind or ""
+    )
     if kind is None:
         label = {"dicom": "DICOM files", "zip": "ZIP archives"}.get(
             sniffed.kind or "", f"{sniffed.mime} files"
@@ -101,6 +107,8 @@ class CappedUploadHandler(FileUploadHandler):
     """
 
     chunk_size = CHUNK
+    # Sniffed kind -> asset kind; None: ``conf.ACCEPTED_KINDS``.
+    accepted_kinds: dict[str, str] | None = None
 
     def new_file(self, *args, **kwargs) -> None:
         super().new_file(*args, **kwargs)
@@ -163,7 +171,7 @@ class CappedUploadHandler(FileUploadHandler):
         sniffed = sniff_bytes(head[:HEAD_BYTES])
         self._sniffed = sniffed
         try:
-            self._kind = check_kind(sniffed)
+            self._kind = check_kind(sniffed, self.accepted_kinds)
             check_size(sniffed, self._size)
         except MediaError as exc:
             self._error = str(exc)
