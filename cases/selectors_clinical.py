@@ -148,49 +148,41 @@ def _person(user: User | None) -> dict[str, Any] | None:
     return {"id": user.pk, "name": user.display_name} if user else None
 
 
-def _findings_prefetch() -> list[Any]:
-    """Prefetch findings linked to each entry when the submissions feature is in.
+def _findings_by_entry(case: Case) -> dict[int, list[Any]]:
+    """Patient findings on the case's entries, by entry id (one query).
 
-    ``FindingLink`` (submission ↔ differential) belongs to the patient
-    submissions feature; until that model exists there is nothing to show.
+    They come from the patient-submissions feature
+    (``cases.selectors_findings``), which decides what of a finding a case
+    participant may see; without that module there is nothing to show.
     """
-    from django.apps import apps
-
     try:
-        model = apps.get_model("cases", "FindingLink")
-    except LookupError:
-        return []
-    related = next(
-        (
-            f
-            for f in model._meta.get_fields()
-            if getattr(f, "related_model", None) is Differential and f.many_to_one
-        ),
-        None,
-    )
-    if related is None or related.remote_field.related_name is None:
-        return []
-    return [related.remote_field.related_name]
+        from .selectors_findings import findings_for_case
+    except ImportError:
+        return {}
+    return findings_for_case(case)
 
 
 def differential_ranking(
-    case: Case, *, user: User | None = None, with_trend: bool = False
+    case: Case,
+    *,
+    user: User | None = None,
+    with_trend: bool = False,
+    with_findings: bool = False,
 ) -> list[RankedDifferential]:
     """The case's consensus ranking (see the module docstring).
 
-    Two queries (entries with their people, then all their votes), one more
-    for the trend when ``with_trend``, and one more when findings can be
-    linked; the count does not grow with the number of entries or votes.
+    Two queries (entries with their people, then all their votes), plus one
+    for the trend when ``with_trend`` and one for patient findings when
+    ``with_findings``; the count does not grow with entries, votes or findings.
     """
-    findings_attr = _findings_prefetch()
     entries = list(
         Differential.objects.filter(case=case)
         .select_related("proposed_by", "decided_by")
         .prefetch_related(
-            Prefetch("votes", queryset=DifferentialVote.objects.order_by()),
-            *findings_attr,
+            Prefetch("votes", queryset=DifferentialVote.objects.order_by())
         )
     )
+    findings = _findings_by_entry(case) if with_findings and entries else {}
     ranked: list[RankedDifferential] = []
     for d in entries:
         votes = list(d.votes.all())
@@ -203,7 +195,6 @@ def differential_ranking(
             if user is not None
             else None
         )
-        findings = list(getattr(d, findings_attr[0]).all()) if findings_attr else []
         ranked.append(
             RankedDifferential(
                 differential=d,
@@ -213,7 +204,7 @@ def differential_ranking(
                 voters=len(votes),
                 proposer_estimate=proposer,
                 my_vote=mine,
-                findings=findings,
+                findings=findings.get(d.pk, []),
             )
         )
     ranked.sort(

@@ -34,7 +34,7 @@ def differentials_context(
 ) -> dict[str, Any]:
     """Everything the list partial needs; shared with the live fragment view."""
     order = order if order in ORDERS else "consensus"
-    ranked = differential_ranking(case, user=user, with_trend=True)
+    ranked = differential_ranking(case, user=user, with_trend=True, with_findings=True)
     if order == "working":
         ranked = sorted(
             ranked, key=lambda r: (r.differential.position, r.differential.pk)

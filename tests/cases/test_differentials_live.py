@@ -1,0 +1,116 @@
+"""Live frames through the real ASGI stack: a vote or a consult answer reaches
+every open case page as ``differential.updated`` / ``consult.updated``."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from cases.models import Case, CaseParticipant
+from cases.services import consults as consult_services
+from cases.services import differentials as dx
+from workspace.models import Specialty
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TIMEOUT = 5
+
+
+def _cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+async def _join(user, case) -> WebsocketCommunicator:
+    from workspace.asgi import application
+
+    key = await database_sync_to_async(_cookie)(user)
+    comm = WebsocketCommunicator(
+        application,
+        f"/ws/cases/{case.pk}/",
+        headers=[
+            (b"origin", b"http://127.0.0.1"),
+            (b"host", b"127.0.0.1"),
+            (b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode()),
+        ],
+    )
+    connected, _ = await comm.connect(timeout=TIMEOUT)
+    assert connected
+    return comm
+
+
+async def _next(comm: WebsocketCommunicator, kind: str) -> dict:
+    """The next frame of type ``kind``; hello and presence frames are skipped."""
+    while True:
+        frame = await comm.receive_json_from(timeout=TIMEOUT)
+        if frame["type"] == kind:
+            return frame
+        assert frame["type"] in {"hello", "presence"}, frame
+
+
+@pytest.fixture
+def live_case(make_clinician, make_case):
+    # Transactional tests flush the specialties the migrations seeded.
+    Specialty.objects.get_or_create(name="Dermatology")
+    owner = make_clinician("olive", first_name="Olive", last_name="Owner")
+    colleague = make_clinician("colin", first_name="Colin", last_name="Lab")
+    derm = make_clinician("dora", specialties=["Dermatology"])
+    case = make_case(
+        owner,
+        status=Case.Status.PUBLISHED,
+        participants={colleague: CaseParticipant.Role.COLLABORATOR},
+    )
+    return owner, colleague, derm, case
+
+
+async def test_vote_reaches_an_open_case_page_as_differential_updated(live_case):
+    owner, colleague, _, case = live_case
+    entry = await sync_to_async(dx.differential_add)(
+        case=case, by=owner, label="Psoriasis", likelihood=40
+    )
+    comm = await _join(owner, case)
+
+    await sync_to_async(dx.differential_vote)(
+        differential=entry, by=colleague, likelihood=80
+    )
+
+    frame = await _next(comm, "differential.updated")
+    assert frame["reason"] == "vote"
+    assert frame["by"] == {"id": colleague.pk, "name": "Colin Lab"}
+    (row,) = frame["ranking"]
+    assert (row["label"], row["mean"], row["spread"], row["voters"]) == (
+        "Psoriasis",
+        60.0,
+        20.0,
+        2,
+    )
+    await comm.disconnect()
+
+
+async def test_consult_answer_adds_the_suggestion_live(live_case):
+    owner, _, derm, case = live_case
+    dermatology = await sync_to_async(Specialty.objects.get)(name="Dermatology")
+    consult = await sync_to_async(consult_services.consult_request)(
+        case=case, by=owner, question="?", specialty=dermatology
+    )
+    await sync_to_async(consult_services.consult_accept)(consult=consult, by=derm)
+    comm = await _join(owner, case)
+
+    await sync_to_async(consult_services.consult_answer)(
+        consult=consult,
+        by=derm,
+        impression="Psoriasis",
+        suggestions=[{"label": "Guttate psoriasis", "likelihood": 70}],
+    )
+
+    dx_frame = await _next(comm, "differential.updated")
+    assert [r["label"] for r in dx_frame["ranking"]] == ["Guttate psoriasis"]
+    assert dx_frame["ranking"][0]["consult"] == consult.pk
+    consult_frame = await _next(comm, "consult.updated")
+    assert consult_frame["consult"]["status"] == "answered"
+    await comm.disconnect()
