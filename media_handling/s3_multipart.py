@@ -24,6 +24,10 @@ MIN_PART_BYTES = 5 * 1024 * 1024
 MAX_PARTS = 10_000
 
 
+class UploadIncomplete(MediaError):
+    """Parts are missing; the upload stays open so they can still be sent."""
+
+
 def _client() -> Any:
     return default_storage.connection.meta.client
 
@@ -91,8 +95,9 @@ def multipart_complete(
 ) -> None:
     """Finish the upload once every part is there and the sizes add up.
 
-    Raises MediaError (and aborts the upload) when parts are missing or the
-    total differs from ``size``.
+    Raises ``UploadIncomplete`` when parts are missing (the upload stays open)
+    and MediaError, after aborting the upload, when the total differs from
+    ``size``.
     """
     try:
         parts = multipart_parts(name, upload_id)
@@ -101,7 +106,7 @@ def multipart_complete(
     numbers = [p["PartNumber"] for p in parts]
     total = sum(p["Size"] for p in parts)
     if numbers != list(range(1, part_count + 1)):
-        raise MediaError(
+        raise UploadIncomplete(
             f"The upload is incomplete: {len(numbers)} of {part_count} parts arrived."
         )
     if total != size:

@@ -35,6 +35,7 @@ from workspace.services import ServiceError, require
 from . import conf, pipeline, s3_multipart, uploads
 from . import storage as media_storage
 from .models import MediaAsset, UploadSession
+from .s3_multipart import UploadIncomplete
 from .sniff import MediaError, sniff_bytes
 from .uploads import AcceptedUpload, check_kind, check_size
 
@@ -42,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "MAX_DRAWN_REGIONS",
+    "UploadIncomplete",
     "asset_create_from_upload",
     "asset_delete",
     "asset_faces_decide",
@@ -483,7 +485,6 @@ def upload_session_sign(
     )
 
 
-@transaction.atomic
 def upload_session_part(
     *, session: UploadSession, by: User, number: int, stream: IO[bytes], length: int
 ) -> UploadSession:
@@ -491,8 +492,19 @@ def upload_session_part(
 
     Parts arrive in order; re-sending the last part (a retry) replaces it.
     The first part decides the file's type: one that is not accepted, or
-    whose declared size is over the cap for its type, ends the session.
+    whose declared size is over the cap for its type, ends the session (its
+    bytes are deleted) and raises MediaError.
     """
+    with transaction.atomic():
+        session, refused = _session_part(session, by, number, stream, length)
+    if refused is not None:
+        raise refused
+    return session
+
+
+def _session_part(
+    session: UploadSession, by: User, number: int, stream: IO[bytes], length: int
+) -> tuple[UploadSession, MediaError | None]:
     session = _open_session(session, by)
     if (
         session.mode != UploadSession.Mode.LOCAL
@@ -515,25 +527,33 @@ def upload_session_part(
         try:
             check_kind(sniffed)
             check_size(sniffed, session.size)
-        except MediaError:
+        except MediaError as exc:
             _session_close(session, UploadSession.Status.ABORTED)
-            raise
+            return session, exc
         session.kind, session.mime = sniffed.kind or "", sniffed.mime or ""
     session.received = offset + length
     session.save(update_fields=["received", "kind", "mime", "updated"])
-    return session
+    return session, None
 
 
-@transaction.atomic
 def upload_session_complete(*, session: UploadSession, by: User) -> MediaAsset:
     """Verify a finished session's bytes and turn them into an asset.
 
     Checks that every byte arrived, sniffs the first bytes of the assembled
     file or S3 object, applies the cap for its type, then stores it as the
     asset's upload and queues processing. Completing twice returns the same
-    asset. On a verification failure the bytes are deleted and MediaError
-    says why.
+    asset. Missing parts raise ``UploadIncomplete`` and leave the session
+    open for them; any other verification failure deletes the bytes, ends
+    the session and raises MediaError saying why.
     """
+    with transaction.atomic():
+        result = _session_complete(session, by)
+    if isinstance(result, MediaError):
+        raise result
+    return result
+
+
+def _session_complete(session: UploadSession, by: User) -> MediaAsset | MediaError:
     session = _open_session(session, by)
     if session.status == UploadSession.Status.COMPLETE and session.asset_id:
         return session.asset
@@ -547,9 +567,11 @@ def upload_session_complete(*, session: UploadSession, by: User) -> MediaAsset:
         sniffed = sniff_bytes(head)
         kind = check_kind(sniffed)
         check_size(sniffed, session.size)
-    except MediaError:
-        _session_close(session, UploadSession.Status.ABORTED)
+    except UploadIncomplete:
         raise
+    except MediaError as exc:
+        _session_close(session, UploadSession.Status.ABORTED)
+        return exc
     asset = MediaAsset.objects.create(
         kind=kind,
         mime=sniffed.mime or "",
@@ -582,7 +604,7 @@ def _complete_s3(session: UploadSession) -> tuple[bytes, str]:
 def _complete_local(session: UploadSession) -> tuple[bytes, str]:
     path = uploads.session_path(session.token)
     if session.received != session.size or not path.exists():
-        raise MediaError(
+        raise UploadIncomplete(
             f"The upload is incomplete: {session.received} of {session.size} bytes "
             "arrived."
         )

@@ -194,7 +194,9 @@ _DAMAGED = "The image could not be read: it is damaged or incomplete ({})."
 # Pillow decoders allowed for each sniffed type, so a file can never reach a
 # decoder for a format the sniffer did not recognise.
 _PILLOW_FORMATS = {
-    "image/jpeg": ["JPEG", "MPO"],
+    # JPEG's opener also returns MPO (multi-picture) files; "MPO" itself has
+    # no opener, and naming it raises KeyError once JPEG has failed.
+    "image/jpeg": ["JPEG"],
     "image/png": ["PNG"],
     "image/webp": ["WEBP"],
     "image/heic": ["HEIF"],
