@@ -295,7 +295,7 @@ def test_a_declared_size_over_the_cap_for_the_sniffed_kind_ends_the_session(
         uploaded_by=clinician, owner_group="case.5", size=len(data)
     )
 
-    with pytest.raises(MediaError, match="Videos may be at most 9.8 KB"):
+    with pytest.raises(MediaError, match=r"Videos may be at most 9\.8 KB"):
         _send_parts(session, clinician, data)
 
 

@@ -125,7 +125,7 @@ def test_a_photo_with_a_face_needs_review_with_the_face_proposed(
         "Found a possible face: choose what to blur before releasing."
     )
     (face,) = asset.faces["proposed"]
-    t, x, y, w, h = face["keyframes"][0]
+    _, x, y, w, h = face["keyframes"][0]
     assert x < 160 < x + w and y < 110 < y + h  # around the drawn face's centre
     assert asset.faces["frame"] == {"width": 320, "height": 240}
 
