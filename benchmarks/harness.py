@@ -331,6 +331,9 @@ class Site:
             k: v
             for k, v in os.environ.items()
             if not k.startswith(("DATABASE_URL", "REDIS_URL", "S3_"))
+            # Compiled modules are cached as usual, so start-up is not
+            # dominated by recompiling every import.
+            and k != "PYTHONDONTWRITEBYTECODE"
         }
         env.update(
             DJANGO_SETTINGS_MODULE="benchmarks.bench_settings",
