@@ -4,7 +4,6 @@ every open case page as ``differential.updated`` / ``consult.updated``."""
 from __future__ import annotations
 
 import pytest
-from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
@@ -70,12 +69,12 @@ def live_case(make_clinician, make_case):
 
 async def test_vote_reaches_an_open_case_page_as_differential_updated(live_case):
     owner, colleague, _, case = live_case
-    entry = await sync_to_async(dx.differential_add)(
+    entry = await database_sync_to_async(dx.differential_add)(
         case=case, by=owner, label="Psoriasis", likelihood=40
     )
     comm = await _join(owner, case)
 
-    await sync_to_async(dx.differential_vote)(
+    await database_sync_to_async(dx.differential_vote)(
         differential=entry, by=colleague, likelihood=80
     )
 
@@ -94,14 +93,14 @@ async def test_vote_reaches_an_open_case_page_as_differential_updated(live_case)
 
 async def test_consult_answer_adds_the_suggestion_live(live_case):
     owner, _, derm, case = live_case
-    dermatology = await sync_to_async(Specialty.objects.get)(name="Dermatology")
-    consult = await sync_to_async(consult_services.consult_request)(
+    dermatology = await database_sync_to_async(Specialty.objects.get)(name="Dermatology")
+    consult = await database_sync_to_async(consult_services.consult_request)(
         case=case, by=owner, question="?", specialty=dermatology
     )
-    await sync_to_async(consult_services.consult_accept)(consult=consult, by=derm)
+    await database_sync_to_async(consult_services.consult_accept)(consult=consult, by=derm)
     comm = await _join(owner, case)
 
-    await sync_to_async(consult_services.consult_answer)(
+    await database_sync_to_async(consult_services.consult_answer)(
         consult=consult,
         by=derm,
         impression="Psoriasis",
