@@ -57,7 +57,7 @@ def discussion_context(
         "access": access,
         "thread": thread,
         "threads": threads,
-        "messages": page.messages,
+        "thread_messages": page.messages,
         "has_more": page.has_more,
         "older_url": (
             f"{thread_url}?before={page.messages[0].pk}#discussion"

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from cases.selectors import case_get_for
 from workspace import audit
-from workspace.services import ServiceError
+from workspace.services import PermissionDenied, ServiceError
 
 from . import services
 from .forms import MessageEditForm, MessageForm, ThreadForm
@@ -58,7 +58,9 @@ def thread_page(request: HttpRequest, case_id: int, thread_id: int) -> HttpRespo
     case, access = case_get_for(request.user, case_id)
     thread = get_object_or_404(Thread, pk=thread_id, case=case)
     form = None
+    status = 200
     if request.method == "POST":
+        status = 400
         form = MessageForm(request.POST)
         if form.is_valid():
             try:
@@ -69,6 +71,12 @@ def thread_page(request: HttpRequest, case_id: int, thread_id: int) -> HttpRespo
                     body=form.cleaned_data["body"],
                     client_id=form.cleaned_data["client_id"],
                 )
+            except PermissionDenied as refused:
+                flash.error(request, str(refused))
+                status = 403
+            except services.RateLimited as refused:
+                form.add_error("body", str(refused))
+                status = 429
             except ServiceError as refused:
                 form.add_error("body", str(refused))
             else:
@@ -77,9 +85,7 @@ def thread_page(request: HttpRequest, case_id: int, thread_id: int) -> HttpRespo
                     request, reverse("discussion_thread", args=[case.pk, thread.pk])
                 )
                 return redirect(target.split("#")[0] + anchor)
-        status = 400
     else:
-        status = 200
         audit.record(
             actor=request.user,
             verb="discussion.view",

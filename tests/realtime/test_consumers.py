@@ -664,20 +664,38 @@ async def announce_access_change(case) -> None:
 async def test_removed_participant_is_disconnected_at_once_and_receives_nothing(
     discussion,
 ):
+    """``participant_remove`` announces ``case.updated``; access is re-checked."""
+    from cases.services.cases import participant_remove
+
     owner, hello = await join(discussion.owner, discussion.case)
     colleague, _ = await join(discussion.colleague, discussion.case)
     thread = hello["threads"][0]["id"]
     await settle(owner)
+    participant = await CaseParticipant.objects.select_related("case", "user").aget(
+        case=discussion.case, user=discussion.colleague
+    )
+
+    await sync_to_async(participant_remove)(
+        participant=participant, by=discussion.owner
+    )
+    assert await close_code(colleague) == 4403
+    seen = await frames_of(owner, "case.updated", "presence")
+    await post(owner, thread, "After removal", "c-after")
+
+    assert seen["presence"]["users"] == [
+        {"id": discussion.owner.pk, "name": "Olive Owner"}
+    ]
+    assert await colleague.receive_nothing(timeout=0.3)
+    await owner.disconnect()
+
+
+async def test_access_changed_event_forces_a_fresh_check(discussion):
+    colleague, _ = await join(discussion.colleague, discussion.case)
 
     await sync_to_async(remove_participant)(discussion.case, discussion.colleague)
     await announce_access_change(discussion.case)
-    assert await close_code(colleague) == 4403
-    left = await frame_of(owner, "presence")
-    await post(owner, thread, "After removal", "c-after")
 
-    assert left["users"] == [{"id": discussion.owner.pk, "name": "Olive Owner"}]
-    assert await colleague.receive_nothing(timeout=0.3)
-    await owner.disconnect()
+    assert await close_code(colleague) == 4403
 
 
 async def test_removed_participant_stops_receiving_once_the_access_check_expires(
