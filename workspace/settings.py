@@ -284,6 +284,11 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
     "form-action": [CSP.SELF],
 }
+if S3_BUCKET and S3_ENDPOINT_URL:
+    # Presigned media URLs point at the S3 endpoint, which need not be https
+    # (MinIO, moto): let pages load and upload media there.
+    for _directive in ("img-src", "media-src", "connect-src"):
+        SECURE_CSP[_directive].append(S3_ENDPOINT_URL.rstrip("/"))
 
 # --- I18N -------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"

@@ -11,7 +11,15 @@ import uuid
 os.environ.setdefault("TASKS_BACKEND", "immediate")
 
 from .settings import *  # noqa: F403
-from .settings import CACHES, CHANNEL_LAYERS, DATABASES, REDIS_URL, STORAGES, VAR_DIR
+from .settings import (
+    CACHES,
+    CHANNEL_LAYERS,
+    DATABASES,
+    REDIS_URL,
+    SECURE_CSP,
+    STORAGES,
+    VAR_DIR,
+)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
@@ -48,6 +56,9 @@ if os.environ.get("CONSILIUM_TEST_S3") == "moto":
     S3_TEST_SERVER.start()
     _host, _port = S3_TEST_SERVER.get_host_and_port()
     S3_ENDPOINT_URL = f"http://{_host}:{_port}"
+    # Browser tests load presigned media from moto, over plain http.
+    for _directive in ("img-src", "media-src", "connect-src"):
+        SECURE_CSP[_directive] = [*SECURE_CSP[_directive], S3_ENDPOINT_URL]
     S3_BUCKET = f"consilium-test-{RUN_ID}"
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
