@@ -1,6 +1,15 @@
 """Case URLs: each feature's views module contributes its own patterns."""
 
-from .views import cases, consults, dashboard, dicom, differentials, inbox, portal
+from .views import (
+    cases,
+    consults,
+    dashboard,
+    dicom,
+    differentials,
+    inbox,
+    media,
+    portal,
+)
 
 urlpatterns = [
     *dashboard.urlpatterns,
@@ -9,5 +18,6 @@ urlpatterns = [
     *consults.urlpatterns,
     *portal.urlpatterns,
     *inbox.urlpatterns,
+    *media.urlpatterns,
     *dicom.urlpatterns,
 ]
