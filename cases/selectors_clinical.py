@@ -103,7 +103,7 @@ class RankedDifferential:
     @property
     def trend_points(self) -> str:
         """SVG polyline points (100×24 box) for the mean over recent history."""
-        if len(self.trend) < 2:
+        if len(set(self.trend)) < 2:  # a flat line says nothing
             return ""
         step = 100 / (len(self.trend) - 1)
         return " ".join(

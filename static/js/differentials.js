@@ -89,7 +89,7 @@
     openDetails.forEach(function (key) {
       const parts = key.split("|");
       const scope = parts[0] ? this.live.querySelector('[data-dx-id="' + parts[0] + '"]') : this.live;
-      const d = scope && scope.querySelector("details." + parts[1].split(" ")[0]);
+      const d = scope && scope.querySelector("details." + parts[1].trim().split(/\s+/).join("."));
       if (d) d.open = true;
     }, this);
     if (activeId) {
