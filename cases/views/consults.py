@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
+from workspace import audit
 from workspace import services as workspace_services
 from workspace.audit import client_ip
 from workspace.markdown import render_markdown
@@ -55,7 +56,13 @@ class ConsultRequestForm(forms.Form):
         max_length=150,
         help_text="Their username, to ask one person. Leave empty to ask the "
         "specialty.",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "list": "consult-colleagues",
+            }
+        ),
     )
     question = forms.CharField(
         max_length=services.MAX_TEXT,
@@ -276,8 +283,35 @@ def consult_request(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "cases/consult_request.html",
-        {"case": case, "form": form, "due_defaults": _due_defaults()},
+        {
+            "case": case,
+            "form": form,
+            "due_defaults": _due_defaults(),
+            "colleagues": _colleagues(request.user, case),
+        },
         status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+def _colleagues(user: User, case) -> list[User]:
+    """Verified clinicians to suggest by name: the case's workspace, or the
+    requester's workspaces for a personal case (at most 100, one query)."""
+    from workspace.models import Membership
+
+    if case.workspace_id:
+        workspaces = [case.workspace_id]
+    else:
+        workspaces = Membership.objects.filter(user=user).values("workspace_id")
+    return list(
+        User.objects.filter(
+            memberships__workspace_id__in=workspaces,
+            kind=User.Kind.CLINICIAN,
+            is_active=True,
+            clinician_profile__verification="verified",
+        )
+        .exclude(pk=user.pk)
+        .distinct()
+        .order_by("first_name", "last_name", "username")[:100]
     )
 
 
@@ -292,6 +326,13 @@ def _due_defaults() -> dict[str, int]:
 @clinician_required
 def consult_detail(request: HttpRequest, pk: int) -> HttpResponse:
     consult, access = consult_get_for(request.user, pk)
+    audit.record(
+        actor=request.user,
+        verb="consult.view",
+        target=consult,
+        case_id=consult.case_id,
+        request=request,
+    )
     return _detail(request, consult, access)
 
 

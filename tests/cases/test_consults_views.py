@@ -373,3 +373,32 @@ def test_queue_query_count_does_not_grow_with_the_queue(
     assert response.content.decode().count("consult_detail") == 0
     assert response.content.decode().count("<tr class=") == 7
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_opening_a_consult_is_audited(client_for, world):
+    from workspace.models import AuditEvent
+
+    client_for(world.viewer).get(reverse("consult_detail", args=[world.consult.pk]))
+    event = AuditEvent.objects.get(verb="consult.view")
+    assert (event.actor, event.case_id) == (world.viewer, world.case.pk)
+
+
+def test_request_form_suggests_verified_colleagues_from_the_workspace(
+    client_for, make_clinician, make_workspace, make_case
+):
+    owner = make_clinician("wsowner")
+    colleague = make_clinician("wscolleague")
+    unverified = make_clinician("wsnewbie", verified=False)
+    workspace = make_workspace(
+        members={owner: "owner", colleague: "member", unverified: "member"}
+    )
+    case = make_case(owner, workspace=workspace, status=Case.Status.PUBLISHED)
+    html = (
+        client_for(owner)
+        .get(reverse("consult_request", args=[case.pk]))
+        .content.decode()
+    )
+    assert 'list="consult-colleagues"' in html
+    assert '<option value="wscolleague">' in html
+    assert "wsnewbie" not in html
+    assert '<option value="wsowner">' not in html
