@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from workspace.demo import Demo
 from workspace.models import Specialty
 
+from . import demo_clinical
 from .models import Case, CaseParticipant
 from .services.cases import (
     DEFAULT_ATTESTATION,
@@ -262,3 +263,4 @@ def seed(demo: Demo) -> None:
     cases = [_seed_case(demo, spec, specialties) for spec in CASES]
     demo.objects["cases"] = cases
     demo.objects["case"] = cases[0]
+    demo_clinical.seed(demo)
