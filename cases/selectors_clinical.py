@@ -41,6 +41,7 @@ from .models import (
     RankingSnapshot,
 )
 from .permissions import CaseAccess, case_access
+from .selectors_findings import findings_for_case
 
 __all__ = [
     "ConsultAccess",
@@ -148,20 +149,6 @@ def _person(user: User | None) -> dict[str, Any] | None:
     return {"id": user.pk, "name": user.display_name} if user else None
 
 
-def _findings_by_entry(case: Case) -> dict[int, list[Any]]:
-    """Patient findings on the case's entries, by entry id (one query).
-
-    They come from the patient-submissions feature
-    (``cases.selectors_findings``), which decides what of a finding a case
-    participant may see; without that module there is nothing to show.
-    """
-    try:
-        from .selectors_findings import findings_for_case
-    except ImportError:
-        return {}
-    return findings_for_case(case)
-
-
 def differential_ranking(
     case: Case,
     *,
@@ -173,7 +160,8 @@ def differential_ranking(
 
     Two queries (entries with their people, then all their votes), plus one
     for the trend when ``with_trend`` and one for patient findings when
-    ``with_findings``; the count does not grow with entries, votes or findings.
+    ``with_findings`` (as ``cases.selectors_findings`` lets participants see
+    them); the count does not grow with entries, votes or findings.
     """
     entries = list(
         Differential.objects.filter(case=case)
@@ -182,7 +170,7 @@ def differential_ranking(
             Prefetch("votes", queryset=DifferentialVote.objects.order_by())
         )
     )
-    findings = _findings_by_entry(case) if with_findings and entries else {}
+    findings = findings_for_case(case) if with_findings and entries else {}
     ranked: list[RankedDifferential] = []
     for d in entries:
         votes = list(d.votes.all())

@@ -361,8 +361,41 @@ def test_partial_renders_with_add_form_for_voters(world):
     assert "clinical.css" in html and "differentials.js" in html
 
 
-def test_partial_query_count_does_not_grow_with_entries_and_votes(
-    make_clinician, make_case
+def _finding(case, clinician, make_patient, *, relation):
+    """A patient's link attached to each entry of ``case`` as a finding."""
+    from django.utils import timezone
+
+    from cases.models import FindingLink, SocialLink, Submission
+
+    patient = make_patient(clinician=clinician)
+    for entry in Differential.objects.filter(case=case):
+        link = SocialLink.objects.create(
+            platform="youtube",
+            url="https://youtu.be/abcdefghijk",
+            canonical_url="https://www.youtube.com/watch?v=abcdefghijk",
+        )
+        submission = Submission.objects.create(
+            patient=patient,
+            clinician=clinician,
+            link=link,
+            description="Flare last week",
+            consent_text="I agree",
+            consent_at=timezone.now(),
+        )
+        FindingLink.objects.create(
+            submission=submission,
+            differential=entry,
+            case=case,
+            relation=relation,
+            note=f"{relation} note",
+            created_by=clinician,
+            platform="youtube",
+            canonical_url=link.canonical_url,
+        )
+
+
+def test_partial_query_count_does_not_grow_with_entries_votes_and_findings(
+    make_clinician, make_case, make_patient
 ):
     owner = make_clinician()
     people = [owner, make_clinician(), make_clinician()]
@@ -378,6 +411,9 @@ def test_partial_query_count_does_not_grow_with_entries_and_votes(
     )
     _populate(small, people, 1)
     _populate(large, people, 8)
+    _finding(small, owner, make_patient, relation="supports")
+    for relation in ("supports", "refutes", "context"):
+        _finding(large, owner, make_patient, relation=relation)
     dx.differential_rule_out(
         differential=Differential.objects.filter(case=large).first(), by=owner
     )
@@ -389,6 +425,9 @@ def test_partial_query_count_does_not_grow_with_entries_and_votes(
 
     assert html_large.count('class="dx-item ') == 8
     assert html_small.count('class="dx-item ') == 1
+    assert html_large.count('class="finding"') == 24
+    assert "refutes note" in html_large
+    assert html_small.count('class="finding"') == 1
     assert len(many.captured_queries) == len(few.captured_queries)
     assert len(few.captured_queries) <= 6
 
