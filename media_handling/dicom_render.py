@@ -199,6 +199,8 @@ def render_frame(
 
 
 def _display_value(value: object) -> str:
+    if value is None:
+        return ""  # an emptied type 2 attribute, not the text "None"
     if isinstance(value, MultiValue | list | tuple):
         text = "\\".join(str(v) for v in value)
     else:

@@ -330,6 +330,11 @@
 
   function start() {
     pollStatus();
+    // The full header is long: open beside the image, folded on phones.
+    var details = document.querySelector("[data-dicom-header-details]");
+    if (details && window.matchMedia && window.matchMedia("(min-width: 1000px)").matches) {
+      details.open = true;
+    }
     var root = document.querySelector("[data-dicom-viewer]");
     var block = document.getElementById("dicom-viewer-data");
     if (!root || !block) return;

@@ -478,3 +478,16 @@ def test_dicom_pages_have_no_inline_script_style_or_handler(
             assert 'type="application/json"' in tag or (
                 "src=" in tag and "nonce=" in tag
             )
+
+
+def test_the_case_gallery_leads_to_the_upload_page_and_the_viewer(
+    case, cast, ct, client_as
+):
+    gallery = reverse("case_media_gallery", args=[case.pk])
+
+    owner_html = client_as(cast.owner).get(gallery).content.decode()
+    member_html = client_as(cast.member).get(gallery).content.decode()
+
+    assert reverse("case_dicom_upload", args=[case.pk]) in owner_html
+    assert reverse("case_dicom_upload", args=[case.pk]) not in member_html
+    assert _url("case_dicom_viewer", case, ct) in member_html

@@ -152,3 +152,13 @@ def test_header_summary_is_readable_and_skips_pixels_binary_and_private():
     assert by_keyword["ReferencedImageSequence"][1] == "1 item"
     assert "PixelData" not in by_keyword
     assert all("vendor secret" not in value for _, _, value in rows)
+
+
+def test_header_summary_shows_emptied_attributes_as_empty_not_none():
+    ds = factory.make_ct_series(1)[0]
+    deidentify_dataset(ds, options=DicomDeidOptions(uid_key=b"k" * 32))
+
+    by_keyword = {keyword: value for keyword, _, value in header_summary(ds)}
+
+    assert by_keyword["StudyDate"] == ""  # type 2: emptied, not removed
+    assert "None" not in by_keyword.values()
