@@ -49,8 +49,16 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# wrk (Debian) loads the pages; dicognito is installed by the deid benchmark
+# into benchmarks/.venv-peers, never into .venv. BENCH_ARGS="pages --quick".
 bench: install
-	$(PY) benchmarks/run.py
+	@if ! command -v wrk >/dev/null 2>&1; then \
+		echo "Installing Debian's wrk for the page benchmark"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; } \
+			|| echo "wrk not installed: the page benchmark uses its Python load generator"; \
+	fi
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache staticfiles
