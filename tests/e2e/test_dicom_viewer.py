@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import re
 
+import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
+from media_handling import storage as media_storage
+from media_handling.models import MediaAsset
 from tests.fixtures import dicom_factory as factory
 
 pytestmark = pytest.mark.e2e
@@ -102,3 +107,54 @@ def test_clinician_uploads_a_ct_series_and_scrolls_it(
     page.goto(share.input_value())
     expect(page.locator("[data-dicom-current]")).to_have_text("3")
     assert csp_errors == []
+
+
+def test_uploader_masks_burned_in_text_on_an_ultrasound_clip_and_releases_it(
+    logged_in_page, make_clinician, make_case, tmp_path
+):
+    owner = make_clinician()
+    case = make_case(owner)
+    clip = factory.write(
+        factory.make_ultrasound(frames=3, rows=48, cols=64), tmp_path / "US1"
+    )
+    page = logged_in_page(owner)
+
+    page.goto(f"/cases/{case.pk}/studies/upload/")
+    page.get_by_label("DICOM files or a zip archive").set_input_files(str(clip))
+    page.get_by_role("button", name="Upload and de-identify").click()
+    result = page.locator("[data-dicom-series] li")
+    expect(result).to_have_attribute("data-status", "needs_review", timeout=60_000)
+    result.get_by_role("link", name="Review burned-in text").click()
+
+    # Draw a box across the top of the frame with the mouse.
+    stage = page.locator("[data-dicom-review-stage]")
+    _wait_until_loaded(page.locator("[data-dicom-review-img]"))
+    box = stage.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.5)
+    page.mouse.up()
+    expect(page.locator("[data-dicom-rects] li")).to_have_count(1)
+    expect(page.locator(".dicom-rect")).to_have_count(1)
+
+    page.get_by_role("button", name="Black out on every frame").click()
+    expect(page.locator("[data-dicom-review-status]")).to_contain_text("every frame")
+    expect(page.locator("[data-dicom-masks]")).to_contain_text("Every frame: 1 box")
+    expect(page.locator("[data-dicom-rects] li")).to_have_count(0)
+    # The preview reloads from the rewritten pixels: the box is black there
+    # and in every stored frame.
+    image = page.locator("[data-dicom-review-img]")
+    _wait_until_loaded(image)
+    asset = MediaAsset.objects.get(case_links__case=case)
+    x, y, w, h = asset.metadata["masks"][0]["rects"][0]
+    assert w > 10 and h > 5
+    for index in range(3):
+        png = media_storage.read_bytes(asset.rendition_name(f"frame.{index}"))
+        pixels = np.asarray(Image.open(io.BytesIO(png)))
+        assert (pixels[y : y + h, x : x + w] == 0).all()
+        assert pixels[y + h :].any()
+
+    page.get_by_label("I have looked at every frame").check()
+    page.get_by_role("button", name="Release to the case").click()
+    expect(page.locator("[data-dicom-current]")).to_have_text("1")
+    expect(page.get_by_text("Released: everyone on the case")).to_be_visible()
