@@ -123,6 +123,50 @@ def test_ct_series_becomes_ready_with_every_instance_frame_and_a_thumb_stored(up
     assert _png(asset, 0).shape == (16, 16)
 
 
+def test_a_mixed_upload_ends_as_clean_series_and_the_corrupt_file_fails_alone(
+    tmp_path, upload
+):
+    ct = factory.make_ct_series(3)
+    zipped = factory.make_ct_series(2)
+    us = factory.make_ultrasound(frames=2)
+    uids = factory.planted_uids([*ct, *zipped, us])
+    archive = tmp_path / "study.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for n, ds in enumerate(zipped):
+            bundle.writestr(f"DICOM/IM{n}", factory.ct_bytes(ds))
+    whole = factory.ct_bytes(factory.make_ct_series(1)[0])
+    corrupt = tmp_path / "corrupt.dcm"
+    corrupt.write_bytes(whole[: len(whole) // 2])
+
+    grouping = dicom_files_group(
+        [
+            *(
+                (f"ct{n}.dcm", factory.write(ds, tmp_path / f"ct{n}.dcm"))
+                for n, ds in enumerate(ct)
+            ),
+            ("us.dcm", factory.write(us, tmp_path / "us.dcm")),
+            ("study.zip", archive),
+            ("corrupt.dcm", corrupt),
+        ],
+        workdir=tmp_path / "work",
+    )
+    assets = upload(*(p for g in grouping.series for p in g.files))
+
+    assert [p.name for p in grouping.failed] == ["corrupt.dcm"]
+    by_frames = sorted(
+        (a.metadata["modality"], a.metadata["frame_count"], a.status) for a in assets
+    )
+    assert by_frames == [
+        ("CT", 2, MediaAsset.Status.READY),
+        ("CT", 3, MediaAsset.Status.READY),
+        ("US", 2, MediaAsset.Status.NEEDS_REVIEW),
+    ]
+    for asset in assets:
+        assert len({str(ds.SeriesInstanceUID) for ds in _instances(asset)}) == 1
+        for role, data in _stored(asset).items():
+            assert _planted_leaks(data, uids) == [], role
+
+
 def test_the_upload_bundle_is_deleted_once_processed(upload):
     (asset,) = upload(*factory.make_ct_series(2))
 
