@@ -123,6 +123,7 @@
     this.slider.value = String(frame);
     this.slider.setAttribute("aria-valuetext", text);
     this.stage.setAttribute("data-frame", String(frame));
+    this.stage.setAttribute("aria-label", text + ". Scroll, drag, or use the arrow keys to move through the series.");
     if (this.infoFrame) this.infoFrame.textContent = text;
     var info = this.info[frame - 1] || [];
     if (this.infoInstance) this.infoInstance.textContent = info[0] != null ? String(info[0]) : "–";
@@ -290,6 +291,8 @@
       if (target === self.stage || self.stage.contains(target)) return;
       if (target && target.closest && target.closest("input, select, textarea, button, a, [contenteditable]")) return;
       if (e.altKey || e.metaKey || e.ctrlKey) return;
+      // Only the arrows: Page and Home/End keep scrolling the page.
+      if (!/^Arrow/.test(e.key)) return;
       self.onKey(e);
     });
     this.slider.addEventListener("input", function () { self.show(parseInt(self.slider.value, 10)); });
