@@ -581,14 +581,18 @@ def test_queue_leaves_out_answered_and_finished_consults(setup):
 
 
 def _drain(layer, channel):
+    """Every frame sent to ``channel``; the first is awaited patiently (Redis)."""
+
     async def read():
         got = []
+        wait = 5
         while True:
             try:
-                message = await asyncio.wait_for(layer.receive(channel), 0.2)
+                message = await asyncio.wait_for(layer.receive(channel), wait)
             except TimeoutError:
                 return got
             got.append(message["payload"])
+            wait = 0.3
 
     return async_to_sync(read)()
 
