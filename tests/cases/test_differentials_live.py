@@ -93,11 +93,15 @@ async def test_vote_reaches_an_open_case_page_as_differential_updated(live_case)
 
 async def test_consult_answer_adds_the_suggestion_live(live_case):
     owner, _, derm, case = live_case
-    dermatology = await database_sync_to_async(Specialty.objects.get)(name="Dermatology")
+    dermatology = await database_sync_to_async(Specialty.objects.get)(
+        name="Dermatology"
+    )
     consult = await database_sync_to_async(consult_services.consult_request)(
         case=case, by=owner, question="?", specialty=dermatology
     )
-    await database_sync_to_async(consult_services.consult_accept)(consult=consult, by=derm)
+    await database_sync_to_async(consult_services.consult_accept)(
+        consult=consult, by=derm
+    )
     comm = await _join(owner, case)
 
     await database_sync_to_async(consult_services.consult_answer)(
