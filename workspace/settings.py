@@ -198,6 +198,17 @@ FILE_UPLOAD_TEMP_DIR = os.environ.get("FILE_UPLOAD_TEMP_DIR") or None
 MEDIA_MAX_IMAGE_BYTES = int(os.environ.get("MEDIA_MAX_IMAGE_BYTES", 50 * 1024**2))
 MEDIA_MAX_VIDEO_BYTES = int(os.environ.get("MEDIA_MAX_VIDEO_BYTES", 2 * 1024**3))
 MEDIA_MAX_DICOM_BYTES = int(os.environ.get("MEDIA_MAX_DICOM_BYTES", 2 * 1024**3))
+# Files larger than one part go up part by part (one request per part), so no
+# request body is ever larger: Daphne holds a whole body in memory. In S3 mode
+# the parts go from the browser straight to S3 (presigned multipart upload);
+# S3 needs parts of at least 5 MiB.
+MEDIA_UPLOAD_PART_BYTES = int(os.environ.get("MEDIA_UPLOAD_PART_BYTES", 8 * 1024**2))
+MEDIA_DIRECT_UPLOADS = env_bool("MEDIA_DIRECT_UPLOADS", True)
+MEDIA_UPLOAD_SESSION_TTL_SECONDS = int(
+    os.environ.get("MEDIA_UPLOAD_SESSION_TTL_SECONDS", 24 * 3600)
+)
+# Frames of a video that face detection looks at, at most (about one a second).
+MEDIA_VIDEO_FACE_SAMPLES = int(os.environ.get("MEDIA_VIDEO_FACE_SAMPLES", "60"))
 
 # --- Tasks ------------------------------------------------------------------------
 _TASK_BACKENDS = {
