@@ -7,10 +7,11 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connections
 from django.test import Client
 
 from cases.models import Case, CaseParticipant
@@ -33,6 +34,23 @@ def _fresh_layer_and_cache():
     if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
         cache.clear()
     yield
+
+
+@pytest.fixture
+async def close_db_threads():
+    """Release what an async test bound to its own event loop.
+
+    ``database_sync_to_async`` runs every call of a test on one worker thread;
+    its connection would outlive the test and block dropping the test
+    database on PostgreSQL. The Redis channel layer keeps pools and a lock
+    bound to the loop that first used them; the next test gets a new layer.
+    """
+    yield
+    await database_sync_to_async(connections.close_all)()
+    layer = get_channel_layer()
+    if hasattr(layer, "close_pools"):
+        await layer.close_pools()
+    channel_layers.backends.clear()
 
 
 def session_cookie(user) -> str:

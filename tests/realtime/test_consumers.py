@@ -8,6 +8,7 @@ import asyncio
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings as django_settings
 
 from cases.models import Case, CaseParticipant
 from realtime.models import Message, Thread
@@ -26,7 +27,12 @@ from .conftest import (
     settle,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(
+        transaction=True, available_apps=list(django_settings.INSTALLED_APPS)
+    ),
+    pytest.mark.usefixtures("close_db_threads"),
+]
 
 
 def general(case) -> int:
@@ -490,46 +496,47 @@ async def test_unknown_type_gets_unknown_type_error(discussion):
     await comm.disconnect()
 
 
-@pytest.mark.parametrize(
-    ("frame", "ref"),
-    [
-        ({"type": "message.send", "client_id": "c-b1", "body": "no thread"}, "c-b1"),
-        (
-            {"type": "message.send", "thread": "1", "client_id": "c-b2", "body": "x"},
-            "c-b2",
-        ),
-        ({"type": "message.send", "thread": 1, "body": "no client id"}, "message.send"),
-        (
-            {"type": "message.send", "thread": 1, "client_id": "x" * 65, "body": "x"},
-            "message.send",
-        ),
-        ({"type": "message.send", "thread": 1, "client_id": "c-b3", "body": 5}, "c-b3"),
-        (
-            {"type": "message.send", "thread": 1, "client_id": "c-b4", "body": "   "},
-            "c-b4",
-        ),
-        ({"type": "message.edit", "body": "no id"}, "message.edit"),
-        ({"type": "message.edit", "id": True, "body": "x"}, "message.edit"),
-        ({"type": "message.delete", "id": -3}, "message.delete"),
-        ({"type": "history", "limit": 101}, "history"),
-        ({"type": "history", "limit": 0}, "history"),
-        ({"type": "history", "after": "yesterday"}, "history"),
-        ({"type": "typing"}, "typing"),
-        ({"type": "thread.create", "title": ""}, "thread.create"),
-    ],
-)
-async def test_bad_fields_get_bad_request_error(discussion, frame, ref):
+BAD_FRAMES = [
+    ({"type": "message.send", "client_id": "c-b1", "body": "no thread"}, "c-b1"),
+    (
+        {"type": "message.send", "thread": "1", "client_id": "c-b2", "body": "x"},
+        "c-b2",
+    ),
+    ({"type": "message.send", "thread": 1, "body": "no client id"}, "message.send"),
+    (
+        {"type": "message.send", "thread": 1, "client_id": "x" * 65, "body": "x"},
+        "message.send",
+    ),
+    ({"type": "message.send", "thread": 1, "client_id": "c-b3", "body": 5}, "c-b3"),
+    (
+        {"type": "message.send", "thread": 1, "client_id": "c-b4", "body": "   "},
+        "c-b4",
+    ),
+    ({"type": "message.edit", "body": "no id"}, "message.edit"),
+    ({"type": "message.edit", "id": True, "body": "x"}, "message.edit"),
+    ({"type": "message.delete", "id": -3}, "message.delete"),
+    ({"type": "history", "limit": 101}, "history"),
+    ({"type": "history", "limit": 0}, "history"),
+    ({"type": "history", "after": "yesterday"}, "history"),
+    ({"type": "typing"}, "typing"),
+    ({"type": "thread.create", "title": ""}, "thread.create"),
+]
+
+
+async def test_bad_fields_get_bad_request_errors_and_the_connection_stays_open(
+    discussion,
+):
     thread = await sync_to_async(general)(discussion.case)
-    if frame.get("thread") == 1:
-        frame = {**frame, "thread": thread}
     comm, _ = await join(discussion.owner, discussion.case)
 
-    await send(comm, frame)
-    error = await frame_of(comm, "error")
+    for frame, ref in BAD_FRAMES:
+        if frame.get("thread") == 1:
+            frame = {**frame, "thread": thread}
+        await send(comm, frame)
+        error = await frame_of(comm, "error")
+        assert (error["code"], error["ref"]) == ("bad_request", ref), frame
+        assert error["detail"]
 
-    assert error["code"] == "bad_request"
-    assert error["ref"] == ref
-    assert error["detail"]
     await assert_still_open(comm)
     assert await Message.objects.acount() == 0
     await comm.disconnect()
