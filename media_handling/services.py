@@ -25,6 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -61,6 +62,12 @@ MAX_DRAWN_REGIONS = 50
 MAX_SIGN_BATCH = 100
 MIN_REGION_SIDE = 2
 SERVER_FAILURE = "Processing failed on the server; please upload the file again."
+
+
+def _temp_dir() -> str | None:
+    # Work files hold identifiable pixels until blurred: keep them where the
+    # operator put uploads (FILE_UPLOAD_TEMP_DIR), e.g. on an encrypted disk.
+    return settings.FILE_UPLOAD_TEMP_DIR or None
 
 
 def _announce(asset: MediaAsset) -> None:
@@ -162,7 +169,9 @@ def _run_deidentify(asset: MediaAsset, token: str) -> str:
     outcome: dict[str, Any]
     try:
         with (
-            tempfile.TemporaryDirectory(prefix="consilium-asset-") as workdir,
+            tempfile.TemporaryDirectory(
+                prefix="consilium-asset-", dir=_temp_dir()
+            ) as workdir,
             media_storage.local_copy(asset.source_name) as source,
         ):
             size, digest = media_storage.file_digest(source)
@@ -225,7 +234,9 @@ def _run_blur(asset: MediaAsset, token: str) -> str:
         if master is None:
             raise MediaError("There is no picture to blur.")
         with (
-            tempfile.TemporaryDirectory(prefix="consilium-blur-") as workdir,
+            tempfile.TemporaryDirectory(
+                prefix="consilium-blur-", dir=_temp_dir()
+            ) as workdir,
             media_storage.local_copy(master) as local,
         ):
             blurred = blurrer(Path(local), Path(workdir), asset.faces or {})

@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, default_storage
 from django.core.handlers.asgi import ASGIRequest
@@ -118,7 +119,9 @@ def local_copy(name: str, *, suffix: str = "") -> Iterator[Path]:
             raise FileNotFoundError(name)
         yield Path(path)
         return
-    handle, tmp = tempfile.mkstemp(prefix="consilium-media-", suffix=suffix)
+    handle, tmp = tempfile.mkstemp(
+        prefix="consilium-media-", suffix=suffix, dir=settings.FILE_UPLOAD_TEMP_DIR
+    )
     try:
         with os.fdopen(handle, "wb") as out, storage().open(name, "rb") as src:
             shutil.copyfileobj(src, out, CHUNK)

@@ -335,3 +335,32 @@ def test_release_all_redirects_back_to_the_case_with_a_count(
 
     assert "Released 2 items." in response.content.decode()
     assert CaseAsset.objects.filter(released_at__isnull=False).count() == 2
+
+
+def test_no_temporary_file_outlives_the_upload_or_its_processing(
+    owner, case, tmp_path, on_commit
+):
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    with override_settings(
+        FILE_UPLOAD_TEMP_DIR=str(spool), MEDIA_MAX_IMAGE_BYTES=50_000
+    ):
+        response = _upload(
+            owner,
+            case,
+            [
+                ("a.jpg", photo_bytes(tmp_path)),
+                ("big.jpg", photo_bytes(tmp_path) + b"\x00" * 60_000),
+                ("v.mp4", mf.write_phone_mp4(tmp_path / "v.mp4").read_bytes()),
+            ],
+            on_commit,
+            **JSON,
+        )
+
+    assert [r["ok"] for r in response.json()["files"]] == [True, False, True]
+    assert [p for p in spool.rglob("*") if p.is_file()] == []
+    for item in CaseAsset.objects.select_related("asset"):
+        assert item.asset.source_name == ""
+        assert sorted(stored_names(item.asset)) == sorted(
+            item.asset.renditions.values()
+        )
