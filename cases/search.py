@@ -24,7 +24,7 @@ from django.contrib.postgres.search import (
     SearchVector,
 )
 from django.db import connections, models
-from django.db.models import Q, QuerySet, Value, When
+from django.db.models import F, Q, QuerySet, Value, When
 
 from .models import Case
 
@@ -44,6 +44,8 @@ SEARCH_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("D", ("working_notes",)),
 )
 MAX_TERMS = 8
+# Ties: newest published first, drafts (no publication date) after them.
+_NEWEST = (F("published_at").desc(nulls_last=True), "-updated", "-pk")
 _TERM = re.compile(r"[\w'’+-]+")
 
 
@@ -77,7 +79,7 @@ def cases_search(queryset: QuerySet[Case], text: str) -> QuerySet[Case]:
             queryset.annotate(search=vector)
             .filter(search=query)
             .annotate(rank=SearchRank(vector, query))
-            .order_by("-rank", "-published_at", "-pk")
+            .order_by("-rank", *_NEWEST)
         )
     terms = _terms(text)
     if not terms:
