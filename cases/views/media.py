@@ -25,6 +25,7 @@ from media_handling.models import MediaAsset, UploadSession
 from media_handling.sniff import MediaError
 from media_handling.storage import parse_range, serve_rendition
 from media_handling.uploads import CappedUploadHandler, format_bytes
+from media_handling.views import json_login_required
 from workspace import audit
 from workspace.audit import client_ip
 from workspace.services import PermissionDenied, ServiceError
@@ -99,18 +100,20 @@ def media_upload(request: HttpRequest, case_id: int) -> HttpResponse:
     """Several files in one multipart POST (field ``files``), each streamed to
     disk with its own size cap; one result per file, in order."""
     # The handler must be in place before anything reads the body, which the
-    # CSRF check would do: hence csrf_exempt here and csrf_protect below.
+    # CSRF check does: hence csrf_exempt here and csrf_protect on the inner
+    # view. Who may upload is settled first, so a refused request is never
+    # parsed at all.
     request.upload_handlers = [CappedUploadHandler(request)]
-    return _media_upload(request, case_id)
-
-
-@csrf_protect
-def _media_upload(request: HttpRequest, case_id: int) -> HttpResponse:
     if not request.user.is_authenticated:
         return _error("Please log in again.", status=401)
     case, access = case_get_for(request.user, case_id)
     if not access.can_edit:
         return _error("You can't add media to this case.", status=403)
+    return _media_upload(request, case, access)
+
+
+@csrf_protect
+def _media_upload(request: HttpRequest, case: Case, access: CaseAccess) -> HttpResponse:
     files = request.FILES.getlist("files")
     if not files:
         return _error("Choose at least one file.")
@@ -144,7 +147,7 @@ def _media_upload(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@json_login_required
 def media_upload_start(request: HttpRequest, case_id: int) -> JsonResponse:
     """Open a part-by-part upload: ``{"size": bytes}`` in, where to send parts out."""
     case, access = case_get_for(request.user, case_id)
@@ -181,7 +184,7 @@ def media_upload_start(request: HttpRequest, case_id: int) -> JsonResponse:
 
 
 @require_POST
-@login_required
+@json_login_required
 def media_upload_complete(request: HttpRequest, case_id: int, token) -> JsonResponse:
     case, access = case_get_for(request.user, case_id)
     session = get_object_or_404(UploadSession, token=token, uploaded_by=request.user)
