@@ -65,7 +65,7 @@
       older: q("[data-older]"),
       typing: q("[data-typing]"),
       composer: q("[data-composer]"),
-      body: q("[data-body]"),
+      body: q("[data-composer-body]"),
       error: q("[data-composer-error]"),
       announcer: q("[data-announcer]"),
       newTopic: q("[data-new-topic]"),
@@ -562,7 +562,7 @@
       else setStatus(state.everLive ? "Reconnecting… messages you send will go out when back" : "Connecting…", "offline");
       if (ev.code >= 4400 && ev.code < 4500) {
         if (els.composer) els.composer.querySelectorAll("textarea, button").forEach(function (n) { n.disabled = true; });
-        if (els.newTopic) els.newTopic.hidden = true;
+        if (els.newTopic) els.newTopic.closest("details").hidden = true;
       }
     }
 
@@ -625,6 +625,7 @@
         state.pendingTopic = title.toLowerCase();
         send({ type: "thread.create", title: title });
         input.value = "";
+        els.newTopic.closest("details").open = false;
       });
     }
 

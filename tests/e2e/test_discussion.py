@@ -1,0 +1,155 @@
+"""Two clinicians discuss a case live in two browsers: messages, typing,
+presence, mentions, topics, edit and delete."""
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connections
+from playwright.sync_api import expect
+
+from cases.models import Case, CaseParticipant
+from realtime.models import Message
+from realtime.services import message_post, thread_default
+
+
+def off_the_browser_loop(fn):
+    """Run a service in another thread: Playwright's loop owns this one, and
+    the service's on-commit broadcast needs a thread without a running loop."""
+
+    def run():
+        try:
+            return fn()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run).result()
+
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def two_clinicians_on_a_case(logged_in_page, make_clinician, make_case):
+    olive = make_clinician("olive", first_name="Olive", last_name="Owner")
+    colin = make_clinician("colin", first_name="Colin", last_name="Lab")
+    case = make_case(
+        olive,
+        participants={colin: CaseParticipant.Role.COLLABORATOR},
+        status=Case.Status.PUBLISHED,
+        title="Fever and a target rash",
+    )
+    off_the_browser_loop(
+        lambda: message_post(
+            case=case,
+            thread=thread_default(case=case),
+            by=olive,
+            body="Rash started on the hands",
+            client_id="seed-1",
+        )
+    )
+    owner_page = logged_in_page(olive)
+    colleague_page = logged_in_page(colin, viewport={"width": 390, "height": 844})
+    for page in (owner_page, colleague_page):
+        page.goto(f"/cases/{case.pk}/")
+        expect(page.locator("[data-discussion] [data-status]")).to_have_text("Live")
+    return case, owner_page, colleague_page
+
+
+def test_two_clinicians_see_messages_typing_and_presence_live(
+    two_clinicians_on_a_case,
+):
+    case, owner, colleague = two_clinicians_on_a_case
+    owner_log = owner.locator("[data-messages]")
+    colleague_log = colleague.locator("[data-messages]")
+
+    # Presence: each sees both people on the case.
+    expect(owner.locator("[data-presence]")).to_contain_text("Colin Lab")
+    expect(owner.locator("[data-presence]")).to_contain_text("Olive Owner (you)")
+    expect(colleague.locator("[data-presence]")).to_contain_text("Olive Owner")
+
+    # Typing shows on the other side.
+    box = colleague.get_by_label("Message to # General")
+    box.press_sequentially("Target lesions on the palms")
+    expect(owner.locator("[data-typing]")).to_have_text("Colin Lab is typing…")
+
+    # Shift+Enter adds a line, Enter sends; both see it, the typist's stops.
+    box.press("Shift+Enter")
+    box.press_sequentially("and **mucosal** sparing")
+    box.press("Enter")
+    expect(box).to_have_value("")
+    sent = owner_log.locator("li.msg").last
+    expect(sent).to_contain_text("Target lesions on the palms")
+    expect(sent.locator("strong", has_text="mucosal")).to_be_visible()
+    expect(sent.locator(".msg__body br")).to_have_count(1)
+    expect(colleague_log.locator("li.msg:not(.msg--pending)").last).to_contain_text(
+        "Target lesions"
+    )
+    expect(owner.locator("[data-typing]")).to_have_text("")
+    expect(owner.locator("[data-announcer]")).to_contain_text("Colin Lab: Target")
+
+    # A mention is linked and notifies the colleague on their page.
+    owner.get_by_label("Message to # General").fill("@colin erythema multiforme?")
+    owner.get_by_role("button", name="Send").click()
+    mention = colleague_log.locator(".mention", has_text="@colin")
+    expect(mention).to_be_visible()
+    expect(mention).to_have_class(re.compile(r"mention--me"))
+    expect(colleague.locator("[data-toasts]")).to_contain_text(
+        "Olive Owner mentioned you"
+    )
+
+    # The message rendered with the page can be edited in place too.
+    seeded = Message.objects.get(client_id="seed-1")
+    owner.locator(f"#m{seeded.pk}").get_by_role("link", name="Edit").click()
+    editor = owner.locator(f"#m{seeded.pk}").get_by_label("Edit your message")
+    expect(editor).to_have_value("Rash started on the hands")
+    editor.fill("Rash started on the palms")
+    editor.press("Enter")
+    expect(colleague.locator(f"#m{seeded.pk}")).to_contain_text("on the palms")
+
+    assert list(
+        Message.objects.filter(case=case).order_by("seq").values_list("seq", flat=True)
+    ) == [1, 2, 3]
+
+
+def test_topics_edit_and_delete_reach_the_other_browser(two_clinicians_on_a_case):
+    case, owner, colleague = two_clinicians_on_a_case
+
+    # A new topic appears for both; its creator switches to it.
+    owner.get_by_text("+ New topic").click()
+    owner.get_by_label("Topic title").fill("Imaging")
+    owner.get_by_role("button", name="Add topic").click()
+    expect(owner.locator("[data-thread-title]")).to_have_text("# Imaging")
+    imaging_link = colleague.locator("[data-topic-list] a", has_text="Imaging")
+    expect(imaging_link).to_be_visible()
+
+    owner.get_by_label("Message to # Imaging").fill("CXR ordered")
+    owner.get_by_label("Message to # Imaging").press("Enter")
+    # The colleague is still in General: an unread badge, not the message.
+    expect(imaging_link.locator("[data-unread]")).to_have_text("1")
+    expect(colleague.locator("[data-messages]")).not_to_contain_text("CXR ordered")
+    imaging_link.click()
+    expect(colleague.locator("[data-thread-title]")).to_have_text("# Imaging")
+    expect(
+        colleague.locator("[data-messages] li.msg", has_text="CXR ordered")
+    ).to_be_visible()
+    message_id = Message.objects.get(body="CXR ordered").pk
+    message = colleague.locator(f"#m{message_id}")
+
+    # The author edits, then deletes; the colleague sees both live.
+    own = owner.locator(f"#m{message_id}")
+    own.get_by_role("button", name="Edit").click()
+    editor = own.get_by_label("Edit your message")
+    editor.fill("CXR and CT ordered")
+    editor.press("Enter")
+    expect(message).to_contain_text("CXR and CT ordered")
+    expect(message).to_contain_text("(edited)")
+
+    owner.once("dialog", lambda dialog: dialog.accept())
+    own.get_by_role("button", name="Delete").click()
+    expect(colleague.locator("[data-messages] li.msg--deleted")).to_have_text(
+        re.compile("Message deleted")
+    )
+    stored = Message.objects.get(pk=message_id)
+    assert stored.is_deleted and stored.body == ""
