@@ -114,7 +114,7 @@ def test_two_clinicians_see_messages_typing_and_presence_live(
 
 
 def test_topics_edit_and_delete_reach_the_other_browser(two_clinicians_on_a_case):
-    case, owner, colleague = two_clinicians_on_a_case
+    _case, owner, colleague = two_clinicians_on_a_case
 
     # A new topic appears for both; its creator switches to it.
     owner.get_by_text("+ New topic").click()
