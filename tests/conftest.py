@@ -52,6 +52,23 @@ def requires_s3() -> None:
     )
 
 
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Restore data that migrations seed (specialties) for transactional tests.
+
+    Transactional tests flush every table when they end, which would leave
+    later transactional tests without the rows the migrations created.
+    """
+    if "transactional_db" not in request.fixturenames:
+        return
+    request.getfixturevalue("transactional_db")
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("workspace.migrations.0002_specialties").seed(apps, None)
+
+
 # --- Factories ------------------------------------------------------------------------
 
 
