@@ -22,8 +22,8 @@ Tools, each run as its own process, as a user would run it:
 Files per second are given for the whole command and after start-up:
 ``(n - 1)`` files over the time from the first output file to the last
 (the output folder is watched), which leaves out the interpreter and import
-cost that a long batch amortises. Each tool first runs once on one file, so
-no tool pays for cold caches in the measured run. "Identifiers left" scans every output
+cost that a long batch amortises. The inputs were just written, so every
+tool reads them from the page cache. "Identifiers left" scans every output
 file's bytes for every planted value: ``kinds`` is how many distinct planted
 values survive somewhere, ``hits`` counts (file, value) pairs.
 
@@ -253,22 +253,18 @@ def leaks(out: Path, planted: dict[str, str]) -> dict:
 
 
 def measure(
-    tool: str, src: Path, single: Path, work: Path, planted: dict, env: dict[str, str]
+    tool: str, src: Path, work: Path, planted: dict, env: dict[str, str]
 ) -> dict:
     count = _count_files(src)
-    # A first run on one file warms the interpreter's and the disk's caches.
-    one, _ = _timed(tool, single, work / f"{tool}-one", env, timeout=300)
     out = work / f"{tool}-all"
     wall, steady = _timed(tool, src, out, env, timeout=900)
     found = leaks(out, planted)
     shutil.rmtree(out, ignore_errors=True)
-    shutil.rmtree(work / f"{tool}-one", ignore_errors=True)
     return {
         "tool": tool,
         "files": count,
         "outputs": found["files"],
         "wall_seconds": round(wall, 2),
-        "startup_seconds": round(one, 2),
         "files_per_second": round(count / wall, 1),
         "files_per_second_after_startup": round(steady, 1) if steady else None,
         "left_hits": found["hits"],
@@ -321,11 +317,6 @@ def run(quick: bool = False) -> dict:
         dicom_planted = make_dicom_series(work / "dicom", dicom_count)
         jpeg_planted = make_jpegs(work / "jpeg", jpeg_count)
         data["generate_seconds"] = round(time.perf_counter() - started, 1)
-        for kind in ("dicom", "jpeg"):
-            single = work / f"{kind}-single"
-            single.mkdir()
-            first = sorted((work / kind).iterdir())[0]
-            shutil.copyfile(first, single / first.name)
         peer_problem = ensure_peers()
         plans = [
             (
@@ -344,14 +335,7 @@ def run(quick: bool = False) -> dict:
                     continue
                 log(f"deid: {kind} with {tool}")
                 try:
-                    result = measure(
-                        tool,
-                        work / kind,
-                        work / f"{kind}-single",
-                        work,
-                        planted,
-                        env,
-                    )
+                    result = measure(tool, work / kind, work, planted, env)
                 except (RuntimeError, subprocess.TimeoutExpired) as exc:
                     table.add(label, LABELS[tool], f"error: {exc}")
                     continue

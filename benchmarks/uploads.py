@@ -51,6 +51,8 @@ from benchmarks.harness import (
 )
 
 GIB = 1024**3
+PART_TIMEOUT = 30  # seconds without an answer before a part is sent again
+PART_ATTEMPTS = 3
 DICOM_FILES = 200
 
 
@@ -96,11 +98,18 @@ def make_dicom_zip(path: Path, count: int) -> Path:
 class Browser:
     """A logged-in client with a CSRF token, like the page's JavaScript."""
 
-    def __init__(self, port: int, session: str) -> None:
+    def __init__(self, port: int, session: str, timeout: float = 600) -> None:
         self.port = port
+        self.timeout = timeout
         self.csrf = secrets.token_hex(16)
         self.cookie = f"sessionid={session}; csrftoken={self.csrf}"
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+
+    def reconnect(self) -> None:
+        self.conn.close()
+        self.conn = http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=self.timeout
+        )
 
     def request(
         self, method: str, path: str, body=None, headers: dict | None = None
@@ -137,21 +146,37 @@ def upload_video(browser: Browser, case_id: int, path: Path) -> dict:
     if opened.get("mode") != "local":
         raise RuntimeError(f"expected a local upload session, got {opened}")
     part_size = int(opened["part_size"])
+    stalls: list[int] = []
     with open(path, "rb") as handle:
         for number in range(1, int(opened["parts"]) + 1):
             chunk = handle.read(part_size)
-            status, data = browser.request(
-                "PUT",
-                opened["part_url"].replace("{n}", str(number)),
-                chunk,
-                {"Content-Type": "application/octet-stream"},
-            )
+            for attempt in range(PART_ATTEMPTS):
+                try:
+                    status, data = browser.request(
+                        "PUT",
+                        opened["part_url"].replace("{n}", str(number)),
+                        chunk,
+                        {"Content-Type": "application/octet-stream"},
+                    )
+                    break
+                except TimeoutError:
+                    # As the page's uploader does: a part with no answer is
+                    # sent again on a new connection (the server replaces it).
+                    stalls.append(number)
+                    browser.reconnect()
+                    if attempt == PART_ATTEMPTS - 1:
+                        raise RuntimeError(
+                            f"part {number}: no answer in {PART_ATTEMPTS} tries"
+                        ) from None
             if status != 200:
                 raise RuntimeError(f"part {number} answered {status}: {data[:300]!r}")
+    browser.timeout = 600  # complete checks and stores the whole file
+    browser.reconnect()
     done = browser.json("POST", opened["complete_url"])
     return {
         "seconds": time.perf_counter() - started,
         "parts": int(opened["parts"]),
+        "stalled_parts": stalls,
         "part_bytes": part_size,
         "response": {k: done.get(k) for k in ("ok", "status", "kind") if k in done},
     }
@@ -273,7 +298,7 @@ def run(quick: bool = False) -> dict:
         )
         with Processes(site.root) as procs:
             proc, port = procs.daphne("daphne-uploads", env=site.env())
-            browser = Browser(port, seeded["sender_session"])
+            browser = Browser(port, seeded["sender_session"], timeout=PART_TIMEOUT)
             browser.request("GET", f"/cases/{case_id}/")  # warm up
             rss_before = peak_rss_mib(proc.pid)
             log("uploads: video through the app")
@@ -307,7 +332,14 @@ def run(quick: bool = False) -> dict:
                     round(mib / seconds, 1),
                     f"{ceiling / seconds:.2f}×",
                     f"{rss_before:.0f} → {rss_after:.0f}",
-                    "stored: " + json.dumps(result["response"]),
+                    "stored: "
+                    + json.dumps(result["response"])
+                    + (
+                        f"; {len(result['stalled_parts'])} part(s) got no answer "
+                        f"in {PART_TIMEOUT} s and were re-sent: {result['stalled_parts']}"
+                        if result["stalled_parts"]
+                        else ""
+                    ),
                 )
             browser.close()
             video.unlink()

@@ -159,6 +159,34 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(rec.ready.wait(), timeout=30)
 
+    sender_ready = asyncio.Event()
+    sender_stats: Counter = Counter()
+    try:
+        sender = await _open(urls[0], path, config.get("sender_session"), timeout=30)
+    except Exception as exc:
+        result["error"] = f"sender could not connect: {exc}"
+        return result
+    sockets.append(sender)
+
+    async def sender_listen() -> None:
+        with contextlib.suppress(Exception):
+            async for raw in sender:
+                frame = json.loads(raw)
+                kind = frame.get("type")
+                if kind == "hello":
+                    sender_ready.set()
+                elif kind == "message.ack":
+                    sender_stats["acks"] += 1
+                    if frame.get("duplicate"):
+                        sender_stats["duplicate_acks"] += 1
+                elif kind == "error":
+                    sender_stats[f"error:{frame.get('code')}"] += 1
+
+    tasks.append(asyncio.ensure_future(sender_listen()))
+    # The sender is in the room first, like the case's owner; readers join.
+    if protocol == "consilium":
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(sender_ready.wait(), timeout=30)
     started = time.monotonic()
     try:
         await asyncio.wait_for(
@@ -179,31 +207,8 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
             break
         await asyncio.sleep(0.2)
     result["settle_seconds"] = round(time.monotonic() - settle, 2)
+    result["settled"] = time.monotonic() - settle < settle_timeout
 
-    sender_stats: Counter = Counter()
-    try:
-        sender = await _open(urls[0], path, config.get("sender_session"), timeout=30)
-    except Exception as exc:
-        result["error"] = f"sender could not connect: {exc}"
-        await _close_all(sockets, tasks)
-        return result
-    sockets.append(sender)
-
-    async def sender_listen() -> None:
-        with contextlib.suppress(Exception):
-            async for raw in sender:
-                frame = json.loads(raw)
-                kind = frame.get("type")
-                if kind == "message.ack":
-                    sender_stats["acks"] += 1
-                    if frame.get("duplicate"):
-                        sender_stats["duplicate_acks"] += 1
-                elif kind == "error":
-                    sender_stats[f"error:{frame.get('code')}"] += 1
-
-    tasks.append(asyncio.ensure_future(sender_listen()))
-    if protocol == "consilium":
-        await asyncio.sleep(0.5)  # hello
     send_started = time.monotonic()
     send_deadline = send_started + messages / rate + 30
     for i in range(messages):
