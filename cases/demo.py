@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from workspace.demo import Demo
 from workspace.models import Specialty
 
-from . import demo_clinical
+from . import demo_clinical, demo_submissions
 from .models import Case, CaseParticipant
 from .services.cases import (
     DEFAULT_ATTESTATION,
@@ -264,3 +264,4 @@ def seed(demo: Demo) -> None:
     demo.objects["cases"] = cases
     demo.objects["case"] = cases[0]
     demo_clinical.seed(demo)
+    demo_submissions.seed(demo)

@@ -42,6 +42,7 @@ __all__ = [
     "case_copy_make",
     "case_copy_settle",
     "copy_enqueue",
+    "upload_from_path",
 ]
 
 # A patient's copy may be shown and copied once processed, faces or not.
@@ -76,7 +77,7 @@ def copy_enqueue(finding: FindingLink, *, attempt: int = 0) -> None:
     transaction.on_commit(lambda: task.enqueue(finding_id=finding_id, attempt=attempt))
 
 
-def _upload_from(path) -> AcceptedUpload:
+def upload_from_path(path) -> AcceptedUpload:
     """Wrap a local file as an accepted upload, checked like any other."""
     sniffed = sniff(path)
     kind = check_kind(sniffed)
@@ -117,7 +118,7 @@ def case_copy_make(finding: FindingLink) -> MediaAsset | None:
     """
     with transaction.atomic():
         finding = (
-            FindingLink.objects.select_for_update()
+            FindingLink.objects.select_for_update(of=("self",))
             .select_related("submission__asset", "created_by", "case")
             .get(pk=finding.pk)
         )
@@ -145,7 +146,7 @@ def case_copy_make(finding: FindingLink) -> MediaAsset | None:
         if master is None:
             raise MediaError("The patient's file has no picture to copy.")
         with media_storage.local_copy(master) as path:
-            upload = _upload_from(path)
+            upload = upload_from_path(path)
             try:
                 item = case_media.case_media_upload(
                     case=finding.case,

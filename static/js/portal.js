@@ -8,8 +8,8 @@
 // - Links: pasted links are checked live (no network access on the server)
 //   and shown as a card; embeds load only when asked for.
 // - Live lists: the portal and the inbox refresh when a "submission"
-//   notification arrives (see app.js), and the portal polls while a file is
-//   still being processed.
+//   notification arrives or their socket reconnects, and the portal polls
+//   while a file is still being processed.
 (function () {
   "use strict";
 
@@ -369,21 +369,23 @@
     const input = $(form, "[data-portal-link]");
     const status = $(form, "[data-link-status]");
     const holder = $(form, "[data-link-card]");
-    const description = form.querySelector("textarea[name=description]");
     const url = form.dataset.linkCheck;
     let timer = null;
     let seq = 0;
+    let checked = null;
     function check() {
       const value = input.value.trim();
+      if (value === checked) return;
+      checked = value;
       const mine = ++seq;
-      holder.replaceChildren();
       if (!value) {
+        holder.replaceChildren();
         status.textContent = "";
         status.className = "link-check";
         input.removeAttribute("aria-invalid");
         return;
       }
-      const query = "?url=" + encodeURIComponent(value) + "&description=" + encodeURIComponent(description ? description.value : "");
+      const query = "?url=" + encodeURIComponent(value);
       fetch(url + query, { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (r) { return r.json(); })
         .then(function (data) {
@@ -397,16 +399,27 @@
             status.className = "link-check link-check--error";
             status.textContent = data.error;
             input.setAttribute("aria-invalid", "true");
+            holder.replaceChildren();
           }
         })
         .catch(function () {
-          if (mine === seq) { status.className = "link-check"; status.textContent = "Couldn't check the link right now; you can still send it."; }
+          if (mine !== seq) return;
+          checked = null;
+          status.className = "link-check";
+          status.textContent = "Couldn't check the link right now; you can still send it.";
         });
     }
     input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(check, 350); });
     input.addEventListener("change", check);
-    if (description) description.addEventListener("change", function () { if (input.value.trim()) check(); });
     if (input.value.trim()) check();
+    return function reset() {
+      seq += 1;
+      checked = null;
+      status.textContent = "";
+      status.className = "link-check";
+      holder.replaceChildren();
+      input.removeAttribute("aria-invalid");
+    };
   }
 
   // --- Embeds (click to load) -------------------------------------------------------
@@ -463,7 +476,7 @@
     const uploader = new Uploader(form);
     const button = $(form, "[data-portal-submit]");
     const label = button.textContent;
-    bindLinkCheck(form);
+    const resetLink = bindLinkCheck(form);
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
       if (button.disabled) return;
@@ -496,8 +509,7 @@
           form.reset();
           uploader.reset(true);
           showErrors(form, {});
-          $(form, "[data-link-card]").replaceChildren();
-          $(form, "[data-link-status]").textContent = "";
+          resetLink();
           if (C.toast) C.toast("Sent. Your clinician will see it in their inbox.");
           await refreshList();
           const item = document.getElementById("submission-" + reply.id);
@@ -516,6 +528,40 @@
 
   // --- Live lists -----------------------------------------------------------------------
 
+  // Put fresh server-rendered HTML (same origin, escaped) into ``container``.
+  // Items (``[data-submission]`` in a ``[data-list]``) whose ``data-version``
+  // is unchanged keep their DOM node, so a video being watched keeps playing.
+  function update(container, html) {
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    const fresh = template.content;
+    const oldList = container.querySelector("[data-list]");
+    const newList = fresh.querySelector("[data-list]");
+    if (!oldList || !newList) {
+      container.replaceChildren(fresh);
+      return;
+    }
+    const kept = new Map();
+    Array.from(oldList.children).forEach(function (item) { kept.set(item.dataset.submission, item); });
+    const items = Array.from(newList.children).map(function (item) {
+      const old = kept.get(item.dataset.submission);
+      return old && old.dataset.version === item.dataset.version ? old : item;
+    });
+    const same = items.length === oldList.children.length &&
+      items.every(function (item, i) { return oldList.children[i].dataset.submission === item.dataset.submission; });
+    if (same) {
+      items.forEach(function (item, i) {
+        const old = oldList.children[i];
+        if (old !== item) old.replaceWith(item);
+      });
+    } else {
+      oldList.replaceChildren.apply(oldList, items);
+    }
+    // Everything around the list (counts, empty state, pager) is replaced.
+    newList.replaceWith(oldList);
+    container.replaceChildren(fresh);
+  }
+
   function liveList(container, url, onUpdate) {
     let busy = null;
     function refresh() {
@@ -525,7 +571,7 @@
         .then(function (html) {
           const open = $$(container, "details[open]").map(function (d) { return d.closest("[data-submission]"); })
             .filter(Boolean).map(function (li) { return li.dataset.submission; });
-          container.innerHTML = html; // same-origin, server-rendered and escaped
+          update(container, html);
           open.forEach(function (id) {
             const details = container.querySelector('[data-submission="' + id + '"] details');
             if (details) details.open = true;
@@ -540,9 +586,26 @@
     return refresh;
   }
 
-  function isSubmissionEvent(event) {
-    const frame = event.detail || {};
-    return (frame.notification || {}).kind === "submission";
+  // Refresh on every "submission" notification, and whenever the socket
+  // (re)connects: anything sent while it was down is caught up at once.
+  // Falls back to the page-wide notification events without WebSockets.
+  function onSubmissionNews(refresh) {
+    function relevant(frame) {
+      return frame && frame.type === "notification" && (frame.notification || {}).kind === "submission";
+    }
+    if (window.WebSocket && C.socket) {
+      C.socket("/ws/notifications/", {
+        open: function () { refresh(); },
+        frame: function (frame) { if (relevant(frame)) refresh(); },
+      });
+    } else {
+      document.addEventListener("consilium:notification", function (event) {
+        if (relevant(event.detail)) refresh();
+      });
+    }
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") refresh();
+    });
   }
 
   function bindPortalList(container) {
@@ -557,9 +620,7 @@
         timer = setTimeout(refresh, 4000);
       }
     }
-    document.addEventListener("consilium:notification", function (event) {
-      if (isSubmissionEvent(event)) refresh();
-    });
+    onSubmissionNews(refresh);
     schedule();
     return function () { polls = 0; return refresh().then(schedule); };
   }
@@ -574,9 +635,7 @@
       if (unread) unread.textContent = "(" + counts.dataset.unread + ")";
       if (open) open.textContent = "(" + counts.dataset.open + ")";
     });
-    document.addEventListener("consilium:notification", function (event) {
-      if (isSubmissionEvent(event)) refresh();
-    });
+    onSubmissionNews(refresh);
   }
 
   document.addEventListener("DOMContentLoaded", function () {

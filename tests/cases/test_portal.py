@@ -352,3 +352,44 @@ def test_nobody_else_may_open_the_patients_file(
 def test_unknown_rendition_role_is_not_found(client_for, pat, photo_submission):
     url = reverse("submission_media", args=[photo_submission.pk, "original"])
     assert client_for(pat).get(url).status_code == 404
+
+
+def test_large_upload_goes_straight_to_s3_and_resumes_from_the_parts_s3_holds(
+    requires_s3, pat_client, pat, doc, tmp_path, settings
+):
+    import requests
+
+    settings.MEDIA_UPLOAD_PART_BYTES = 5 * 1024 * 1024  # S3's minimum part
+    settings.MEDIA_DIRECT_UPLOADS = True
+    photo = mf.write_jpeg(tmp_path / "p.jpg").read_bytes()
+    # A JPEG padded past one part, so the upload has two.
+    data = photo + b"\0" * (5 * 1024 * 1024 + 10 - len(photo))
+
+    started = pat_client.post(
+        reverse("portal_upload_start"),
+        json.dumps({"size": len(data)}),
+        content_type="application/json",
+    ).json()
+    assert (started["mode"], started["part_count"]) == ("s3", 2)
+
+    def put(number: int) -> None:
+        urls = pat_client.post(
+            started["sign_url"],
+            json.dumps({"parts": [number]}),
+            content_type="application/json",
+        ).json()["urls"]
+        size = started["part_size"]
+        body = data[(number - 1) * size : number * size]
+        response = requests.put(urls[str(number)], data=body, timeout=30)
+        assert response.status_code == 200, response.text
+
+    put(1)
+    # A client that reconnects learns which parts S3 already holds.
+    assert pat_client.get(started["status_url"]).json()["parts_done"] == [1]
+    put(2)
+    with run_on_commit():
+        done = pat_client.post(started["complete_url"]).json()
+
+    asset = MediaAsset.objects.get(pk=done["asset"]["id"])
+    assert asset.uploaded_by == pat
+    assert asset.kind == "image"

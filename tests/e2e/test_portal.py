@@ -1,0 +1,130 @@
+"""The whole patient → clinician → differential path in real browsers.
+
+A patient on a phone-sized screen sends a video and a TikTok link; the
+clinician's inbox shows them arriving live; the clinician rates the video
+and attaches it to a differential; the patient's page shows the new status
+without a reload.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from cases.models import Differential, FindingLink, Submission
+from tests.fixtures import media_factory as mf
+from tests.fixtures.submissions import TIKTOK
+
+pytestmark = pytest.mark.e2e
+
+PHONE = {"width": 390, "height": 844}
+# Live updates cross a WebSocket and, for files, the media pipeline: allow
+# for a loaded machine.
+LIVE = 15_000
+
+
+@pytest.fixture
+def uploads_through_the_app(settings):
+    # The live server is forked after this runs, so it inherits the setting.
+    # In S3 mode the browser would otherwise PUT parts to the moto server,
+    # which the page's CSP (connect-src 'self' https:) rightly refuses over
+    # plain http; direct-to-S3 sessions are covered in tests/cases/test_portal.py.
+    settings.MEDIA_DIRECT_UPLOADS = False
+
+
+def send(page, description: str) -> None:
+    page.get_by_label("What did you notice, and when?").fill(description)
+    page.locator("#id_consent").check()
+    page.get_by_role("button", name="Send to my clinician").click()
+
+
+def test_patient_sends_video_and_tiktok_clinician_attaches_patient_sees_it(
+    uploads_through_the_app,
+    logged_in_page,
+    make_clinician,
+    make_patient,
+    make_case,
+    tmp_path,
+):
+    doc = make_clinician("doc", first_name="Dana", last_name="Ortiz")
+    pat = make_patient("pat", clinician=doc)
+    case = make_case(doc, title="Itchy rash on both forearms")
+    Differential.objects.create(case=case, label="Contact dermatitis", proposed_by=doc)
+    clip = mf.write_phone_mp4(tmp_path / "IMG_0042.mp4")
+
+    clinician = logged_in_page(doc)
+    clinician.goto("/inbox/")
+    expect(clinician.get_by_role("heading", name="Inbox")).to_be_visible()
+
+    patient = logged_in_page(pat, viewport=PHONE)
+    patient.goto("/")
+    expect(
+        patient.get_by_role("heading", name="Send something to your clinician")
+    ).to_be_visible()
+
+    # The video: picked, uploaded in parts with progress, then sent.
+    patient.get_by_label("Photo or video").set_input_files(str(clip))
+    expect(patient.locator("[data-upload-status]")).to_contain_text(
+        "Uploaded", timeout=LIVE
+    )
+    send(patient, "The rash on my arm after gardening, filmed on Sunday")
+    item = patient.locator(".sub", has_text="after gardening")
+    expect(item).to_be_visible()
+    expect(item.locator("[data-status-label]")).to_have_text("Submitted")
+
+    # The clinician's inbox shows it without a reload.
+    expect(clinician.locator("[data-inbox-list]")).to_contain_text(
+        "after gardening", timeout=LIVE
+    )
+
+    # The TikTok: checked live and shown as a card before sending.
+    patient.get_by_label("Link to a post or video").fill(TIKTOK)
+    expect(patient.locator("[data-link-status]")).to_contain_text(
+        "TikTok link recognised"
+    )
+    expect(patient.locator("[data-link-card] .link-card")).to_contain_text(
+        "tiktok.com/@derm.clips/video/7301234567890123456"
+    )
+    send(patient, "This TikTok looks exactly like me #eczema")
+    expect(patient.locator(".sub", has_text="looks exactly like me")).to_be_visible()
+    expect(clinician.locator("[data-inbox-list]")).to_contain_text(
+        "looks exactly like me", timeout=LIVE
+    )
+    expect(clinician.locator("[data-toasts]")).to_contain_text("sent you a")
+
+    # The clinician rates the video and attaches it to the differential.
+    video = Submission.objects.get(description__contains="after gardening")
+    clinician.locator(f'a[href="/inbox/{video.pk}/"]').click()
+    expect(clinician.locator("video")).to_be_visible()
+    expect(clinician.get_by_text("Consent given")).to_be_visible()
+    clinician.get_by_label("Credible", exact=True).check()
+    clinician.get_by_label("Why (for you only)").fill("Clear video, typical pattern")
+    clinician.get_by_role("button", name="Save rating").click()
+    expect(clinician.get_by_text("Rating saved.")).to_be_visible()
+    clinician.get_by_label("Differential", exact=True).select_option(
+        label="Contact dermatitis"
+    )
+    clinician.get_by_label("Supports", exact=True).check()
+    clinician.get_by_label("Note for the case").fill("Linear vesicles after gardening")
+    clinician.get_by_role("button", name="Attach").click()
+    expect(clinician.get_by_role("heading", name="Attached to")).to_be_visible(
+        timeout=LIVE
+    )
+    expect(clinician.locator("[data-review-status]")).to_have_text("Added to a case")
+
+    # The patient sees the new status arrive, without reloading.
+    expect(item.locator("[data-status-label]")).to_have_text(
+        "Added to a case", timeout=LIVE
+    )
+    expect(patient.locator(".sub", has_text="looks exactly like me")).to_contain_text(
+        "Submitted"
+    )
+
+    finding = FindingLink.objects.get(submission=video)
+    assert finding.relation == "supports"
+    assert finding.asset is not None and finding.asset_id != video.asset_id
+
+    # On the case page the finding shows; the patient's name does not.
+    clinician.goto(f"/cases/{case.pk}/")
+    expect(clinician.locator("main")).to_contain_text("Linear vesicles after gardening")
+    expect(clinician.locator("main")).not_to_contain_text(pat.display_name)
