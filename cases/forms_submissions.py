@@ -76,7 +76,7 @@ class SubmissionForm(forms.Form):
 
 class RateForm(forms.Form):
     credibility = forms.ChoiceField(
-        label="Credibility",
+        label="How credible is it?",
         choices=[
             c
             for c in Submission.Credibility.choices

@@ -30,7 +30,14 @@ from django.urls import reverse
 
 from workspace.models import User
 
-from .models import Case, CaseParticipant, Differential, FindingLink, Submission
+from .models import (
+    Case,
+    CaseParticipant,
+    Differential,
+    FindingLink,
+    SocialLink,
+    Submission,
+)
 from .permissions import EDIT_ROLES
 from .selectors import case_get_for, cases_visible_to
 
@@ -203,28 +210,17 @@ def _finding_media_url(finding: FindingLink, role: str) -> str:
 
 
 def _view(finding: FindingLink) -> FindingView:
-    from .models import SocialLink
-
     asset = finding.asset
     platform_label = (
         SocialLink.Platform(finding.platform).label if finding.platform else ""
     )
     media_url = poster_url = ""
     if asset is not None and asset.is_ready:
-        if asset.kind == "video":
-            media_url = _finding_media_url(finding, "video")
-            poster_url = (
-                _finding_media_url(finding, "poster")
-                if asset.rendition_name("poster")
-                else ""
-            )
-        else:
-            media_url = _finding_media_url(finding, "display")
-            poster_url = (
-                _finding_media_url(finding, "thumb")
-                if asset.rendition_name("thumb")
-                else media_url
-            )
+        main = "video" if asset.kind == "video" else "display"
+        media_url = _finding_media_url(finding, main)
+        # A small still for the list: the thumbnail, else the poster.
+        still = next((r for r in ("thumb", "poster") if asset.rendition_name(r)), None)
+        poster_url = _finding_media_url(finding, still) if still else ""
     by = finding.created_by
     return FindingView(
         id=finding.pk,
