@@ -28,7 +28,7 @@ from media_handling.models import MediaAsset
 from media_handling.pipeline import MASTER_ROLE
 from media_handling.sniff import MediaError, sniff
 from media_handling.uploads import AcceptedUpload, check_kind
-from workspace.events import user_group
+from workspace.events import broadcast_on_commit, case_group, user_group
 
 from ..models import CaseAsset, FindingLink, Submission
 from . import media as case_media
@@ -162,11 +162,11 @@ def case_copy_make(finding: FindingLink) -> MediaAsset | None:
 
 
 def case_copy_settle(finding: FindingLink, *, attempt: int = 0) -> str:
-    """Apply the clinician's face choice once the copy is processed, and
-    release it to the case.
+    """Apply the clinician's face choice once the copy is processed, release
+    it to the case, and tell the case page (``finding.updated``).
 
-    Returns the copy's status, or "waiting" after queueing another look
-    while the media worker is still on it.
+    Returns the copy's status, or "waiting" after queueing another look while
+    the media worker is still on it (processing, or blurring the faces).
     """
     finding = FindingLink.objects.select_related("asset", "created_by").get(
         pk=finding.pk
@@ -175,19 +175,37 @@ def case_copy_settle(finding: FindingLink, *, attempt: int = 0) -> str:
     if copy is None:
         return "missing"
     if copy.is_pending:
-        if attempt < SETTLE_MAX_ATTEMPTS:
-            copy_enqueue(finding, attempt=attempt + 1)
-            return "waiting"
-        logger.warning("finding %s: copy %s still pending", finding.pk, copy.pk)
-        return copy.status
+        return _wait(finding, copy, attempt)
     item = _case_item(finding)
-    if item is None or item.released_at is not None or finding.created_by is None:
-        return copy.status
-    if copy.status == MediaAsset.Status.NEEDS_REVIEW:
-        keep = [p["id"] for p in copy.proposed_faces] if finding.blur_faces else []
-        item = case_media.case_media_faces_confirm(
-            item=item, by=finding.created_by, keep=keep, release=True
-        )
-    elif copy.status == MediaAsset.Status.READY:
-        item = case_media.case_media_release(item=item, by=finding.created_by)
-    return item.asset.status
+    if item is not None and item.released_at is None and finding.created_by:
+        if copy.status == MediaAsset.Status.NEEDS_REVIEW:
+            faces = [p["id"] for p in copy.proposed_faces]
+            item = case_media.case_media_faces_confirm(
+                item=item,
+                by=finding.created_by,
+                keep=faces if finding.blur_faces else [],
+                release=True,
+            )
+        elif copy.status == MediaAsset.Status.READY:
+            item = case_media.case_media_release(item=item, by=finding.created_by)
+        copy = item.asset
+        if copy.is_pending:
+            return _wait(finding, copy, attempt)
+    broadcast_on_commit(
+        case_group(finding.case_id),
+        {
+            "type": "finding.updated",
+            "case": finding.case_id,
+            "differential": finding.differential_id,
+            "finding": finding.pk,
+        },
+    )
+    return copy.status
+
+
+def _wait(finding: FindingLink, copy: MediaAsset, attempt: int) -> str:
+    if attempt < SETTLE_MAX_ATTEMPTS:
+        copy_enqueue(finding, attempt=attempt + 1)
+        return "waiting"
+    logger.warning("finding %s: copy %s still pending; gave up", finding.pk, copy.pk)
+    return copy.status

@@ -20,7 +20,9 @@ Rules:
 Every action is audited. The clinician is notified of new submissions and
 the patient of their clinician's decisions (``Notification.Kind.SUBMISSION``,
 pushed live on commit). Attaching also sends ``{"type": "finding.added",
-"case", "differential", "finding"}`` to the case's group.
+"case", "differential", "finding"}`` to the case's group, and, once a
+photo's or video's case copy is ready (or failed), ``{"type":
+"finding.updated", ...}`` with the same fields (``submission_media``).
 """
 
 from __future__ import annotations

@@ -423,6 +423,8 @@
         panels.forEach(function (p) { p.applyFrame(frame); });
       } else if (frame.type === "consult.updated") {
         consultPanels.forEach(function (p) { if (String(p.caseId) === String(frame.case)) p.refresh(); });
+      } else if (frame.type === "finding.added" || frame.type === "finding.updated") {
+        panels.forEach(function (p) { if (String(p.caseId) === String(frame.case)) p.refresh(); });
       } else if (frame.type === "hello") {
         // After a (re)connect, anything may have changed while we were away.
         panels.forEach(function (p) { p.refresh(); });

@@ -4,9 +4,12 @@ from storage here); withdrawing deletes the patient's file."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 
 from cases.models import CaseAsset, Differential, FindingLink, Submission
 from cases.services import submissions as services
@@ -207,3 +210,29 @@ def test_someone_elses_upload_cannot_be_submitted(pat, doc, make_patient, tmp_pa
     with pytest.raises(services.SubmissionInvalid) as refused:
         submit(pat, doc, asset=theirs, link=TIKTOK)
     assert set(refused.value.errors) == {"file"}
+
+
+def test_case_page_hears_of_the_finding_and_again_when_its_copy_is_ready(
+    pat, doc, phone_photo, make_case
+):
+    case, entry = case_with_entry(make_case, doc)
+    submission = submit(pat, doc, asset=phone_photo)
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(case_group(case), channel)
+
+    finding = attach(submission, doc, entry)
+
+    async def drain() -> list[dict]:
+        frames = []
+        while True:
+            try:
+                message = await asyncio.wait_for(layer.receive(channel), 2)
+            except TimeoutError:
+                return frames
+            frames.append(message["payload"])
+
+    about_finding = [
+        f["type"] for f in async_to_sync(drain)() if f.get("finding") == finding.pk
+    ]
+    assert about_finding == ["finding.added", "finding.updated"]
