@@ -5,15 +5,17 @@ README). Consumers are thin: they parse frames, check access and call
 ``realtime.services``; every change is broadcast by the service on commit and
 reaches clients through ``consilium_event``.
 
-Access is checked on connect, again (against the database, no cache) for
-every frame that changes state or reads history, and for events relayed from
-the group. Relays reuse the last check for ``ACCESS_TTL_SECONDS`` (so a busy
-case costs one access query per connection per two seconds, not one per
-frame), except ``case.*`` events — a participant removed, visibility or
-status changed — which force a fresh check at once. The presence heartbeat
-re-checks too, so a quiet connection also learns within a heartbeat. A
-connection that has lost access is closed with 4403 and leaves the group
-immediately, so it neither sends nor receives anything more.
+Access is checked on connect and again, against the database, for every
+frame that changes state or reads history. Relaying a group event costs no
+query: instead each connection re-checks at once when the case announces a
+change that can move access (``case.updated`` from the cases services when
+participants, status, visibility or workspace change; ``case.access_changed``
+and ``case.deleted``), and every ``HEARTBEAT_SECONDS`` for changes made
+elsewhere (a workspace membership ended, a clinician's verification
+withdrawn). A participant removed through ``participant_remove`` is therefore
+cut off before the next frame; the heartbeat bounds the rest. A connection
+that has lost access leaves the group and is closed with 4403 immediately,
+so it neither sends nor receives anything more. Typing uses the last check.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 
 from cases.models import Case
 from cases.permissions import CaseAccess, case_access
@@ -49,8 +50,7 @@ CLOSE_NOT_FOUND = 4404
 # Larger than any valid frame: 10,000 characters JSON-escaped as \uXXXX pairs.
 MAX_FRAME_CHARS = 256 * 1024
 TYPING_THROTTLE_SECONDS = 3.0
-ACCESS_TTL_SECONDS = 2.0
-# Group events that may change who can see the case: always re-checked.
+# Group events that may change who can see the case (see the module doc).
 ACCESS_EVENTS = frozenset({"case.access_changed", "case.updated", "case.deleted"})
 # Group events for the consumers themselves, never forwarded to clients.
 INTERNAL_EVENTS = frozenset({"case.access_changed"})
@@ -128,7 +128,23 @@ def _hello(checked: _Access) -> dict:
     }
 
 
-class CaseConsumer(AsyncWebsocketConsumer):
+class _RelayingConsumer(AsyncWebsocketConsumer):
+    async def dispatch(self, message: dict) -> None:
+        # Channels hops to the shared database thread before every handler
+        # (to close stale connections); a relayed group event touches no
+        # database, and with fifty pages open that hop per page per message
+        # was most of the delivery time. Database work still goes through
+        # database_sync_to_async, which does the same housekeeping itself.
+        if message.get("type") == EVENT_TYPE:
+            await self.consilium_event(message)
+        else:
+            await super().dispatch(message)
+
+    async def consilium_event(self, event: dict) -> None:
+        raise NotImplementedError
+
+
+class CaseConsumer(_RelayingConsumer):
     """One browser tab's live view of one case's discussion."""
 
     async def connect(self) -> None:
@@ -171,7 +187,6 @@ class CaseConsumer(AsyncWebsocketConsumer):
         self.user = checked.user
         self.case = checked.case
         self.access = checked.access
-        self.checked_at = time.monotonic()
 
     async def send_json(self, content: dict) -> None:
         await self.send(text_data=json.dumps(content, separators=(",", ":")))
@@ -199,7 +214,7 @@ class CaseConsumer(AsyncWebsocketConsumer):
         try:
             while True:
                 await asyncio.sleep(presence.HEARTBEAT_SECONDS)
-                if not await self._check(max_age=0):
+                if not await self._recheck():
                     return
                 users = await self._presence_join()
                 if users != self.presence_seen:
@@ -212,7 +227,9 @@ class CaseConsumer(AsyncWebsocketConsumer):
 
     async def _leave(self) -> None:
         if self.heartbeat is not None:
-            self.heartbeat.cancel()
+            # The heartbeat itself may be the one leaving (it lost access).
+            if self.heartbeat is not asyncio.current_task():
+                self.heartbeat.cancel()
             self.heartbeat = None
         if not getattr(self, "joined", False):
             return
@@ -233,12 +250,10 @@ class CaseConsumer(AsyncWebsocketConsumer):
         await self._leave()
         await self.close(code=close_code)
 
-    async def _check(self, *, max_age: float) -> bool:
-        """Is access still there? Re-read it when older than ``max_age``."""
+    async def _recheck(self) -> bool:
+        """Re-read access from the database; close with 44xx when it is gone."""
         if self.closing:
             return False
-        if time.monotonic() - self.checked_at < max_age:
-            return True
         try:
             checked = await database_sync_to_async(_load_access)(
                 self.user.pk, self.case_id
@@ -417,8 +432,6 @@ class CaseConsumer(AsyncWebsocketConsumer):
 
     async def on_typing(self, frame: dict) -> None:
         thread = _int(frame, "thread")
-        if not await self._check(max_age=_access_ttl()):
-            return
         if not self.access.can_comment:
             raise PermissionDenied(
                 "Viewers can read the discussion but not post to it."
@@ -461,6 +474,20 @@ class CaseConsumer(AsyncWebsocketConsumer):
 
     # --- group events ---------------------------------------------------------------
 
+    def _may_move_access(self, payload: dict) -> bool:
+        """False only for a ``case.updated`` that provably changed nothing
+        access depends on (autosaves of the text announce one every few
+        seconds; re-checking every open page for each would be waste)."""
+        if payload.get("type") != "case.updated":
+            return True
+        return (
+            bool(payload.get("participants"))
+            or payload.get("status") != self.case.status
+            or payload.get("visibility") != self.case.visibility
+            or "workspace" in (payload.get("fields") or ())
+            or "status" not in payload
+        )
+
     async def consilium_event(self, event: dict) -> None:
         if self.closing or not getattr(self, "joined", False):
             return
@@ -468,8 +495,11 @@ class CaseConsumer(AsyncWebsocketConsumer):
         kind = payload.get("type")
         if kind == "typing" and (payload.get("user") or {}).get("id") == self.user.pk:
             return
-        max_age = 0 if kind in ACCESS_EVENTS else _access_ttl()
-        if not await self._check(max_age=max_age):
+        if (
+            kind in ACCESS_EVENTS
+            and self._may_move_access(payload)
+            and not await self._recheck()
+        ):
             return
         if kind == "thread.new":
             self.thread_ids.add(payload["thread"]["id"])
@@ -478,11 +508,7 @@ class CaseConsumer(AsyncWebsocketConsumer):
         await self.send_json(payload)
 
 
-def _access_ttl() -> float:
-    return float(getattr(settings, "REALTIME_ACCESS_TTL_SECONDS", ACCESS_TTL_SECONDS))
-
-
-class NotificationConsumer(AsyncWebsocketConsumer):
+class NotificationConsumer(_RelayingConsumer):
     """The signed-in user's own notifications (``notification`` frames)."""
 
     async def connect(self) -> None:

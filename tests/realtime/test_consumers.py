@@ -705,30 +705,30 @@ async def test_access_changed_event_forces_a_fresh_check(discussion):
     assert await close_code(colleague) == 4403
 
 
-async def test_removed_participant_stops_receiving_once_the_access_check_expires(
-    discussion, settings
+async def test_access_lost_without_a_case_event_ends_within_a_heartbeat(
+    discussion, make_clinician, make_workspace, monkeypatch
 ):
-    settings.REALTIME_ACCESS_TTL_SECONDS = 0
-    owner, hello = await join(discussion.owner, discussion.case)
-    colleague, _ = await join(discussion.colleague, discussion.case)
-    thread = hello["threads"][0]["id"]
-    await post(owner, thread, "Before removal", "c-before")
-    assert (await frame_of(colleague, "message.new"))["message"]["body"] == (
-        "Before removal"
+    """A workspace membership ends: no case event, the heartbeat notices."""
+    from realtime import presence
+    from workspace.models import Membership
+    from workspace.services import membership_remove
+
+    monkeypatch.setattr(presence, "HEARTBEAT_SECONDS", 0.2)
+    member = await sync_to_async(make_clinician)("wendy")
+    workspace = await sync_to_async(make_workspace)(
+        members={discussion.owner: "owner", member: "member"}
     )
+    await sync_to_async(Case.objects.filter(pk=discussion.case.pk).update)(
+        workspace=workspace, visibility=Case.Visibility.WORKSPACE
+    )
+    comm, _ = await join(member, discussion.case)
 
-    await sync_to_async(remove_participant)(discussion.case, discussion.colleague)
-    await post(owner, thread, "Secret plan", "c-secret")
+    membership = await Membership.objects.select_related("workspace", "user").aget(
+        workspace=workspace, user=member
+    )
+    await sync_to_async(membership_remove)(membership=membership, by=discussion.owner)
 
-    output = []
-    while True:
-        item = await colleague.receive_output(timeout=5)
-        output.append(item)
-        if item["type"] == "websocket.close":
-            break
-    assert output[-1]["code"] == 4403
-    assert "Secret plan" not in str(output)
-    await owner.disconnect()
+    assert await close_code(comm) == 4403
 
 
 async def test_removed_participant_cannot_send(discussion):
