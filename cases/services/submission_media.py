@@ -42,6 +42,7 @@ __all__ = [
     "case_copy_make",
     "case_copy_settle",
     "copy_enqueue",
+    "unsent_uploads_delete",
     "upload_from_path",
 ]
 
@@ -62,6 +63,23 @@ def asset_adopt(asset: MediaAsset, submission: Submission) -> None:
 def asset_discard(asset: MediaAsset) -> None:
     """Delete the patient's copy and, after commit, its files."""
     media_services.asset_delete(asset=asset)
+
+
+def unsent_uploads_delete(*, older_than: timedelta = timedelta(hours=24)) -> int:
+    """Delete patients' uploads never sent in a submission; returns how many.
+
+    A patient may pick a file and leave without sending it; what they did not
+    consent to share is not kept.
+    """
+    cutoff = timezone.now() - older_than
+    unsent = MediaAsset.objects.filter(
+        uploaded_by__kind="patient", submission__isnull=True, created__lt=cutoff
+    )
+    count = 0
+    for asset in unsent.iterator():
+        media_services.asset_delete(asset=asset)
+        count += 1
+    return count
 
 
 def copy_enqueue(finding: FindingLink, *, attempt: int = 0) -> None:

@@ -27,6 +27,9 @@ photo's or video's case copy is ready (or failed), ``{"type":
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -48,6 +51,7 @@ __all__ = [
     "MAX_DESCRIPTION",
     "MAX_NOTE",
     "SubmissionInvalid",
+    "per_hour_limit",
     "submission_attach",
     "submission_create",
     "submission_dismiss",
@@ -59,6 +63,11 @@ __all__ = [
 
 MAX_DESCRIPTION = 4000
 MAX_NOTE = 4000
+
+
+def per_hour_limit() -> int:
+    """How many submissions a patient may send in an hour (a flood guard)."""
+    return int(getattr(settings, "PORTAL_SUBMISSIONS_PER_HOUR", 30))
 
 
 class SubmissionInvalid(ServiceError):
@@ -179,6 +188,14 @@ def submission_create(
         ).exists(),
         "You can only send things to your own clinician.",
     )
+    recent = Submission.objects.filter(
+        patient=patient, created__gte=timezone.now() - timedelta(hours=1)
+    ).count()
+    if recent >= per_hour_limit():
+        raise ServiceError(
+            "You have sent a lot in the last hour. Please wait a little before "
+            "sending more, or contact your clinician directly."
+        )
     errors: dict[str, str] = {}
     description = (description or "").strip()
     if not description:

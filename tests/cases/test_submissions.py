@@ -143,6 +143,17 @@ def test_clinician_cannot_create_a_submission(doc, make_clinician):
         submit(doc, make_clinician(), link=TIKTOK)
 
 
+def test_a_flood_of_submissions_is_refused(pat, doc, settings):
+    settings.PORTAL_SUBMISSIONS_PER_HOUR = 2
+    submit(pat, doc, link=TIKTOK)
+    submit(pat, doc, link=TIKTOK)
+
+    with pytest.raises(ServiceError, match="a lot in the last hour"):
+        submit(pat, doc, link=TIKTOK)
+    assert Submission.objects.count() == 2
+    assert Notification.objects.filter(user=doc).count() == 2
+
+
 # --- Clinician transitions ------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from tests.fixtures.submissions import (
     attach,
     case_with_entry,
     processed_asset,
+    run_on_commit,
     submit,
 )
 from workspace.events import case_group, user_group
@@ -194,8 +195,6 @@ def test_withdrawing_deletes_the_patients_file(pat, doc, phone_photo):
     names = list(phone_photo.renditions.values())
     assert all(media_storage.storage().exists(n) for n in names)
 
-    from tests.fixtures.submissions import run_on_commit
-
     with run_on_commit():
         services.submission_withdraw(submission=submission, by=pat)
 
@@ -236,3 +235,31 @@ def test_case_page_hears_of_the_finding_and_again_when_its_copy_is_ready(
         f["type"] for f in async_to_sync(drain)() if f.get("finding") == finding.pk
     ]
     assert about_finding == ["finding.added", "finding.updated"]
+
+
+def test_uploads_never_sent_are_deleted_by_the_cleanup_command(
+    pat, doc, phone_photo, tmp_path
+):
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    sent = submit(pat, doc, asset=phone_photo)
+    unsent = processed_asset(pat, mf.write_jpeg(tmp_path / "left.jpg"))
+    fresh = processed_asset(pat, mf.write_jpeg(tmp_path / "just_now.jpg"))
+    day_ago = unsent.created - timedelta(hours=25)
+    MediaAsset.objects.filter(pk__in=[unsent.pk, phone_photo.pk]).update(
+        created=day_ago
+    )
+    names = list(unsent.renditions.values())
+
+    out = StringIO()
+    with run_on_commit():
+        call_command("portal_cleanup", stdout=out)
+
+    assert "1 unsent upload(s) deleted." in out.getvalue()
+    assert not MediaAsset.objects.filter(pk=unsent.pk).exists()
+    assert not any(media_storage.storage().exists(n) for n in names)
+    # Sent files and uploads still within the day stay.
+    assert MediaAsset.objects.filter(pk__in=[sent.asset_id, fresh.pk]).count() == 2
