@@ -14,7 +14,10 @@
   "use strict";
 
   const C = window.Consilium || {};
-  const RETRY_DELAYS = [1000, 2000, 4000, 8000, 15000];
+  // Waits between attempts of one request; a page may set
+  // window.ConsiliumPortal = {retryDelays: [...]} first (tests do).
+  const RETRY_DELAYS = (window.ConsiliumPortal && window.ConsiliumPortal.retryDelays) ||
+    [1000, 2000, 4000, 8000, 15000];
   const STORE_PREFIX = "consilium-upload:";
 
   function $(root, selector) { return root.querySelector(selector); }
@@ -109,6 +112,12 @@
     }
 
     pick() {
+      const previous = this.session;
+      if (previous && previous.status === "open" && this.state !== "done") {
+        // A different file replaces one still uploading: free its parts.
+        send("POST", previous.abort_url).catch(function () { /* best effort */ });
+        this.forget();
+      }
       this.reset(false);
       const file = this.input.files && this.input.files[0];
       if (!file) return;

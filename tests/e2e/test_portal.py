@@ -57,16 +57,34 @@ def test_patient_sends_video_and_tiktok_clinician_attaches_patient_sees_it(
     expect(clinician.get_by_role("heading", name="Inbox")).to_be_visible()
 
     patient = logged_in_page(pat, viewport=PHONE)
+    # A flaky connection: the first two attempts at the first part fail.
+    patient.add_init_script("window.ConsiliumPortal = {retryDelays: [200]};")
+    attempts = []
+
+    def flaky(route):
+        attempts.append(route.request.url)
+        if len(attempts) <= 2:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    patient.route("**/media/uploads/*/parts/*/", flaky)
     patient.goto("/")
     expect(
         patient.get_by_role("heading", name="Send something to your clinician")
     ).to_be_visible()
 
-    # The video: picked, uploaded in parts with progress, then sent.
+    # The video: picked and uploaded in parts; one automatic retry fails too,
+    # so the upload pauses with a clear way to resume, then completes.
     patient.get_by_label("Photo or video").set_input_files(str(clip))
+    expect(patient.locator("[data-upload-status]")).to_contain_text(
+        "The upload paused", timeout=LIVE
+    )
+    patient.get_by_role("button", name="Retry upload").click()
     expect(patient.locator("[data-upload-status]")).to_contain_text(
         "Uploaded", timeout=LIVE
     )
+    assert len(attempts) == 3
     send(patient, "The rash on my arm after gardening, filmed on Sunday")
     item = patient.locator(".sub", has_text="after gardening")
     expect(item).to_be_visible()
