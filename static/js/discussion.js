@@ -571,6 +571,8 @@
       frame: function (frame) {
         const handler = handlers[frame.type];
         if (handler) handler(frame);
+        // One socket per case page: other panels (differentials, media) listen here.
+        document.dispatchEvent(new CustomEvent("consilium:case-frame", { detail: frame }));
       },
       close: onClose,
     });
