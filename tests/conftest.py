@@ -186,6 +186,20 @@ def client_for(client, django_user_model):
 # --- Live ASGI server and browser -------------------------------------------------------
 
 
+def _fresh_sync_thread() -> None:
+    """In the forked server: give asgiref a new thread for sync calls.
+
+    An async test earlier in the run starts asgiref's shared thread in this
+    process; the fork copies the executor but not its thread, so every
+    database call of a WebSocket consumer would wait forever.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import SyncToAsync
+
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+
+
 @pytest.fixture
 def asgi_live_server(transactional_db) -> Iterator[str]:
     """Serve the real ASGI application (HTTP and WebSockets) with Daphne.
@@ -199,7 +213,10 @@ def asgi_live_server(transactional_db) -> Iterator[str]:
 
     connections.close_all()
     process = DaphneProcess(
-        host="127.0.0.1", get_application=lambda: application, kwargs={}, setup=None
+        host="127.0.0.1",
+        get_application=lambda: application,
+        kwargs={},
+        setup=_fresh_sync_thread,
     )
     process.start()
     if not process.ready.wait(20):
