@@ -122,18 +122,9 @@ def _notify_patient(submission: Submission, title: str, body: str = "") -> None:
     )
 
 
-def _audit(
-    by: User,
-    verb: str,
-    submission: Submission,
-    ip: str | None,
-    *,
-    case_id: int | None = None,
-    **data,
-) -> None:
-    audit.record(
-        actor=by, verb=verb, target=submission, case_id=case_id, ip=ip, data=data
-    )
+def _audit(by: User, verb: str, submission: Submission, ip: str | None, **data) -> None:
+    # Never with a case id: the patient's trail stays off every case's log.
+    audit.record(actor=by, verb=verb, target=submission, ip=ip, data=data)
 
 
 def _mark_read(submission: Submission, now) -> list[str]:
@@ -259,11 +250,10 @@ def submission_create(
         platform=link.platform if link else None,
         consent_at=now.isoformat(),
     )
-    what = submission.kind_label.lower() or "submission"
     notification_create(
         user=clinician,
         kind=Notification.Kind.SUBMISSION,
-        title=f"{patient.display_name} sent you a {what}",
+        title=f"New from {patient.display_name}: {submission.kind_label}",
         body=description[:200],
         url=_review_url(submission),
         data={"submission": submission.pk},

@@ -115,6 +115,19 @@ def test_submitting_a_link_without_javascript(pat_client, pat, doc):
     assert submission.clinician == doc
 
 
+def test_portal_post_without_a_csrf_token_is_refused(pat, doc):
+    # The view turns Django's CSRF check off to install the upload handler
+    # first, then runs it itself: a forged post must still fail.
+    from django.test import Client
+
+    forged = Client(enforce_csrf_checks=True)
+    forged.force_login(pat)
+    response = forged.post(reverse("portal"), form_data(doc, link=TIKTOK))
+
+    assert response.status_code == 403
+    assert not Submission.objects.exists()
+
+
 def test_submitting_a_photo_in_the_form_streams_it_through_the_pipeline(
     pat_client, pat, doc, tmp_path
 ):

@@ -83,7 +83,7 @@ def test_new_submission_notifies_the_clinician_live(pat, doc):
     assert frame["notification"]["kind"] == "submission"
     assert frame["notification"]["url"] == f"/inbox/{submission.pk}/"
     assert frame["unread"] == 1
-    assert Notification.objects.get(user=doc).title == "Pat Pat sent you a tiktok"
+    assert Notification.objects.get(user=doc).title == "New from Pat Pat: TikTok"
 
 
 def test_submission_without_consent_is_refused_with_a_field_error(pat, doc):

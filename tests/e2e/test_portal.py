@@ -108,7 +108,7 @@ def test_patient_sends_video_and_tiktok_clinician_attaches_patient_sees_it(
     expect(clinician.locator("[data-inbox-list]")).to_contain_text(
         "looks exactly like me", timeout=LIVE
     )
-    expect(clinician.locator("[data-toasts]")).to_contain_text("sent you a")
+    expect(clinician.locator("[data-toasts]")).to_contain_text("New from Pat Pat")
 
     # The clinician rates the video and attaches it to the differential.
     video = Submission.objects.get(description__contains="after gardening")
