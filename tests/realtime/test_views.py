@@ -137,7 +137,7 @@ def test_author_edits_and_deletes_without_javascript(discussion, client_for):
         case=discussion.case,
         thread=general,
         by=discussion.owner,
-        body="v1",
+        body="first draft of the plan",
         client_id="e1",
     ).message
     c = client_for(discussion.owner)
@@ -147,17 +147,17 @@ def test_author_edits_and_deletes_without_javascript(discussion, client_for):
     )
 
     form = c.get(edit_url)
-    saved = c.post(edit_url, {"body": "v2"})
+    saved = c.post(edit_url, {"body": "revised plan wording"})
     message.refresh_from_db()
     body_after_edit = message.body
     deleted = c.post(delete_url)
     message.refresh_from_db()
 
-    assert form.status_code == 200 and "v1" in form.content.decode()
-    assert saved.status_code == 302 and body_after_edit == "v2"
+    assert form.status_code == 200 and "first draft of the plan" in form.content.decode()
+    assert saved.status_code == 302 and body_after_edit == "revised plan wording"
     assert deleted.status_code == 302 and message.is_deleted
     page = c.get(thread_url(discussion.case, general)).content.decode()
-    assert "Message deleted" in page and "v2" not in page
+    assert "Message deleted" in page and "revised plan wording" not in page
 
 
 def test_others_cannot_edit_or_delete_through_the_forms(discussion, client_for):
