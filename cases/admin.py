@@ -8,7 +8,15 @@ from django.contrib import admin, messages
 
 from workspace.audit import client_ip
 
-from .models import Case, CaseParticipant, Tag
+from .models import (
+    Case,
+    CaseParticipant,
+    ConsultRequest,
+    Differential,
+    FindingLink,
+    Submission,
+    Tag,
+)
 from .services.cases import case_archive
 
 
@@ -129,3 +137,45 @@ class TagAdmin(admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
     readonly_fields = ["slug"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Clinical records change only through their services, never in the admin."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Differential)
+class DifferentialAdmin(ReadOnlyAdmin):
+    list_display = ["label", "case", "status", "proposed_by", "position", "created"]
+    list_filter = ["status"]
+    search_fields = ["label", "case__title"]
+    list_select_related = ["case", "proposed_by"]
+
+
+@admin.register(ConsultRequest)
+class ConsultRequestAdmin(ReadOnlyAdmin):
+    list_display = ["case", "specialty", "assignee", "urgency", "status", "due_at"]
+    list_filter = ["status", "urgency", "specialty"]
+    search_fields = ["case__title", "question"]
+    list_select_related = ["case", "specialty", "assignee"]
+
+
+@admin.register(Submission)
+class SubmissionAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "patient", "clinician", "status", "credibility", "created"]
+    list_filter = ["status", "credibility"]
+    list_select_related = ["patient", "clinician"]
+
+
+@admin.register(FindingLink)
+class FindingLinkAdmin(ReadOnlyAdmin):
+    list_display = ["submission", "differential", "relation", "created"]
+    list_select_related = ["submission", "differential"]
