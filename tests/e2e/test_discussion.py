@@ -153,3 +153,79 @@ def test_topics_edit_and_delete_reach_the_other_browser(two_clinicians_on_a_case
     )
     stored = Message.objects.get(pk=message_id)
     assert stored.is_deleted and stored.body == ""
+
+
+# Lets the test cut a page's sockets and keep it offline for a while: new
+# sockets go to a path with no route (the server refuses them) until
+# ``__offline`` is cleared, so the page's own reconnect logic runs for real.
+CONTROLLABLE_SOCKETS = """
+(() => {
+  const Real = window.WebSocket;
+  window.__offline = false;
+  window.__sockets = [];
+  function Controlled(url, protocols) {
+    const target = window.__offline ? url.replace("/ws/", "/ws-offline/") : url;
+    const socket = protocols === undefined ? new Real(target) : new Real(target, protocols);
+    window.__sockets.push(socket);
+    return socket;
+  }
+  Controlled.prototype = Real.prototype;
+  ["CONNECTING", "OPEN", "CLOSING", "CLOSED"].forEach((k) => { Controlled[k] = Real[k]; });
+  window.WebSocket = Controlled;
+})();
+"""
+
+
+def test_a_dropped_page_catches_up_and_sends_its_queue_exactly_once(
+    logged_in_page, make_clinician, make_case
+):
+    olive = make_clinician("olive", first_name="Olive", last_name="Owner")
+    colin = make_clinician("colin", first_name="Colin", last_name="Lab")
+    case = make_case(
+        olive,
+        participants={colin: CaseParticipant.Role.COLLABORATOR},
+        status=Case.Status.PUBLISHED,
+    )
+    owner = logged_in_page(olive)
+    colleague = logged_in_page(colin)
+    colleague.add_init_script(CONTROLLABLE_SOCKETS)
+    for page in (owner, colleague):
+        page.goto(f"/cases/{case.pk}/")
+        expect(page.locator("[data-discussion] [data-status]")).to_have_text("Live")
+    owner_box = owner.get_by_label("Message to # General")
+    owner_box.fill("Before the drop")
+    owner_box.press("Enter")
+    expect(colleague.locator("[data-messages]")).to_contain_text("Before the drop")
+
+    # The colleague's network drops; the conversation goes on without them.
+    colleague.evaluate(
+        """() => { window.__offline = true;
+        window.__sockets.filter((s) => s.url.includes('/ws/cases/')).forEach((s) => s.close()); }"""
+    )
+    expect(colleague.locator("[data-status]")).to_contain_text("Reconnecting")
+    for text in ("Missed one", "Missed two"):
+        owner_box.fill(text)
+        owner_box.press("Enter")
+    box = colleague.get_by_label("Message to # General")
+    box.fill("Typed while offline")
+    box.press("Enter")
+    expect(colleague.locator("li.msg--pending")).to_contain_text("Typed while offline")
+
+    # Back online: the page resyncs through history and sends its queue.
+    colleague.evaluate("() => { window.__offline = false; }")
+    expect(colleague.locator("[data-status]")).to_have_text("Live", timeout=20000)
+    log = colleague.locator("[data-messages]")
+    expect(log.locator("li.msg", has_text="Typed while offline")).not_to_have_class(
+        re.compile("msg--pending")
+    )
+    expect(owner.locator("[data-messages]")).to_contain_text("Typed while offline")
+    texts = [t.strip() for t in log.locator("li.msg .msg__body").all_inner_texts()]
+    assert texts == [
+        "Before the drop",
+        "Missed one",
+        "Missed two",
+        "Typed while offline",
+    ]
+    assert list(
+        Message.objects.filter(case=case).order_by("seq").values_list("body", flat=True)
+    ) == ["Before the drop", "Missed one", "Missed two", "Typed while offline"]
