@@ -14,9 +14,9 @@ from __future__ import annotations
 import bisect
 import math
 import os
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import NamedTuple
 
 import cv2
@@ -72,8 +72,31 @@ class CascadeMissing(RuntimeError):
     """The OpenCV install lacks its bundled Haar cascade files."""
 
 
-@cache
+_per_thread = threading.local()
+
+
 def _cascade(name: str) -> cv2.CascadeClassifier:
+    """The named cascade, loaded once per thread.
+
+    A ``CascadeClassifier`` keeps scratch state between the calls of one
+    detection, so two threads detecting with one instance at once corrupt
+    each other (OpenCV fails an assertion in ``getScaleData``): two uploads
+    processed at the same time did exactly that.
+    """
+    loaded = _per_thread.__dict__.setdefault("cascades", {})
+    if name not in loaded:
+        loaded[name] = _load_cascade(name)
+    return loaded[name]
+
+
+def _cascade_cache_clear() -> None:
+    _per_thread.__dict__.pop("cascades", None)
+
+
+_cascade.cache_clear = _cascade_cache_clear  # type: ignore[attr-defined]
+
+
+def _load_cascade(name: str) -> cv2.CascadeClassifier:
     path = os.path.join(cv2.data.haarcascades, name)
     if not os.path.isfile(path):
         raise CascadeMissing(

@@ -100,7 +100,7 @@ def test_photo_and_video_are_cleaned_blurred_released_and_played_by_a_colleague(
     video_item = gallery.locator("[data-asset]").filter(has=page.locator("video"))
     video_item.get_by_role("button", name="Release").click()
     expect(video_item.locator(".pill")).to_have_text("Released")
-    page.get_by_role("link", name="Report").first.click()
+    photo_item.get_by_role("link", name="Report").click()
     expect(page.get_by_role("heading", name="De-identification report")).to_be_visible()
     expect(page.get_by_text("GPS location", exact=False)).to_be_visible()
 

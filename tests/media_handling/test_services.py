@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from PIL import Image
 from media_handling import services, uploads
 from media_handling import storage as media_storage
 from media_handling.deid.video import display_frames
+from media_handling.faces import detect_faces
 from media_handling.models import MediaAsset, UploadSession
 from media_handling.sniff import MediaError
 from tests.fixtures import media_factory as mf
@@ -353,3 +355,16 @@ def test_cancelling_and_expiring_sessions_free_their_bytes(tmp_path, clinician):
         session.refresh_from_db()
         assert session.status == UploadSession.Status.ABORTED
         assert not uploads.session_path(session.token).exists()
+
+
+def test_face_detection_is_safe_from_several_threads_at_once():
+    # Two uploads processed at once (two request threads with the immediate
+    # task backend, or a threaded worker) share the detector.
+    image = mf.face_picture(size=(640, 480), face=(200, 120, 200, 200))
+    expected = detect_faces(image)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: detect_faces(image), range(24)))
+
+    assert len(expected) == 1
+    assert all(result == expected for result in results)
