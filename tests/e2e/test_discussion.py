@@ -229,3 +229,15 @@ def test_a_dropped_page_catches_up_and_sends_its_queue_exactly_once(
     assert list(
         Message.objects.filter(case=case).order_by("seq").values_list("body", flat=True)
     ) == ["Before the drop", "Missed one", "Missed two", "Typed while offline"]
+
+    # Coming back later: an unread divider marks where the news starts.
+    colleague.goto("/")
+    owner_box.fill("While you were away")
+    owner_box.press("Enter")
+    expect(owner.locator("[data-messages]")).to_contain_text("While you were away")
+    colleague.goto(f"/cases/{case.pk}/")
+    divider = colleague.locator("[data-messages] .discussion__divider")
+    expect(divider).to_have_count(1)
+    expect(divider.locator("xpath=following-sibling::li[1]")).to_contain_text(
+        "While you were away"
+    )

@@ -845,3 +845,47 @@ async def test_client_that_spots_a_seq_gap_recovers_the_lost_message(discussion)
         third["id"],
     ]
     await owner.disconnect()
+
+
+# --- notifications socket ----------------------------------------------------------------------
+
+
+async def test_notifications_socket_refuses_anonymous_with_4401():
+    comm = await open_socket(None, "/ws/notifications/")
+    assert await close_code(comm) == 4401
+
+
+async def test_mention_arrives_on_the_mentioned_users_notifications_socket(discussion):
+    inbox = await open_socket(discussion.colleague, "/ws/notifications/")
+    owner, hello = await join(discussion.owner, discussion.case)
+    thread = hello["threads"][0]["id"]
+
+    await post(owner, thread, "@colin can you see the rash?", "c-men")
+    frame = await inbox.receive_json_from(timeout=5)
+
+    assert frame["type"] == "notification"
+    assert frame["unread"] == 1
+    assert frame["notification"]["kind"] == "mention"
+    assert frame["notification"]["title"] == (
+        "Olive Owner mentioned you in “Rash after new medication”"
+    )
+    assert frame["notification"]["body"] == "@colin can you see the rash?"
+    assert await inbox.receive_nothing(timeout=0.3)
+    await inbox.disconnect()
+    await owner.disconnect()
+
+
+async def test_notifications_socket_answers_ping_and_reports_bad_frames(discussion):
+    inbox = await open_socket(discussion.owner, "/ws/notifications/")
+
+    await inbox.send_to(text_data="nope")
+    bad = await inbox.receive_json_from(timeout=5)
+    await send(inbox, {"type": "subscribe"})
+    unknown = await inbox.receive_json_from(timeout=5)
+    await send(inbox, {"type": "ping"})
+    pong = await inbox.receive_json_from(timeout=5)
+
+    assert bad["type"] == "error" and bad["code"] == "bad_json"
+    assert unknown["code"] == "unknown_type" and unknown["ref"] == "subscribe"
+    assert pong == {"type": "pong"}
+    await inbox.disconnect()

@@ -153,7 +153,9 @@ def test_author_edits_and_deletes_without_javascript(discussion, client_for):
     deleted = c.post(delete_url)
     message.refresh_from_db()
 
-    assert form.status_code == 200 and "first draft of the plan" in form.content.decode()
+    assert (
+        form.status_code == 200 and "first draft of the plan" in form.content.decode()
+    )
     assert saved.status_code == 302 and body_after_edit == "revised plan wording"
     assert deleted.status_code == 302 and message.is_deleted
     page = c.get(thread_url(discussion.case, general)).content.decode()
@@ -283,3 +285,72 @@ def test_case_page_shows_the_live_discussion(discussion, client_for):
     assert response.status_code == 200
     assert 'id="discussion"' in html and "data-discussion" in html
     assert "Seen on the <em>case page</em>" in html
+
+
+def test_too_long_form_post_shows_the_error_in_the_composer(discussion, client_for):
+    general = thread_default(case=discussion.case)
+    response = client_for(discussion.owner).post(
+        thread_url(discussion.case, general),
+        {"body": "x" * 10_001, "client_id": "long"},
+    )
+    assert response.status_code == 400
+    assert "at most 10000 characters" in response.content.decode()
+    assert not Message.objects.exists()
+
+
+def test_staff_can_read_messages_in_the_admin_but_not_change_them(
+    discussion, client_for
+):
+    general = thread_default(case=discussion.case)
+    message = message_post(
+        case=discussion.case,
+        thread=general,
+        by=discussion.owner,
+        body="x",
+        client_id="a",
+    ).message
+    staff = discussion.owner
+    staff.is_staff = staff.is_superuser = True
+    staff.save()
+    c = client_for(staff)
+
+    listing = c.get(reverse("admin:realtime_message_changelist"))
+    detail = c.get(reverse("admin:realtime_message_change", args=[message.pk]))
+    delete = c.post(
+        reverse("admin:realtime_message_delete", args=[message.pk]), {"post": "yes"}
+    )
+
+    assert listing.status_code == 200 and detail.status_code == 200
+    assert delete.status_code == 403
+    assert Message.objects.filter(pk=message.pk).exists()
+
+
+def test_demo_seed_posts_the_discussion_once_and_skips_without_cases(make_clinician):
+    from realtime import demo as realtime_demo
+    from workspace.demo import Demo
+
+    users = {
+        "ana": make_clinician("ana"),
+        "ben": make_clinician("ben"),
+        "sam": make_clinician("sam"),
+    }
+    realtime_demo.seed(Demo(users=users))
+    assert not Message.objects.exists()  # no demo cases yet: nothing to do
+
+    from cases.models import Case, CaseParticipant
+
+    case = Case.objects.create(
+        owner=users["ana"], title="Demo rash", status=Case.Status.PUBLISHED
+    )
+    CaseParticipant.objects.create(case=case, user=users["ana"], role="owner")
+    for name in ("ben", "sam"):
+        CaseParticipant.objects.create(case=case, user=users[name], role="collaborator")
+    realtime_demo.seed(Demo(users=users))
+    realtime_demo.seed(Demo(users=users))
+
+    assert Message.objects.filter(case=case).count() == len(realtime_demo.SCRIPT)
+    assert set(Thread.objects.filter(case=case).values_list("title", flat=True)) == {
+        "General",
+        "Investigations",
+    }
+    assert Message.objects.filter(case=case, mentions__username="ben").exists()
