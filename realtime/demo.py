@@ -19,28 +19,31 @@ SCRIPT = [
     (
         None,
         "ana",
-        "Thanks for looking at this one. Images are in the gallery; @ben you saw them in ED?",
+        "Thanks for looking at this one. The key findings are in the case notes; "
+        "@ben, does this match what you saw when they came in?",
     ),
     (
         None,
         "ben",
-        "Yes. Rash appeared about **36 hours** before presentation, spreading from the trunk.",
+        "Yes. Symptoms had been building for about **36 hours** before presentation.",
     ),
     (
         None,
         "sam",
-        "Any mucosal involvement? That changes the differential a lot:\n\n- SJS/TEN\n- DRESS\n- viral exanthem",
+        "Before we narrow it down, what changed recently?\n\n"
+        "- a new medication\n- a recent infection\n- travel",
     ),
-    (None, "ana", "No mucosal involvement. New medication two weeks ago, though."),
+    (None, "ana", "A new medication two weeks ago; nothing else of note."),
     (
         "Investigations",
         "ben",
-        "Eosinophils 1.9 × 10⁹/L, ALT 140. Repeating LFTs tomorrow.",
+        "First bloods are in the notes. Repeats are due tomorrow morning.",
     ),
     (
         "Investigations",
         "sam",
-        "That fits DRESS. Worth a RegiSCAR score — @ana can you add it to the notes?",
+        "Worth adding the repeats before we vote on the differentials — "
+        "@ana can you update the case when they are back?",
     ),
 ]
 
