@@ -60,6 +60,7 @@ class State:
     last_frame_at: float = 0.0
     first_delivery: float | None = None
     last_delivery: float | None = None
+    bytes_received: int = 0
     all_in: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -79,6 +80,7 @@ async def _listen(ws: ClientConnection, rec: Receiver, state: State) -> None:
         async for raw in ws:
             now_ns = time.time_ns()
             state.last_frame_at = time.monotonic()
+            state.bytes_received += len(raw)
             rec.frames += 1
             frame = json.loads(raw)
             if not rec.ready.is_set():
@@ -208,6 +210,10 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
         await asyncio.sleep(0.2)
     result["settle_seconds"] = round(time.monotonic() - settle, 2)
     result["settled"] = time.monotonic() - settle < settle_timeout
+    # What the joins cost the readers: every frame before the first message
+    # (hello, presence) and its bytes.
+    result["join_frames"] = sum(r.frames for r in receivers)
+    result["join_mib"] = round(state.bytes_received / 1024**2, 2)
 
     send_started = time.monotonic()
     send_deadline = send_started + messages / rate + 30

@@ -55,6 +55,7 @@ COLUMNS = [
     "dup",
     "seq gaps",
     "connect s (+ settle)",
+    "join frames (MiB)",
     "p95 ÷ baseline",
 ]
 
@@ -110,6 +111,7 @@ def _row(table: Table, mode: str, size: int, result: dict, baseline: dict) -> No
         result["duplicated"],
         result["seq_gaps"] if protocol == "consilium" else "–",
         connect,
+        f"{result.get('join_frames', 0):,} ({result.get('join_mib', 0):.1f})",
         "1.00×"
         if protocol == "relay"
         else ratio(result["p95_ms"], baseline.get("p95_ms")),
@@ -202,6 +204,8 @@ def run(quick: bool = False, modes: tuple[str, ...] = ("embedded", "scale")) -> 
         "`hello`); connect s: until every reader was ready, + settle: until "
         "the presence frames that the joins set off stopped (bounded; "
         "'(storm)' = still going when sending began)",
+        "join frames: frames (and MiB) all readers received while joining, "
+        "before the first message: `hello` and `presence` (none for the relay)",
         "p95 ÷ baseline: Consilium's p95 latency over the bare relay's at the "
         "same N in the same run (1.00× = no cost over Channels itself)",
     ]
