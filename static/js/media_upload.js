@@ -6,8 +6,10 @@
    an upload session: straight to S3 on presigned URLs in scale mode, or PUT
    to the app one part per request, so no request ever carries more than a
    part. The gallery refreshes on `media.updated` frames from the case socket
-   and, while anything is processing, by polling (a task worker in another
-   process cannot reach an in-memory channel layer). */
+   (the discussion panel's, re-dispatched as `consilium:case-frame`, or its
+   own when the page has no discussion) and, while anything is processing,
+   by polling (a task worker in another process cannot reach an in-memory
+   channel layer). */
 (function () {
   "use strict";
 
@@ -388,11 +390,15 @@
 
     // --- live updates ----------------------------------------------------------------
 
-    if (window.WebSocket && window.Consilium && window.Consilium.socket && root.dataset.wsPath) {
-      window.Consilium.socket(root.dataset.wsPath, {
-        open: function () { refresh(); },
-        frame: function (frame) { if (frame.type === "media.updated") refresh(); },
-      });
+    function onFrame(frame) {
+      // "hello" follows every (re)connect: anything may have changed meanwhile.
+      if (frame.type === "media.updated" || frame.type === "hello") refresh();
+    }
+    if (document.querySelector("[data-discussion][data-ws-path]")) {
+      // The discussion panel owns the page's socket and re-dispatches frames.
+      document.addEventListener("consilium:case-frame", function (ev) { onFrame(ev.detail || {}); });
+    } else if (window.WebSocket && window.Consilium && window.Consilium.socket && root.dataset.wsPath) {
+      window.Consilium.socket(root.dataset.wsPath, { frame: onFrame });
     }
     schedulePoll();
   }

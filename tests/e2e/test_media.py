@@ -73,6 +73,14 @@ def test_photo_and_video_are_cleaned_blurred_released_and_played_by_a_colleague(
     expect(ready.locator("video")).to_have_count(1)
     expect(ready).to_contain_text("Not released")
 
+    # A colleague with the case open sees nothing of it yet.
+    other = logged_in_page(colleague)
+    other_csp = _collect_csp_errors(other)
+    other.goto(f"/cases/{case.pk}/")
+    items = other.locator("[data-media-list] [data-asset]")
+    expect(other.get_by_text("No photos or videos yet.")).to_be_visible()
+    expect(items).to_have_count(0)
+
     # The face review shows the proposal; the uploader also draws a region.
     needs_review.get_by_role("link", name="Review faces").click()
     expect(
@@ -104,12 +112,10 @@ def test_photo_and_video_are_cleaned_blurred_released_and_played_by_a_colleague(
     expect(page.get_by_role("heading", name="De-identification report")).to_be_visible()
     expect(page.get_by_text("GPS location", exact=False)).to_be_visible()
 
-    # The colleague sees both, and the video plays.
-    other = logged_in_page(colleague)
-    other_csp = _collect_csp_errors(other)
-    other.goto(f"/cases/{case.pk}/")
-    items = other.locator("[data-media-list] [data-asset]")
+    # The colleague's open page shows both as they are released, without a
+    # reload (the case socket's media.updated frames), and the video plays.
     expect(items).to_have_count(2)
+    expect(other.get_by_text("No photos or videos yet.")).to_be_hidden()
     image = other.locator("[data-media-list] img")
     _loaded(image)
     player = other.locator("[data-media-list] video")
