@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from django.core.management import call_command
 from django.test import override_settings
 from PIL import Image
 
@@ -368,3 +369,57 @@ def test_face_detection_is_safe_from_several_threads_at_once():
 
     assert len(expected) == 1
     assert all(result == expected for result in results)
+
+
+@LOCAL_SESSIONS
+def test_the_cleanup_command_expires_sessions_and_requeues_stuck_assets(
+    tmp_path, clinician, django_capture_on_commit_callbacks
+):
+    # Given an abandoned session, and an upload whose worker died mid-run
+    session = services.upload_session_start(
+        uploaded_by=clinician, owner_group="case.5", size=10
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        asset = services.asset_create_from_upload(
+            upload=accepted_upload(mf.write_jpeg(tmp_path / "a.jpg").read_bytes()),
+            uploaded_by=clinician,
+        )
+    MediaAsset.objects.filter(pk=asset.pk).update(
+        status=MediaAsset.Status.PROCESSING, step=MediaAsset.Step.DEIDENTIFY
+    )
+    out = io.StringIO()
+
+    # When the cleanup runs
+    with (
+        override_settings(MEDIA_UPLOAD_SESSION_TTL_SECONDS=0),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        call_command("media_cleanup", stale_minutes=0, stdout=out)
+
+    # Then the session is gone and the asset was processed after all
+    session.refresh_from_db()
+    asset.refresh_from_db()
+    assert out.getvalue().strip() == (
+        "1 upload session(s) expired, 1 asset(s) requeued."
+    )
+    assert session.status == UploadSession.Status.ABORTED
+    assert asset.status == MediaAsset.Status.READY
+    assert sorted(stored_names(asset)) == sorted(asset.renditions.values())
+
+
+def test_staff_see_assets_in_the_admin_and_deleting_one_deletes_its_files(
+    face_photo, client, django_user_model, django_capture_on_commit_callbacks
+):
+    staff = django_user_model.objects.create_superuser("root", "r@example.org", "pw")
+    client.force_login(staff)
+    listing = client.get("/admin/media_handling/mediaasset/")
+    assert listing.status_code == 200
+    assert face_photo.key.hex[:8] in listing.content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"/admin/media_handling/mediaasset/{face_photo.pk}/delete/", {"post": "yes"}
+        )
+
+    assert not MediaAsset.objects.filter(pk=face_photo.pk).exists()
+    assert stored_names(face_photo) == []
