@@ -23,9 +23,9 @@ class MediaAssetAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    def get_actions(self, request, *args, **kwargs):
+    def get_actions(self, request, action_location=admin.ActionLocation.CHANGE_LIST):
         # The bulk delete would skip the service and leave the files behind.
-        actions = super().get_actions(request, *args, **kwargs)
+        actions = super().get_actions(request, action_location)
         actions.pop("delete_selected", None)
         return actions
 
