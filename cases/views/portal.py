@@ -317,6 +317,13 @@ def portal_upload_complete(request: HttpRequest, token: UUID) -> JsonResponse:
         return _json_error(str(exc), status=403)
     except (ServiceError, MediaError) as exc:
         return _json_error(str(exc))
+    audit.record(
+        actor=request.user,
+        verb="portal.upload",
+        target=asset,
+        request=request,
+        data={"kind": asset.kind, "size": asset.size, "via": session.mode},
+    )
     return JsonResponse(
         {
             "ok": True,

@@ -244,3 +244,24 @@ def test_findings_of_a_case_load_in_one_query(
 
     assert {k: len(v) for k, v in by_entry.items()} == {entry.pk: 2, second.pk: 1}
     assert html.count('class="finding"') == 3
+
+
+def test_inbox_and_portal_pages_use_the_same_number_of_queries_for_more_rows(
+    client_for, pat, doc
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count(client, url) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    doc_client, pat_client = client_for(doc), client_for(pat)
+    submit(pat, doc, link=TIKTOK)
+    few = (count(doc_client, "/inbox/?show=all"), count(pat_client, "/portal/"))
+    for _ in range(4):
+        submit(pat, doc, link=TIKTOK)
+    many = (count(doc_client, "/inbox/?show=all"), count(pat_client, "/portal/"))
+
+    assert few == many

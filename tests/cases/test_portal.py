@@ -206,6 +206,9 @@ def test_part_by_part_upload_then_submit_with_the_asset(
     with run_on_commit():
         done = pat_client.post(started["complete_url"]).json()
     asset_id = done["asset"]["id"]
+    assert AuditEvent.objects.filter(
+        verb="portal.upload", actor=pat, target_id=str(asset_id)
+    ).exists()
 
     with run_on_commit():
         response = pat_client.post(
