@@ -195,7 +195,8 @@ class CaseConsumer(_RelayingConsumer):
         await self.send_json(_error_frame(code, detail, ref))
 
     async def _presence_join(self) -> list[dict]:
-        users = await sync_to_async(presence.presence_join)(
+        # The cache is thread-safe: no need to queue behind database calls.
+        users = await sync_to_async(presence.presence_join, thread_sensitive=False)(
             case_id=self.case_id,
             connection=self.channel_name,
             user_id=self.user.pk,
@@ -218,7 +219,7 @@ class CaseConsumer(_RelayingConsumer):
                     return
                 users = await self._presence_join()
                 if users != self.presence_seen:
-                    # Someone's connection expired (a crashed process).
+                    # An entry expired (its process crashed without a leave).
                     await self._broadcast_presence(users)
         except asyncio.CancelledError:
             raise
@@ -235,7 +236,7 @@ class CaseConsumer(_RelayingConsumer):
             return
         self.joined = False
         await self.channel_layer.group_discard(self.group, self.channel_name)
-        users = await sync_to_async(presence.presence_leave)(
+        users = await sync_to_async(presence.presence_leave, thread_sensitive=False)(
             case_id=self.case_id, connection=self.channel_name
         )
         await self.channel_layer.group_send(
@@ -503,6 +504,8 @@ class CaseConsumer(_RelayingConsumer):
             return
         if kind == "thread.new":
             self.thread_ids.add(payload["thread"]["id"])
+        elif kind == "presence":
+            self.presence_seen = payload.get("users") or []
         if kind in INTERNAL_EVENTS:
             return
         await self.send_json(payload)
