@@ -48,9 +48,17 @@ def test_patient_sends_video_and_tiktok_clinician_attaches_patient_sees_it(
 ):
     doc = make_clinician("doc", first_name="Dana", last_name="Ortiz")
     pat = make_patient("pat", clinician=doc)
-    case = make_case(doc, title="Itchy rash on both forearms")
+    colleague = make_clinician("colleague")
+    case = make_case(
+        doc, title="Itchy rash on both forearms", participants={colleague: "viewer"}
+    )
     Differential.objects.create(case=case, label="Contact dermatitis", proposed_by=doc)
     clip = mf.write_phone_mp4(tmp_path / "IMG_0042.mp4")
+
+    # A colleague has the case page open throughout.
+    watcher = logged_in_page(colleague)
+    watcher.goto(f"/cases/{case.pk}/")
+    expect(watcher.get_by_text("Contact dermatitis").first).to_be_visible()
 
     clinician = logged_in_page(doc)
     clinician.goto("/inbox/")
@@ -142,7 +150,12 @@ def test_patient_sends_video_and_tiktok_clinician_attaches_patient_sees_it(
     assert finding.relation == "supports"
     assert finding.asset is not None and finding.asset_id != video.asset_id
 
-    # On the case page the finding shows; the patient's name does not.
-    clinician.goto(f"/cases/{case.pk}/")
-    expect(clinician.locator("main")).to_contain_text("Linear vesicles after gardening")
-    expect(clinician.locator("main")).not_to_contain_text(pat.display_name)
+    # The colleague's open case page shows the finding under the entry, live,
+    # with its de-identified video; nothing names the patient.
+    finding_row = watcher.locator(
+        ".finding", has_text="Linear vesicles after gardening"
+    )
+    expect(finding_row).to_be_visible(timeout=LIVE)
+    expect(finding_row.locator("img")).to_be_visible(timeout=LIVE)
+    expect(watcher.locator("main")).not_to_contain_text(pat.display_name)
+    expect(watcher.locator("main")).not_to_contain_text("after gardening, filmed")
