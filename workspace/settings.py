@@ -104,6 +104,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "consilium.sqlite3",
+            # Reusing connections matters under Channels: every database call
+            # from a consumer would otherwise open and close SQLite.
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
             # WAL lets the task worker and the web server read while one writes.
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
