@@ -132,68 +132,68 @@ def _done(pk: int) -> HttpResponse:
     return redirect("inbox_review", pk=pk)
 
 
-@require_POST
-@clinician_required
-def rate(request: HttpRequest, pk: int) -> HttpResponse:
+def _triage(request, pk, *, form_class, form_key, action, success) -> HttpResponse:
+    """Validate one triage form, run its service, and come back to the review."""
     submission = selectors.submission_get_for_clinician(request.user, pk)
-    form = RateForm(request.POST)
+    form = form_class(request.POST)
     if not form.is_valid():
-        return _review(request, submission, status=400, rate_form=form)
+        return _review(request, submission, status=400, **{form_key: form})
     try:
-        services.submission_rate(
-            submission=submission,
-            by=request.user,
-            credibility=form.cleaned_data["credibility"],
-            note=form.cleaned_data["credibility_note"],
-            ip=audit.client_ip(request),
-        )
+        action(submission, form.cleaned_data, audit.client_ip(request))
     except workspace_services.ServiceError as exc:
         _refused(request, exc)
     else:
-        messages.success(request, "Rating saved.")
+        messages.success(request, success)
     return _done(pk)
+
+
+@require_POST
+@clinician_required
+def rate(request: HttpRequest, pk: int) -> HttpResponse:
+    return _triage(
+        request,
+        pk,
+        form_class=RateForm,
+        form_key="rate_form",
+        success="Rating saved.",
+        action=lambda submission, data, ip: services.submission_rate(
+            submission=submission,
+            by=request.user,
+            credibility=data["credibility"],
+            note=data["credibility_note"],
+            ip=ip,
+        ),
+    )
 
 
 @require_POST
 @clinician_required
 def reply(request: HttpRequest, pk: int) -> HttpResponse:
-    submission = selectors.submission_get_for_clinician(request.user, pk)
-    form = ReplyForm(request.POST)
-    if not form.is_valid():
-        return _review(request, submission, status=400, reply_form=form)
-    try:
-        services.submission_reply(
-            submission=submission,
-            by=request.user,
-            note=form.cleaned_data["reply"],
-            ip=audit.client_ip(request),
-        )
-    except workspace_services.ServiceError as exc:
-        _refused(request, exc)
-    else:
-        messages.success(request, "Your patient can now see your note.")
-    return _done(pk)
+    return _triage(
+        request,
+        pk,
+        form_class=ReplyForm,
+        form_key="reply_form",
+        success="Your patient can now see your note.",
+        action=lambda submission, data, ip: services.submission_reply(
+            submission=submission, by=request.user, note=data["reply"], ip=ip
+        ),
+    )
 
 
 @require_POST
 @clinician_required
 def dismiss(request: HttpRequest, pk: int) -> HttpResponse:
-    submission = selectors.submission_get_for_clinician(request.user, pk)
-    form = DismissForm(request.POST)
-    if not form.is_valid():
-        return _review(request, submission, status=400, dismiss_form=form)
-    try:
-        services.submission_dismiss(
-            submission=submission,
-            by=request.user,
-            note=form.cleaned_data["reply"],
-            ip=audit.client_ip(request),
-        )
-    except workspace_services.ServiceError as exc:
-        _refused(request, exc)
-    else:
-        messages.success(request, "Dismissed.")
-    return _done(pk)
+    return _triage(
+        request,
+        pk,
+        form_class=DismissForm,
+        form_key="dismiss_form",
+        success="Dismissed.",
+        action=lambda submission, data, ip: services.submission_dismiss(
+            submission=submission, by=request.user, note=data["reply"], ip=ip
+        ),
+    )
 
 
 @require_POST
