@@ -21,15 +21,20 @@ so it neither sends nor receives anything more. Typing uses the last check.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import connections
 
 from cases.models import Case
 from cases.permissions import CaseAccess, case_access
@@ -50,6 +55,51 @@ CLOSE_NOT_FOUND = 4404
 # Larger than any valid frame: 10,000 characters JSON-escaped as \uXXXX pairs.
 MAX_FRAME_CHARS = 256 * 1024
 TYPING_THROTTLE_SECONDS = 3.0
+# Presence changes are announced at most once per case in this window, by
+# whichever process sees the first change: a hundred pages opening at once
+# cost a hundred hellos and one presence frame each, not a hundred squared.
+PRESENCE_COALESCE_SECONDS = 1.0
+
+# Reads (access checks, hello, history) run on a small pool of their own
+# rather than Channels' one shared database thread, so many pages can open at
+# once; writes (posting, editing) stay on that thread, one at a time. Each
+# pool thread keeps one database connection (CONN_MAX_AGE applies).
+READ_THREADS = 4
+_read_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _read_executor() -> ThreadPoolExecutor:
+    global _read_pool
+    # A forked process inherits the pool but not its threads: start afresh.
+    if _read_pool is None or _read_pool[0] != os.getpid():
+        _read_pool = (
+            os.getpid(),
+            ThreadPoolExecutor(READ_THREADS, thread_name_prefix="consilium-db-read"),
+        )
+    return _read_pool[1]
+
+
+def read_db(fn):
+    return database_sync_to_async(fn, thread_sensitive=False, executor=_read_executor())
+
+
+def close_read_connections() -> None:
+    """Close the database connection of every read thread (tests, shutdown)."""
+    if _read_pool is None or _read_pool[0] != os.getpid():
+        return
+    pool = _read_pool[1]
+    # Every thread must take one task, so each waits for all to arrive.
+    barrier = threading.Barrier(READ_THREADS)
+
+    def close() -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=5)
+        connections.close_all()
+
+    for future in [pool.submit(close) for _ in range(READ_THREADS)]:
+        future.result()
+
+
 # Group events that may change who can see the case (see the module doc).
 ACCESS_EVENTS = frozenset({"case.access_changed", "case.updated", "case.deleted"})
 # Group events for the consumers themselves, never forwarded to clients.
@@ -128,6 +178,25 @@ def _hello(checked: _Access) -> dict:
     }
 
 
+# Pending announcements, referenced so they are not garbage-collected; they
+# outlive the connection that scheduled them.
+_ANNOUNCEMENTS: set[asyncio.Task] = set()
+
+
+async def _announce_presence_later(layer, case_id: int) -> None:
+    try:
+        await asyncio.sleep(PRESENCE_COALESCE_SECONDS)
+        users = await sync_to_async(
+            presence.presence_announce_read, thread_sensitive=False
+        )(case_id)
+        await layer.group_send(
+            case_group(case_id),
+            {"type": EVENT_TYPE, "payload": {"type": "presence", "users": users}},
+        )
+    except Exception:
+        logger.exception("presence announcement failed for case %s", case_id)
+
+
 class _RelayingConsumer(AsyncWebsocketConsumer):
     async def dispatch(self, message: dict) -> None:
         # Channels hops to the shared database thread before every handler
@@ -163,7 +232,7 @@ class CaseConsumer(_RelayingConsumer):
             await self.close(code=CLOSE_NOT_LOGGED_IN)
             return
         try:
-            checked = await database_sync_to_async(_load_access)(user.pk, self.case_id)
+            checked = await read_db(_load_access)(user.pk, self.case_id)
         except AccessLost as lost:
             await self.close(code=lost.close_code)
             return
@@ -171,11 +240,12 @@ class CaseConsumer(_RelayingConsumer):
         # Join before reading last_id, so every later message arrives live.
         await self.channel_layer.group_add(self.group, self.channel_name)
         self.joined = True
-        hello = await database_sync_to_async(_hello)(checked)
+        hello = await read_db(_hello)(checked)
         hello["presence"] = await self._presence_join()
         self.thread_ids = {t["id"] for t in hello["threads"]}
         await self.send_json(hello)
-        await self._broadcast_presence(hello["presence"])
+        self.presence_seen = hello["presence"]
+        await self._announce_presence()
         self.heartbeat = asyncio.ensure_future(self._beat())
 
     async def disconnect(self, code: int) -> None:
@@ -204,12 +274,17 @@ class CaseConsumer(_RelayingConsumer):
         )
         return users
 
-    async def _broadcast_presence(self, users: list[dict]) -> None:
-        self.presence_seen = users
-        await self.channel_layer.group_send(
-            self.group,
-            {"type": EVENT_TYPE, "payload": {"type": "presence", "users": users}},
-        )
+    async def _announce_presence(self) -> None:
+        """Have the case's presence sent to the group shortly (coalesced)."""
+        claimed = await sync_to_async(
+            presence.presence_announce_claim, thread_sensitive=False
+        )(self.case_id)
+        if claimed:
+            task = asyncio.ensure_future(
+                _announce_presence_later(self.channel_layer, self.case_id)
+            )
+            _ANNOUNCEMENTS.add(task)
+            task.add_done_callback(_ANNOUNCEMENTS.discard)
 
     async def _beat(self) -> None:
         try:
@@ -220,7 +295,7 @@ class CaseConsumer(_RelayingConsumer):
                 users = await self._presence_join()
                 if users != self.presence_seen:
                     # An entry expired (its process crashed without a leave).
-                    await self._broadcast_presence(users)
+                    await self._announce_presence()
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -236,13 +311,10 @@ class CaseConsumer(_RelayingConsumer):
             return
         self.joined = False
         await self.channel_layer.group_discard(self.group, self.channel_name)
-        users = await sync_to_async(presence.presence_leave, thread_sensitive=False)(
+        await sync_to_async(presence.presence_leave, thread_sensitive=False)(
             case_id=self.case_id, connection=self.channel_name
         )
-        await self.channel_layer.group_send(
-            self.group,
-            {"type": EVENT_TYPE, "payload": {"type": "presence", "users": users}},
-        )
+        await self._announce_presence()
 
     async def _lose_access(self, close_code: int) -> None:
         if self.closing:
@@ -256,9 +328,7 @@ class CaseConsumer(_RelayingConsumer):
         if self.closing:
             return False
         try:
-            checked = await database_sync_to_async(_load_access)(
-                self.user.pk, self.case_id
-            )
+            checked = await read_db(_load_access)(self.user.pk, self.case_id)
         except AccessLost as lost:
             await self._lose_access(lost.close_code)
             return False
@@ -314,16 +384,17 @@ class CaseConsumer(_RelayingConsumer):
         except ServiceError as refused:
             await self._error("bad_request", str(refused), ref)
 
-    async def _run(self, fn, *args, **kwargs):
-        """Call ``fn(checked, ...)`` in a DB thread after a fresh access check."""
+    async def _run(self, fn, *, read: bool = False):
+        """Call ``fn(checked)`` in a DB thread after a fresh access check."""
         if self.closing:
             raise AccessLost(CLOSE_FORBIDDEN)
 
         def call():
             checked = _load_access(self.user.pk, self.case_id)
-            return checked, fn(checked, *args, **kwargs)
+            return checked, fn(checked)
 
-        checked, result = await database_sync_to_async(call)()
+        runner = read_db if read else database_sync_to_async
+        checked, result = await runner(call)()
         self._remember(checked)
         return result
 
@@ -419,7 +490,7 @@ class CaseConsumer(_RelayingConsumer):
             )
             return [message_frame(m) for m in page.messages], page.has_more
 
-        messages, has_more = await self._run(read)
+        messages, has_more = await self._run(read, read=True)
         await self.send_json(
             {
                 "type": "history",
@@ -438,7 +509,7 @@ class CaseConsumer(_RelayingConsumer):
                 "Viewers can read the discussion but not post to it."
             )
         if thread not in self.thread_ids:
-            exists = await database_sync_to_async(
+            exists = await read_db(
                 Thread.objects.filter(pk=thread, case_id=self.case_id).exists
             )()
             if not exists:

@@ -27,6 +27,8 @@ from django.core.cache import cache
 __all__ = [
     "ENTRY_TTL_SECONDS",
     "HEARTBEAT_SECONDS",
+    "presence_announce_claim",
+    "presence_announce_read",
     "presence_join",
     "presence_leave",
     "presence_users",
@@ -108,3 +110,21 @@ def presence_leave(*, case_id: int, connection: str) -> list[dict]:
 def presence_users(case_id: int) -> list[dict]:
     """Who has the case open: ``[{"id", "name"}]`` sorted by name."""
     return _users(_live(cache.get(_key(case_id)) or {}, time.time()))
+
+
+# --- coalescing announcements ------------------------------------------------------
+# The first change in a quiet case claims the announcement; changes made while
+# it is pending are covered by it, because the claimer reads the list only
+# after releasing the claim. The claim expires on its own if its process dies.
+ANNOUNCE_CLAIM_TTL_SECONDS = 10
+
+
+def presence_announce_claim(case_id: int) -> bool:
+    """True for the one caller that should announce the case's presence."""
+    return cache.add(f"{_key(case_id)}:announce", 1, timeout=ANNOUNCE_CLAIM_TTL_SECONDS)
+
+
+def presence_announce_read(case_id: int) -> list[dict]:
+    """Release the claim, then read who is present (in that order)."""
+    cache.delete(f"{_key(case_id)}:announce")
+    return presence_users(case_id)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -21,12 +22,16 @@ ORIGIN = b"http://127.0.0.1"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_layer_and_cache():
-    """Each test starts with no groups and no presence or rate-limit counters.
+def _fresh_layer_and_cache(monkeypatch):
+    """Each test starts with no groups and no presence or rate-limit counters,
+    and presence announcements come quickly.
 
     Only process-local backends are cleared: in scale mode the Redis keys of
     this run live under a per-run prefix and tests use fresh ids anyway.
     """
+    from realtime import consumers
+
+    monkeypatch.setattr(consumers, "PRESENCE_COALESCE_SECONDS", 0.05)
     layer = get_channel_layer()
     if hasattr(layer, "groups") and hasattr(layer, "channels"):
         layer.groups.clear()
@@ -34,6 +39,20 @@ def _fresh_layer_and_cache():
     if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
         cache.clear()
     yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_consumer_read_connections(django_db_setup):
+    """At the end of the run, before the test database is dropped, close the
+    connections of the consumers' read threads and of asgiref's shared sync
+    thread (other apps' async tests use them too)."""
+    yield
+    from asgiref.sync import SyncToAsync
+
+    from realtime.consumers import close_read_connections
+
+    close_read_connections()
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(10)
 
 
 @pytest.fixture
@@ -46,7 +65,13 @@ async def close_db_threads():
     bound to the loop that first used them; the next test gets a new layer.
     """
     yield
+    from realtime.consumers import _ANNOUNCEMENTS, close_read_connections
+
+    for task in list(_ANNOUNCEMENTS):
+        task.cancel()
+    await asyncio.gather(*_ANNOUNCEMENTS, return_exceptions=True)
     await database_sync_to_async(connections.close_all)()
+    close_read_connections()
     layer = get_channel_layer()
     if hasattr(layer, "close_pools"):
         await layer.close_pools()
