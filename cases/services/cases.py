@@ -33,6 +33,7 @@ from workspace.services import ServiceError, notification_create, require
 from ..models import AgeBand, Case, CaseParticipant, Sex, Tag
 from ..permissions import case_access
 from ..phi import Finding, finding_key, findings_unresolved, scan_fields
+from ..phi_gate import PHIFound
 
 __all__ = [
     "CONTENT_FIELDS",
@@ -109,18 +110,6 @@ class CaseInvalid(ServiceError):
     def __init__(self, errors: Mapping[str, str]):
         self.errors = dict(errors)
         super().__init__(" ".join(self.errors.values()))
-
-
-class PHIFound(ServiceError):
-    """The PHI gate refused: ``findings`` are those neither fixed nor dismissed."""
-
-    def __init__(self, findings: list[Finding]):
-        self.findings = findings
-        count = len(findings)
-        super().__init__(
-            f"{count} possible identifier{'s' if count != 1 else ''} must be "
-            "removed or marked as not identifying first."
-        )
 
 
 # --- PHI helpers ----------------------------------------------------------------------
