@@ -34,8 +34,7 @@ run: install
 chromium:
 	@if ! command -v chromium >/dev/null 2>&1; then \
 		echo "Installing Debian's chromium for the browser tests"; \
-		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-liberation >/dev/null; \
+		scripts/apt-install chromium fonts-liberation >/dev/null; \
 	fi
 
 test: install chromium
@@ -54,8 +53,7 @@ format: install
 bench: install
 	@if ! command -v wrk >/dev/null 2>&1; then \
 		echo "Installing Debian's wrk for the page benchmark"; \
-		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
-		{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; } \
+		scripts/apt-install wrk >/dev/null \
 			|| echo "wrk not installed: the page benchmark uses its Python load generator"; \
 	fi
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
