@@ -9,7 +9,6 @@ import stat
 import subprocess
 from pathlib import Path
 
-
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "apt-install"
 
 FAKE_APT = """#!/usr/bin/env bash
