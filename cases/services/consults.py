@@ -185,7 +185,13 @@ def _grant_access(consult: ConsultRequest, specialist: User, by: User) -> None:
 
 
 def _end_access(consult: ConsultRequest, by: User, ip: str | None) -> bool:
-    """Undo what accepting granted, unless something else still needs it."""
+    """Undo what accepting granted, unless something else still needs it.
+
+    When it ends, the case's group hears it the way ``participant_remove``
+    announces a removal, so an open ``/ws/cases/<id>/`` socket of the
+    specialist re-checks access on commit and is closed with 4403 if the
+    consult was their only way in.
+    """
     if not consult.granted_access or consult.assignee_id is None:
         return False
     specialist = consult.assignee
@@ -213,6 +219,17 @@ def _end_access(consult: ConsultRequest, by: User, ip: str | None) -> bool:
             "role": CaseParticipant.Role.CONSULTANT,
             "consult": consult.pk,
             "restored_role": consult.previous_role,
+        },
+    )
+    case = consult.case
+    broadcast_on_commit(
+        case_group(case),
+        {
+            "type": "case.updated",
+            "case": case.pk,
+            "status": case.status,
+            "visibility": case.visibility,
+            "participants": True,
         },
     )
     return True
