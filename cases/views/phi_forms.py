@@ -63,12 +63,14 @@ def attach_findings(
     *,
     dismissed: set[str] | frozenset[str] = frozenset(),
     field_name: Callable[[str], str | None] | Mapping[str, str] | None = None,
+    orphans: bool = True,
 ) -> None:
     """List ``exc``'s findings under the form's fields, with the message.
 
     ``field_name`` maps the gate's field names to the form's (a mapping, or a
     callable returning ``None`` for a field the form does not have); a
-    finding on a field the form lacks is listed with the form's errors.
+    finding on a field the form lacks is listed with the form's errors, or
+    left out with ``orphans=False`` (another form on the page shows it).
     ``includes_form_fields.html`` renders a bound field's ``phi``.
     """
     if isinstance(field_name, Mapping):
@@ -80,6 +82,8 @@ def attach_findings(
         if name not in form.fields:
             name = None
         if name is None:
+            if not orphans:
+                continue
             form.phi_orphans = [*getattr(form, "phi_orphans", []), *findings]
             continue
         bound = form[name]
