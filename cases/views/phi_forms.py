@@ -24,7 +24,7 @@ from django.http import JsonResponse
 
 from ..phi import scan_fields
 from ..phi_gate import PHIFound
-from ..services.cases import finding_as_dict
+from ..services.cases import KIND_LABELS, finding_as_dict
 
 __all__ = ["attach_findings", "dismissed_keys", "findings_by_field", "phi_json"]
 
@@ -99,7 +99,11 @@ def phi_json(exc: PHIFound, *, status: int = 400, **extra: Any) -> JsonResponse:
             "error": message,
             "message": message,
             "code": "phi_found",
-            "findings": exc.payload(),
+            # The gate's payload, with the kind's label to show.
+            "findings": [
+                {**f, "label": KIND_LABELS.get(f["kind"], f["kind"])}
+                for f in exc.payload()
+            ],
             **extra,
         },
         status=status,
