@@ -435,9 +435,8 @@ def consult_answer(request: HttpRequest, pk: int) -> HttpResponse:
                     dismissed=dismissed,
                     field_name=lambda name, i=i: _suggestion_field(name, i),
                     orphans=False,
+                    message=False,
                 )
-                # The message is shown once, on the main form.
-                source.errors.pop("__all__", None)
         except services.ConsultInvalid as exc:
             _add_errors(form, exc.errors)
         except workspace_services.PermissionDenied as exc:

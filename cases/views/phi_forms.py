@@ -64,6 +64,7 @@ def attach_findings(
     dismissed: set[str] | frozenset[str] = frozenset(),
     field_name: Callable[[str], str | None] | Mapping[str, str] | None = None,
     orphans: bool = True,
+    message: bool = True,
 ) -> None:
     """List ``exc``'s findings under the form's fields, with the message.
 
@@ -71,12 +72,14 @@ def attach_findings(
     callable returning ``None`` for a field the form does not have); a
     finding on a field the form lacks is listed with the form's errors, or
     left out with ``orphans=False`` (another form on the page shows it).
+    ``message=False`` leaves the refusal's message to another form too.
     ``includes_form_fields.html`` renders a bound field's ``phi``.
     """
     if isinstance(field_name, Mapping):
         mapping = field_name
         field_name = mapping.get
-    form.add_error(None, str(exc))
+    if message:
+        form.add_error(None, str(exc))
     for gate_field, findings in findings_by_field(exc, dismissed=dismissed).items():
         name = field_name(gate_field) if field_name else gate_field
         if name not in form.fields:
