@@ -33,7 +33,7 @@ from workspace.services import ServiceError, notification_create, require
 from ..models import AgeBand, Case, CaseParticipant, Sex, Tag
 from ..permissions import case_access
 from ..phi import Finding, finding_key, findings_unresolved, scan_fields
-from ..phi_gate import PHIFound
+from ..phi_gate import PHIFound, phi_gate
 
 __all__ = [
     "CONTENT_FIELDS",
@@ -578,7 +578,10 @@ def case_resolve(
     """Mark a published case resolved with its final diagnosis.
 
     Owner and collaborators resolve. The diagnosis is free text shown to
-    everyone who sees the case, so it passes the PHI scanner too.
+    everyone who sees the case, so it passes the PHI gate too
+    (:func:`cases.phi_gate.phi_gate`, surface ``case.resolve``): refused
+    while a finding is neither fixed nor in ``dismissed``; a dismissal is
+    audited.
     """
     access = case_access(by, case)
     require(access.can_edit, "You can't resolve this case.")
@@ -592,11 +595,15 @@ def case_resolve(
         raise CaseInvalid(
             {"final_diagnosis": "Keep the diagnosis under 200 characters."}
         )
-    unresolved = findings_unresolved(
-        scan_fields({"final_diagnosis": final_diagnosis}), set(dismissed)
+    phi_gate(
+        fields={"final_diagnosis": final_diagnosis},
+        dismissed=dismissed,
+        by=by,
+        surface="case.resolve",
+        target=case,
+        case_id=case.pk,
+        ip=ip,
     )
-    if unresolved:
-        raise PHIFound(unresolved)
     case.status = Case.Status.RESOLVED
     case.final_diagnosis = final_diagnosis
     case.resolved_at = timezone.now()

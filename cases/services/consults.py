@@ -24,6 +24,10 @@ with a message that says why.
   follow-up, and suggested diagnoses added to the case's differential list
   attributed to the specialist (see
   :func:`cases.services.differentials.differentials_add_from_consult`).
+- Every text the other side reads (the question, the decline and cancel
+  reasons, the answer and its suggested diagnoses) passes the PHI gate
+  (:func:`cases.phi_gate.phi_gate`) first: nothing is stored, notified or
+  broadcast while a finding is neither edited away nor dismissed by key.
 - Every step appends a :class:`~cases.models.ConsultEvent`, is audited,
   notifies the other side (``Notification.Kind.CONSULT``, pushed live on
   ``/ws/notifications/``) and sends ``{"type": "consult.updated", "case": id,
@@ -33,7 +37,7 @@ with a message that says why.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -47,6 +51,7 @@ from workspace.services import PermissionDenied, ServiceError, notification_crea
 
 from ..models import Case, CaseParticipant, ConsultEvent, ConsultRequest
 from ..permissions import case_access
+from ..phi_gate import phi_gate
 from ..selectors_clinical import (
     consult_access,
     consultant_still_needed,
@@ -185,7 +190,13 @@ def _grant_access(consult: ConsultRequest, specialist: User, by: User) -> None:
 
 
 def _end_access(consult: ConsultRequest, by: User, ip: str | None) -> bool:
-    """Undo what accepting granted, unless something else still needs it."""
+    """Undo what accepting granted, unless something else still needs it.
+
+    When it ends, the case's group hears it the way ``participant_remove``
+    announces a removal, so an open ``/ws/cases/<id>/`` socket of the
+    specialist re-checks access on commit and is closed with 4403 if the
+    consult was their only way in.
+    """
     if not consult.granted_access or consult.assignee_id is None:
         return False
     specialist = consult.assignee
@@ -215,6 +226,17 @@ def _end_access(consult: ConsultRequest, by: User, ip: str | None) -> bool:
             "restored_role": consult.previous_role,
         },
     )
+    case = consult.case
+    broadcast_on_commit(
+        case_group(case),
+        {
+            "type": "case.updated",
+            "case": case.pk,
+            "status": case.status,
+            "visibility": case.visibility,
+            "participants": True,
+        },
+    )
     return True
 
 
@@ -240,6 +262,7 @@ def consult_request(
     specialty: Specialty | None = None,
     assignee: User | None = None,
     due_at: datetime | None = None,
+    dismissed: Collection[str] = (),
     ip: str | None = None,
 ) -> ConsultRequest:
     """Ask a specialty or a named specialist a question about ``case``.
@@ -277,6 +300,15 @@ def consult_request(
     case = Case.objects.select_for_update().get(pk=case.pk)
     if case.status == Case.Status.ARCHIVED:
         raise ServiceError("This case is archived; it takes no new consults.")
+    phi_gate(
+        fields={"question": question},
+        dismissed=dismissed,
+        by=by,
+        surface="consult.request",
+        target=case,
+        case_id=case.pk,
+        ip=ip,
+    )
     consult = ConsultRequest.objects.create(
         case=case,
         requested_by=by,
@@ -373,7 +405,12 @@ def consult_accept(
 
 @transaction.atomic
 def consult_decline(
-    *, consult: ConsultRequest, by: User, reason: str, ip: str | None = None
+    *,
+    consult: ConsultRequest,
+    by: User,
+    reason: str,
+    dismissed: Collection[str] = (),
+    ip: str | None = None,
 ) -> ConsultRequest:
     """Decline with a reason, before answering; ends any access accepting gave."""
     consult = _locked(consult)
@@ -390,6 +427,15 @@ def consult_decline(
     reason = _text(reason, "reason", errors, required=True)
     if errors:
         raise ConsultInvalid(errors)
+    phi_gate(
+        fields={"reason": reason},
+        dismissed=dismissed,
+        by=by,
+        surface="consult.decline",
+        target=consult,
+        case_id=consult.case_id,
+        ip=ip,
+    )
     consult.status = S.DECLINED
     consult.decline_reason = reason
     consult.assignee = by
@@ -425,6 +471,7 @@ def consult_answer(
     recommendations: str = "",
     follow_up: str = "",
     suggestions: Sequence[dict] = (),
+    dismissed: Collection[str] = (),
     ip: str | None = None,
 ) -> ConsultRequest:
     """Answer an accepted consult (its specialist only).
@@ -432,6 +479,9 @@ def consult_answer(
     ``suggestions`` are dicts with ``label`` and optionally ``icd10_code``,
     ``rationale`` and ``likelihood`` (0–100, recorded as the specialist's
     vote). They join the case's differential list attributed to ``by``.
+    Every text passes the PHI gate in one go; a suggestion's fields are
+    named ``suggestions.<i>.label`` and ``suggestions.<i>.rationale``, ``i``
+    its index in ``suggestions``.
     """
     consult = _locked(consult)
     if consult.status != S.ACCEPTED:
@@ -448,6 +498,23 @@ def consult_answer(
         raise ConsultInvalid(errors)
     if consult.case.status == Case.Status.ARCHIVED and suggestions:
         raise ServiceError("The case was archived; it takes no new diagnoses.")
+    texts = {
+        "impression": impression,
+        "recommendations": recommendations,
+        "follow_up": follow_up,
+    }
+    for i, suggestion in enumerate(suggestions):
+        texts[f"suggestions.{i}.label"] = suggestion.get("label") or ""
+        texts[f"suggestions.{i}.rationale"] = suggestion.get("rationale") or ""
+    phi_gate(
+        fields=texts,
+        dismissed=dismissed,
+        by=by,
+        surface="consult.answer",
+        target=consult,
+        case_id=consult.case_id,
+        ip=ip,
+    )
     consult.status = S.ANSWERED
     consult.impression = impression
     consult.recommendations = recommendations
@@ -555,9 +622,17 @@ def consult_close(
 
 @transaction.atomic
 def consult_cancel(
-    *, consult: ConsultRequest, by: User, reason: str = "", ip: str | None = None
+    *,
+    consult: ConsultRequest,
+    by: User,
+    reason: str = "",
+    dismissed: Collection[str] = (),
+    ip: str | None = None,
 ) -> ConsultRequest:
-    """Withdraw an open consult (requester or case owner); ends any access given."""
+    """Withdraw an open consult (requester or case owner); ends any access given.
+
+    The reason goes to the specialist: it passes the PHI gate.
+    """
     consult = _locked(consult)
     access = consult_access(by, consult)
     if not (access.is_requester or access.manages_case):
@@ -567,6 +642,15 @@ def consult_cancel(
     if consult.status not in ConsultRequest.OPEN_STATUSES:
         _refuse_state(consult, "cancel")
     reason = (reason or "").strip()[:MAX_TEXT]
+    phi_gate(
+        fields={"reason": reason},
+        dismissed=dismissed,
+        by=by,
+        surface="consult.cancel",
+        target=consult,
+        case_id=consult.case_id,
+        ip=ip,
+    )
     consult.status = S.CANCELLED
     consult.finished_at = timezone.now()
     consult.save(update_fields=["status", "finished_at", "updated"])

@@ -45,7 +45,7 @@ response to its request.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -64,6 +64,8 @@ from ..models import (
     RankingSnapshot,
 )
 from ..permissions import CaseAccess, case_access
+from ..phi import findings_unresolved, scan_fields
+from ..phi_gate import PHIFound, phi_gate
 from ..selectors_clinical import differential_ranking, ranking_payload
 
 __all__ = [
@@ -211,8 +213,21 @@ def _add_locked(
     likelihood: int | None,
     consult: ConsultRequest | None,
     ip: str | None,
+    dismissed: Collection[str] | None = None,
 ) -> Differential:
+    """Add an entry; ``dismissed`` None means the caller already passed the
+    text through the PHI gate (a consult answer gates all of its fields)."""
     label, code, rationale = _clean(label, icd10_code, rationale)
+    if dismissed is not None:
+        phi_gate(
+            fields={"label": label, "rationale": rationale},
+            dismissed=dismissed,
+            by=by,
+            surface="differential.add",
+            target=case,
+            case_id=case.pk,
+            ip=ip,
+        )
     if likelihood is not None:
         _check_likelihood(likelihood)
     if _duplicate(case, label):
@@ -252,12 +267,16 @@ def differential_add(
     icd10_code: str = "",
     rationale: str = "",
     likelihood: int | None = None,
+    dismissed: Collection[str] = (),
     ip: str | None = None,
 ) -> Differential:
     """Propose a diagnosis, attributed to ``by``, at the end of the working list.
 
     ``likelihood`` (optional) records the proposer's own estimate as their
-    vote. Labels are unique per case, ignoring case.
+    vote. Labels are unique per case, ignoring case. The label and the
+    rationale pass the PHI gate (:func:`cases.phi_gate.phi_gate`): nothing is
+    stored or announced while a finding is neither edited away nor among
+    ``dismissed``.
     """
     require(
         case_access(by, case).can_vote,
@@ -274,6 +293,7 @@ def differential_add(
         likelihood=likelihood,
         consult=None,
         ip=ip,
+        dismissed=dismissed,
     )
     _announce(
         case=case,
@@ -347,17 +367,28 @@ def differential_update(
     label: str,
     icd10_code: str = "",
     rationale: str = "",
+    dismissed: Collection[str] = (),
     ip: str | None = None,
 ) -> Differential:
     """Edit an entry's label, code and rationale (editors, or its proposer).
 
     Renaming the confirmed entry renames the case's final diagnosis with it.
+    The label and rationale pass the PHI gate, as when adding.
     """
     case, entry = _lock_entry(differential)
     access = case_access(by, case)
     require(_may_change_entry(access, entry, by), "You can't edit this diagnosis.")
     _check_writable(case)
     label, code, rationale = _clean(label, icd10_code, rationale)
+    phi_gate(
+        fields={"label": label, "rationale": rationale},
+        dismissed=dismissed,
+        by=by,
+        surface="differential.update",
+        target=entry,
+        case_id=case.pk,
+        ip=ip,
+    )
     if _duplicate(case, label, excluding=entry.pk):
         raise DifferentialInvalid({"label": f"“{label}” is already on the list."})
     before = entry.label
@@ -461,9 +492,18 @@ def differential_vote(
 
 @transaction.atomic
 def differential_rule_out(
-    *, differential: Differential, by: User, reason: str = "", ip: str | None = None
+    *,
+    differential: Differential,
+    by: User,
+    reason: str = "",
+    dismissed: Collection[str] = (),
+    ip: str | None = None,
 ) -> Differential:
-    """Rule out an entry under consideration (editors); votes are kept."""
+    """Rule out an entry under consideration (editors); votes are kept.
+
+    The reason is shown to everyone on the case: it passes the PHI gate (as
+    the ``note`` field, the form's name for it).
+    """
     case, entry = _lock_entry(differential)
     require(case_access(by, case).can_edit, "You can't rule out diagnoses here.")
     _check_writable(case)
@@ -473,9 +513,19 @@ def differential_rule_out(
         raise ServiceError(
             f"“{entry.label}” is the confirmed diagnosis. Reconsider it first."
         )
+    note = (reason or "").strip()[:MAX_RATIONALE]
+    phi_gate(
+        fields={"note": note},
+        dismissed=dismissed,
+        by=by,
+        surface="differential.rule_out",
+        target=entry,
+        case_id=case.pk,
+        ip=ip,
+    )
     entry.status = Differential.Status.RULED_OUT
     entry.decided_by, entry.decided_at = by, timezone.now()
-    entry.decision_note = (reason or "").strip()[:MAX_RATIONALE]
+    entry.decision_note = note
     entry.save(
         update_fields=["status", "decided_by", "decided_at", "decision_note", "updated"]
     )
@@ -538,6 +588,7 @@ def differential_confirm(
     by: User,
     resolve_case: bool = False,
     note: str = "",
+    dismissed: Collection[str] = (),
     ip: str | None = None,
 ) -> Differential:
     """Confirm the entry as the case's final diagnosis (editors).
@@ -545,7 +596,9 @@ def differential_confirm(
     Refused while another entry is confirmed. With ``resolve_case`` a
     published case is resolved in the same transaction; anything that stops
     the resolution (a draft case, a PHI finding in the label) stops the
-    confirmation too.
+    confirmation too. The note passes the PHI gate; when resolving, the
+    label passes it again as the ``final_diagnosis``, and a refusal lists the
+    findings of both at once.
     """
     from .cases import case_resolve
 
@@ -566,9 +619,26 @@ def differential_confirm(
         )
     if resolve_case and case.status != Case.Status.PUBLISHED:
         raise ServiceError("Only a published case can be resolved.")
+    note = (note or "").strip()[:MAX_RATIONALE]
+    try:
+        phi_gate(
+            fields={"note": note},
+            dismissed=dismissed,
+            by=by,
+            surface="differential.confirm",
+            target=entry,
+            case_id=case.pk,
+            ip=ip,
+        )
+    except PHIFound as refused:
+        if not resolve_case:
+            raise
+        final = {"final_diagnosis": entry.label}
+        more = findings_unresolved(scan_fields(final), set(dismissed))
+        raise PHIFound([*refused.findings, *more], {**refused.texts, **final}) from None
     entry.status = Differential.Status.CONFIRMED
     entry.decided_by, entry.decided_at = by, timezone.now()
-    entry.decision_note = (note or "").strip()[:MAX_RATIONALE]
+    entry.decision_note = note
     try:
         with transaction.atomic():
             entry.save(
@@ -583,7 +653,13 @@ def differential_confirm(
     except IntegrityError as exc:  # a racing confirmation won
         raise ServiceError("Another diagnosis was confirmed just now.") from exc
     if resolve_case:
-        case = case_resolve(case=case, by=by, final_diagnosis=entry.label, ip=ip)
+        case = case_resolve(
+            case=case,
+            by=by,
+            final_diagnosis=entry.label,
+            dismissed=dismissed,
+            ip=ip,
+        )
     else:
         case.final_diagnosis = entry.label
         case.save(update_fields=["final_diagnosis", "updated"])

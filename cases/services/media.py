@@ -19,7 +19,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from django.db import transaction
 from django.db.models import Max
@@ -37,6 +37,7 @@ from workspace.services import ServiceError, require
 
 from ..models import Case, CaseAsset
 from ..permissions import case_access
+from ..phi_gate import phi_gate
 
 __all__ = [
     "MediaError",
@@ -94,8 +95,34 @@ def _link(case: Case, asset: MediaAsset, by: User, caption: str) -> CaseAsset:
     return item
 
 
+def _gate_caption(
+    *,
+    caption: str,
+    dismissed: Collection[str],
+    by: User,
+    case_id: int,
+    target=None,
+    ip: str | None,
+) -> None:
+    phi_gate(
+        fields={"caption": caption.strip()[:MAX_CAPTION]},
+        dismissed=dismissed,
+        by=by,
+        surface="media.caption",
+        target=target,
+        case_id=case_id,
+        ip=ip,
+    )
+
+
 def case_media_upload(
-    *, case: Case, by: User, upload, caption: str = "", ip: str | None = None
+    *,
+    case: Case,
+    by: User,
+    upload,
+    caption: str = "",
+    dismissed: Collection[str] = (),
+    ip: str | None = None,
 ) -> CaseAsset:
     """Add one streamed upload to the case; processing starts after commit.
 
@@ -108,6 +135,15 @@ def case_media_upload(
     if not hasattr(upload, "sniffed"):
         raise MediaError("The file did not arrive through the media upload.")
     with transaction.atomic():
+        # Before anything is stored: a refused caption keeps no file.
+        _gate_caption(
+            caption=caption,
+            dismissed=dismissed,
+            by=by,
+            case_id=case.pk,
+            target=case,
+            ip=ip,
+        )
         asset = media_services.asset_create_from_upload(
             upload=upload, uploaded_by=by, owner_group=case_group(case)
         )
@@ -141,6 +177,7 @@ def case_media_upload_complete(
     by: User,
     session: UploadSession,
     caption: str = "",
+    dismissed: Collection[str] = (),
     ip: str | None = None,
 ) -> CaseAsset:
     """Verify a finished part-by-part upload and add it to the case.
@@ -153,6 +190,14 @@ def case_media_upload_complete(
         "This upload was started for another case.",
     )
     with transaction.atomic():
+        _gate_caption(
+            caption=caption,
+            dismissed=dismissed,
+            by=by,
+            case_id=case.pk,
+            target=case,
+            ip=ip,
+        )
         asset = media_services.upload_session_complete(session=session, by=by)
         existing = CaseAsset.objects.filter(case=case, asset=asset).first()
         if existing is not None:
@@ -274,15 +319,31 @@ def case_media_release_all(*, case: Case, by: User, ip: str | None = None) -> in
 
 @transaction.atomic
 def case_media_caption(
-    *, item: CaseAsset, by: User, caption: str, ip: str | None = None
+    *,
+    item: CaseAsset,
+    by: User,
+    caption: str,
+    dismissed: Collection[str] = (),
+    ip: str | None = None,
 ) -> CaseAsset:
-    """Change the caption of one's own upload."""
+    """Change the caption of one's own upload.
+
+    Everyone on the case reads it: a new caption passes the PHI gate.
+    """
     item = CaseAsset.objects.select_for_update().select_related("case").get(pk=item.pk)
     _require_uploader(item, by)
     caption = caption.strip()
     if len(caption) > MAX_CAPTION:
         raise ServiceError(f"Captions may be at most {MAX_CAPTION} characters.")
     if caption != item.caption:
+        _gate_caption(
+            caption=caption,
+            dismissed=dismissed,
+            by=by,
+            case_id=item.case_id,
+            target=item.asset,
+            ip=ip,
+        )
         item.caption = caption
         item.save(update_fields=["caption"])
         audit.record(

@@ -39,6 +39,7 @@ from ..search import cases_search
 from ..selectors import Feed, case_get_for
 from ..services import cases as services
 from ..services.cases import CaseInvalid, PHIFound
+from .phi_forms import attach_findings, dismissed_keys
 
 PAGE_SIZE = 20
 SECTIONS = (
@@ -438,13 +439,13 @@ def case_resolve(request: HttpRequest, pk: int) -> HttpResponse:
                 case=case,
                 by=request.user,
                 final_diagnosis=form.cleaned_data["final_diagnosis"],
+                dismissed=dismissed_keys(request.POST),
                 ip=client_ip(request),
             )
         except CaseInvalid as exc:
             _add_errors(form, exc.errors)
         except PHIFound as exc:
-            reasons = "; ".join(f"“{f.text}”: {f.reason}" for f in exc.findings)
-            form.add_error("final_diagnosis", f"Possible identifier — {reasons}.")
+            attach_findings(form, exc, dismissed=dismissed_keys(request.POST))
         except workspace_services.ServiceError as exc:
             _service_refusal(exc)
             messages.error(request, str(exc))

@@ -4,7 +4,9 @@ timeline, and each step (accept, decline, answer, close, cancel).
 Thin: a consult is found through ``consult_get_for`` (404 when the user may
 not see it), a case through ``case_get_for``; the services decide and raise
 ``ServiceError``: field problems become form errors, a refusal of rights 403,
-anything else a message on the consult page.
+anything else a message on the consult page. A PHI refusal re-renders the
+form with 400, each finding under its field with a "not identifying" box
+(``dismiss``); sending it again with the boxes ticked goes through.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from workspace.models import Specialty, User
 from workspace.views import clinician_required
 
 from ..models import ConsultRequest
+from ..phi_gate import PHIFound
 from ..selectors import case_get_for
 from ..selectors_clinical import (
     consult_get_for,
@@ -38,6 +41,7 @@ from ..selectors_clinical import (
 from ..services import consults as services
 from ..templatetags.case_clinical import consults_context
 from .differentials import Icd10Field
+from .phi_forms import attach_findings, dismissed_keys
 
 # --- Forms --------------------------------------------------------------------------
 
@@ -200,6 +204,7 @@ def _detail(
     access,
     *,
     decline_form: DeclineForm | None = None,
+    cancel_form: CancelForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     events = list(consult.events.all())
@@ -221,7 +226,7 @@ def _detail(
             "follow_up_html": _markdown(consult.follow_up),
             "decline_form": decline_form or DeclineForm(),
             "close_form": CloseForm(),
-            "cancel_form": CancelForm(),
+            "cancel_form": cancel_form or CancelForm(),
             "overdue": consult.is_overdue,
         },
         status=status,
@@ -267,8 +272,11 @@ def consult_request(request: HttpRequest, pk: int) -> HttpResponse:
                 specialty=data["specialty"],
                 assignee=data["assignee"],
                 due_at=data["due_at"],
+                dismissed=dismissed_keys(request.POST),
                 ip=client_ip(request),
             )
+        except PHIFound as exc:
+            attach_findings(form, exc, dismissed=dismissed_keys(request.POST))
         except services.ConsultInvalid as exc:
             _add_errors(form, exc.errors)
         except workspace_services.PermissionDenied as exc:
@@ -361,8 +369,11 @@ def consult_decline(request: HttpRequest, pk: int) -> HttpResponse:
                 consult=consult,
                 by=request.user,
                 reason=form.cleaned_data["reason"],
+                dismissed=dismissed_keys(request.POST),
                 ip=client_ip(request),
             )
+        except PHIFound as exc:
+            attach_findings(form, exc, dismissed=dismissed_keys(request.POST))
         except services.ConsultInvalid as exc:
             _add_errors(form, exc.errors)
         except workspace_services.ServiceError as exc:
@@ -391,6 +402,9 @@ def consult_answer(request: HttpRequest, pk: int) -> HttpResponse:
     form = AnswerForm(request.POST or None)
     formset = SuggestionFormSet(request.POST or None, prefix="dx")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
+        # The service names a suggestion's fields by its index in the list
+        # it gets; ``sources`` maps that index back to the formset's form.
+        sources = [f for f in formset if f.cleaned_data.get("label")]
         suggestions = [
             {
                 "label": f.cleaned_data["label"],
@@ -398,9 +412,9 @@ def consult_answer(request: HttpRequest, pk: int) -> HttpResponse:
                 "rationale": f.cleaned_data.get("rationale", ""),
                 "likelihood": f.cleaned_data.get("likelihood"),
             }
-            for f in formset
-            if f.cleaned_data.get("label")
+            for f in sources
         ]
+        dismissed = dismissed_keys(request.POST)
         try:
             services.consult_answer(
                 consult=consult,
@@ -409,8 +423,20 @@ def consult_answer(request: HttpRequest, pk: int) -> HttpResponse:
                 recommendations=form.cleaned_data["recommendations"],
                 follow_up=form.cleaned_data["follow_up"],
                 suggestions=suggestions,
+                dismissed=dismissed,
                 ip=client_ip(request),
             )
+        except PHIFound as exc:
+            attach_findings(form, exc, dismissed=dismissed, orphans=False)
+            for i, source in enumerate(sources):
+                attach_findings(
+                    source,
+                    exc,
+                    dismissed=dismissed,
+                    field_name=lambda name, i=i: _suggestion_field(name, i),
+                    orphans=False,
+                    message=False,
+                )
         except services.ConsultInvalid as exc:
             _add_errors(form, exc.errors)
         except workspace_services.PermissionDenied as exc:
@@ -434,6 +460,11 @@ def consult_answer(request: HttpRequest, pk: int) -> HttpResponse:
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _suggestion_field(gate_field: str, index: int) -> str | None:
+    prefix = f"suggestions.{index}."
+    return gate_field.removeprefix(prefix) if gate_field.startswith(prefix) else None
 
 
 @require_POST
@@ -464,16 +495,21 @@ def consult_close(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @clinician_required
 def consult_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    consult, _ = consult_get_for(request.user, pk)
+    consult, access = consult_get_for(request.user, pk)
     form = CancelForm(request.POST)
     form.is_valid()
+    dismissed = dismissed_keys(request.POST)
     try:
         services.consult_cancel(
             consult=consult,
             by=request.user,
             reason=form.cleaned_data.get("reason", ""),
+            dismissed=dismissed,
             ip=client_ip(request),
         )
+    except PHIFound as exc:
+        attach_findings(form, exc, dismissed=dismissed)
+        return _detail(request, consult, access, cancel_form=form, status=400)
     except workspace_services.ServiceError as exc:
         return _refuse(request, consult, exc)
     messages.success(request, "Consult cancelled.")

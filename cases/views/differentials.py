@@ -7,6 +7,11 @@ the user may not see it), call a service. Every POST answers JSON to a
 n, "message": ...}`` or ``{"ok": false, "errors": {...}}`` with 400/403), and
 otherwise redirects back to the case page with a message, so the page works
 without JavaScript too. A service's ``PermissionDenied`` becomes 403.
+
+Labels, rationales and decision notes pass the PHI gate in the services. A
+refusal answers 400 with ``{"code": "phi_found", "findings": [...]}`` to a
+``fetch`` (differentials.js lists them in the form with "not identifying"
+boxes named ``dismiss``), and re-renders the form with the findings otherwise.
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ from workspace.views import clinician_required
 
 from .. import icd10
 from ..models import Case, Differential, RankingSnapshot
+from ..phi_gate import PHIFound
 from ..selectors import case_get_for
 from ..services import differentials as services
 from ..templatetags.case_clinical import differentials_context
+from .phi_forms import attach_findings, dismissed_keys, phi_json
 
 # --- Forms --------------------------------------------------------------------------
 
@@ -87,10 +94,17 @@ class DecisionForm(forms.Form):
             ("rule_out", "Rule out"),
             ("reconsider", "Reconsider"),
             ("confirm", "Confirm"),
-        ]
+        ],
+        widget=forms.HiddenInput,
     )
-    note = forms.CharField(required=False, max_length=services.MAX_RATIONALE)
-    resolve_case = forms.BooleanField(required=False)
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=services.MAX_RATIONALE,
+        help_text="Why it was ruled out or how it was confirmed. Everyone on the "
+        "case reads it.",
+    )
+    resolve_case = forms.BooleanField(label="Also resolve the case", required=False)
 
 
 class ReorderForm(forms.Form):
@@ -241,8 +255,14 @@ def differential_add(request: HttpRequest, pk: int) -> HttpResponse:
             icd10_code=data["icd10_code"],
             rationale=data["rationale"],
             likelihood=data["likelihood"],
+            dismissed=dismissed_keys(request.POST),
             ip=client_ip(request),
         )
+    except PHIFound as exc:
+        if _wants_json(request):
+            return phi_json(exc)
+        attach_findings(form, exc, dismissed=dismissed_keys(request.POST))
+        return _form_page(request, case, form, status=400)
     except services.DifferentialInvalid as exc:
         if _wants_json(request):
             return _refused(request, case, exc)
@@ -289,8 +309,14 @@ def differential_edit(
             label=form.cleaned_data["label"],
             icd10_code=form.cleaned_data["icd10_code"],
             rationale=form.cleaned_data["rationale"],
+            dismissed=dismissed_keys(request.POST),
             ip=client_ip(request),
         )
+    except PHIFound as exc:
+        if _wants_json(request):
+            return phi_json(exc)
+        attach_findings(form, exc, dismissed=dismissed_keys(request.POST))
+        return _form_page(request, case, form, entry=entry, status=400)
     except services.DifferentialInvalid as exc:
         if _wants_json(request):
             return _refused(request, case, exc)
@@ -363,10 +389,15 @@ def differential_decide(
         return _invalid(request, case, form)
     data = form.cleaned_data
     ip = client_ip(request)
+    dismissed = dismissed_keys(request.POST)
     try:
         if data["action"] == "rule_out":
             services.differential_rule_out(
-                differential=entry, by=request.user, reason=data["note"], ip=ip
+                differential=entry,
+                by=request.user,
+                reason=data["note"],
+                dismissed=dismissed,
+                ip=ip,
             )
             message = f"{entry.label} ruled out."
         elif data["action"] == "reconsider":
@@ -378,14 +409,38 @@ def differential_decide(
                 by=request.user,
                 resolve_case=data["resolve_case"],
                 note=data["note"],
+                dismissed=dismissed,
                 ip=ip,
             )
             message = f"{entry.label} confirmed as the final diagnosis." + (
                 " The case is resolved." if data["resolve_case"] else ""
             )
+    except PHIFound as exc:
+        if _wants_json(request):
+            return phi_json(exc)
+        attach_findings(form, exc, dismissed=dismissed)
+        if data["action"] != "confirm":
+            del form.fields["resolve_case"]
+        return render(
+            request,
+            "cases/phi_resubmit.html",
+            {
+                "case": case,
+                "form": form,
+                "title": _decision_title(data["action"], entry),
+                "action_url": request.path,
+                "back_url": _case_url(case),
+            },
+            status=400,
+        )
     except workspace_services.ServiceError as exc:
         return _refused(request, case, exc)
     return _done(request, case, message)
+
+
+def _decision_title(action: str, entry: Differential) -> str:
+    verb = "Confirm" if action == "confirm" else "Rule out"
+    return f"{verb} “{entry.label}”"
 
 
 @require_POST

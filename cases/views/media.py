@@ -33,9 +33,11 @@ from workspace.views import clinician_required
 
 from ..models import Case, CaseAsset
 from ..permissions import CaseAccess
+from ..phi_gate import PHIFound
 from ..selectors import case_get_for
 from ..services import media as services
 from ..templatetags.case_media import item_context
+from .phi_forms import dismissed_keys, findings_by_field
 
 MAX_FILES_PER_REQUEST = 20
 
@@ -128,7 +130,18 @@ def _media_upload(request: HttpRequest, case: Case, access: CaseAccess) -> HttpR
                 by=request.user,
                 upload=upload,
                 caption=request.POST.get("caption", ""),
+                dismissed=dismissed_keys(request.POST),
                 ip=client_ip(request),
+            )
+        except PHIFound as exc:
+            results.append(
+                {
+                    "ok": False,
+                    "name": name,
+                    "error": str(exc),
+                    "code": "phi_found",
+                    "findings": exc.payload(),
+                }
             )
         except (MediaError, ServiceError) as exc:
             results.append({"ok": False, "name": name, "error": str(exc)})
@@ -269,7 +282,11 @@ def media_review(request: HttpRequest, case_id: int, asset_id: int) -> HttpRespo
     if asset.kind == MediaAsset.Kind.DICOM_SERIES:
         return redirect("case_dicom_review", case.pk, asset.pk)
     error = ""
+    caption = item.caption
+    caption_findings: list[dict] = []
     if request.method == "POST":
+        caption = request.POST.get("caption", item.caption)
+        dismissed = dismissed_keys(request.POST)
         try:
             drawn = json.loads(request.POST.get("drawn") or "[]")
             if not isinstance(drawn, list):
@@ -281,7 +298,8 @@ def media_review(request: HttpRequest, case_id: int, asset_id: int) -> HttpRespo
                 services.case_media_caption(
                     item=item,
                     by=request.user,
-                    caption=request.POST.get("caption", item.caption),
+                    caption=caption,
+                    dismissed=dismissed,
                     ip=client_ip(request),
                 )
                 item = services.case_media_faces_confirm(
@@ -294,6 +312,11 @@ def media_review(request: HttpRequest, case_id: int, asset_id: int) -> HttpRespo
                 )
             except PermissionDenied as exc:
                 raise DjangoPermissionDenied(str(exc)) from exc
+            except PHIFound as exc:
+                error = str(exc)
+                caption_findings = findings_by_field(exc, dismissed=dismissed).get(
+                    "caption", []
+                )
             except ServiceError as exc:
                 error = str(exc)
             else:
@@ -316,6 +339,8 @@ def media_review(request: HttpRequest, case_id: int, asset_id: int) -> HttpRespo
             "url": reverse("case_media_gallery", args=[case.pk]) + f"{asset.pk}/",
             "faces": _faces_for_page(asset),
             "error": error,
+            "caption": caption,
+            "caption_findings": caption_findings,
             "reviewable": asset.status
             in (MediaAsset.Status.READY, MediaAsset.Status.NEEDS_REVIEW),
         },

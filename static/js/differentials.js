@@ -20,10 +20,17 @@
     if (window.Consilium && Consilium.toast) Consilium.toast(text);
   }
 
+  // The form's own URL. Not `form.action`: the decision forms have an input
+  // named "action", which shadows the property (it would post to
+  // "/cases/<id>/[object HTMLInputElement]").
+  function formUrl(form) {
+    return form.getAttribute("action") || location.href;
+  }
+
   function postForm(form, submitter) {
     const body = new FormData(form);
     if (submitter && submitter.name) body.append(submitter.name, submitter.value);
-    return fetch(form.action, {
+    return fetch(formUrl(form), {
       method: "POST",
       body: body,
       credentials: "same-origin",
@@ -35,6 +42,81 @@
         .then(function (data) { data.status = response.status; return data; });
     });
   }
+
+  // --- PHI findings ---------------------------------------------------------------------
+  // A refusal from the PHI gate answers {code: "phi_found", findings: [{key, field, kind,
+  // label, text, reason, start, end}]}. Each finding is listed in the form with a "not identifying" box named
+  // "dismiss" (the case form's markup, templates/cases/_phi_list.html), so sending the form
+  // again with the boxes ticked lets the text through; boxes ticked earlier stay.
+
+  function phiItem(f, checked) {
+    const li = document.createElement("li");
+    li.className = "phi-item" + (checked ? " phi-item--dismissed" : "");
+    li.dataset.phiKey = f.key;
+    const reason = document.createElement("p");
+    reason.className = "phi-item__reason";
+    const kind = document.createElement("span");
+    kind.className = "phi-kind";
+    kind.textContent = f.label || f.kind;
+    reason.appendChild(kind);
+    reason.appendChild(document.createTextNode(" " + (f.reason || "")));
+    const excerpt = document.createElement("p");
+    excerpt.className = "phi-item__excerpt";
+    const mark = document.createElement("mark");
+    mark.textContent = f.text;
+    excerpt.appendChild(mark);
+    const label = document.createElement("label");
+    label.className = "phi-item__dismiss";
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.name = "dismiss";
+    box.value = f.key;
+    box.checked = !!checked;
+    box.addEventListener("change", function () { li.classList.toggle("phi-item--dismissed", box.checked); });
+    label.appendChild(box);
+    label.appendChild(document.createTextNode(" Not identifying: keep it as written"));
+    li.appendChild(reason);
+    li.appendChild(excerpt);
+    li.appendChild(label);
+    return li;
+  }
+
+  // List `findings` in `form`; returns the list element.
+  function showFindings(form, findings) {
+    let box = form.querySelector("[data-phi-findings]");
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "phi-findings";
+      box.setAttribute("data-phi-findings", "");
+      const submit = form.querySelector('button[type="submit"], button:not([type])');
+      if (submit) submit.parentNode.insertBefore(box, submit);
+      else form.appendChild(box);
+    }
+    const kept = Array.prototype.filter.call(
+      box.querySelectorAll('input[name="dismiss"]'), function (b) { return b.checked; }
+    ).map(function (b) { return b.closest(".phi-item"); });
+    const ul = document.createElement("ul");
+    ul.className = "phi-list";
+    ul.setAttribute("aria-label", "Possible identifiers");
+    const seen = {};
+    kept.forEach(function (li) { seen[li.dataset.phiKey] = true; ul.appendChild(li); });
+    (findings || []).forEach(function (f) {
+      if (seen[f.key]) return;
+      seen[f.key] = true;
+      ul.appendChild(phiItem(f, false));
+    });
+    box.innerHTML = "";
+    box.appendChild(ul);
+    box.hidden = false;
+    return ul;
+  }
+
+  function clearFindings(form) {
+    const box = form.querySelector("[data-phi-findings]");
+    if (box) box.remove();
+  }
+
+  Clinical.showFindings = showFindings;
 
   // --- Differential panel --------------------------------------------------------------
 
@@ -177,8 +259,20 @@
   };
 
   Panel.prototype.showErrors = function (form, data) {
-    const box = form.querySelector("[data-dx-errors]");
-    const message = data.message || "That didn't work.";
+    let box = form.querySelector("[data-dx-errors]");
+    const message = data.message || data.error || "That didn't work.";
+    if (data.code === "phi_found") {
+      if (!box) {
+        box = document.createElement("div");
+        box.className = "form-errors";
+        box.setAttribute("role", "alert");
+        box.setAttribute("data-dx-errors", "");
+        form.insertBefore(box, form.firstChild);
+      }
+      showFindings(form, data.findings);
+      const details = form.closest("details");
+      if (details) details.open = true;
+    }
     if (box) {
       box.innerHTML = "";
       const p = document.createElement("p");
@@ -200,6 +294,7 @@
         if (!data.ok) { self.showErrors(form, data); return; }
         const box = form.querySelector("[data-dx-errors]");
         if (box) box.hidden = true;
+        clearFindings(form);
         if (form.dataset.dxForm === "add") {
           form.reset();
           const label = form.querySelector('input[name="label"]');
@@ -232,8 +327,9 @@
       const slider = ev.target.closest("[data-dx-slider]");
       if (!slider) return;
       const form = slider.form;
-      clearTimeout(self.voteTimers[form.action]);
-      self.voteTimers[form.action] = setTimeout(function () { self.submit(form, null); }, 350);
+      const key = formUrl(form);
+      clearTimeout(self.voteTimers[key]);
+      self.voteTimers[key] = setTimeout(function () { self.submit(form, null); }, 350);
     });
     this.root.addEventListener("click", function (ev) {
       const link = ev.target.closest("[data-dx-order]");

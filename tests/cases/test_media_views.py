@@ -13,10 +13,12 @@ from django.urls import reverse
 from PIL import Image
 
 from cases.models import Case, CaseAsset
+from cases.phi import finding_key, scan_fields
 from media_handling import storage as media_storage
 from media_handling.models import MediaAsset, UploadSession
 from tests.fixtures import media_factory as mf
-from tests.fixtures.media_uploads import photo_bytes, stored_names
+from tests.fixtures.media_uploads import _walk, photo_bytes, stored_names
+from workspace.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -289,6 +291,64 @@ def test_a_review_with_unreadable_regions_is_shown_again_with_the_reason(
     assert "could not be read" in response.content.decode()
     asset.refresh_from_db()
     assert asset.status == MediaAsset.Status.NEEDS_REVIEW
+
+
+CAPTION = "Malar rash, seen by Dr House"  # "House" reads as a name
+
+
+def _caption_key() -> str:
+    (finding,) = scan_fields({"caption": CAPTION})
+    return finding_key(finding)
+
+
+def test_a_caption_with_an_identifier_is_listed_and_kept_once_dismissed(
+    owner, case, tmp_path, on_commit
+):
+    _upload(owner, case, [("f.jpg", photo_bytes(tmp_path, face=True))], on_commit)
+    asset = MediaAsset.objects.get()
+    url = reverse("case_media_review", args=[case.pk, asset.pk])
+    data = {"drawn": "[]", "caption": CAPTION, "action": "save"}
+
+    refused = owner.post(url, data)
+
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    assert 'data-phi-for="caption"' in html
+    assert "<mark>House</mark>" in html
+    assert f'name="dismiss" value="{_caption_key()}"' in html
+    assert f'value="{CAPTION}"' in html
+    assert CaseAsset.objects.get().caption == ""
+
+    kept = on_commit(owner.post, url, {**data, "dismiss": _caption_key()})
+
+    assert kept.status_code == 302
+    assert CaseAsset.objects.get().caption == CAPTION
+    event = AuditEvent.objects.get(case_id=case.pk, verb="phi.dismiss")
+    assert event.data["surface"] == "media.caption"
+
+
+def test_an_upload_with_an_identifying_caption_stores_nothing(
+    owner, case, tmp_path, on_commit
+):
+    before = _walk("incoming")
+    response = on_commit(
+        owner.post,
+        reverse("case_media_upload", args=[case.pk]),
+        {
+            "files": [SimpleUploadedFile("good.jpg", photo_bytes(tmp_path))],
+            "caption": CAPTION,
+        },
+        **JSON,
+    )
+
+    assert response.status_code == 200
+    (result,) = response.json()["files"]
+    assert result["ok"] is False
+    assert result["code"] == "phi_found"
+    assert [f["key"] for f in result["findings"]] == [_caption_key()]
+    assert not CaseAsset.objects.exists()
+    assert not MediaAsset.objects.exists()
+    assert _walk("incoming") == before
 
 
 def test_the_report_lists_what_was_removed_for_the_uploader(

@@ -3,7 +3,7 @@
 import pytest
 
 from cases.models import Case, CaseParticipant
-from cases.phi import finding_key
+from cases.phi import finding_key, scan_fields
 from cases.services import cases as services
 from cases.services.cases import CaseInvalid, PHIFound
 from workspace.models import AuditEvent, Notification, Specialty
@@ -402,6 +402,37 @@ def test_resolve_scans_the_diagnosis_and_needs_a_published_case(cast):
         services.case_resolve(case=draft, by=cast.owner, final_diagnosis="Lyme")
     with pytest.raises(PermissionDenied):
         services.case_resolve(case=case, by=cast.consultant, final_diagnosis="Lyme")
+
+
+def test_resolve_with_a_dismissed_finding_stores_the_diagnosis_and_audits_it(cast):
+    case = cast.case()
+    diagnosis = "Lyme, as Dr House said"
+    (finding,) = scan_fields({"final_diagnosis": diagnosis})
+    key = finding_key(finding)
+
+    services.case_resolve(
+        case=case, by=cast.owner, final_diagnosis=diagnosis, dismissed=[key]
+    )
+
+    case.refresh_from_db()
+    assert case.status == Case.Status.RESOLVED
+    assert case.final_diagnosis == diagnosis
+    event = AuditEvent.objects.get(case_id=case.pk, verb="phi.dismiss")
+    assert event.actor == cast.owner
+    assert event.data == {"surface": "case.resolve", "keys": [key], "kinds": ["name"]}
+
+
+def test_a_refused_resolution_records_no_dismissal(cast):
+    case = cast.case()
+    with pytest.raises(PHIFound) as refused:
+        services.case_resolve(
+            case=case,
+            by=cast.owner,
+            final_diagnosis="Lyme per Dr House, MRN 44812093",
+            dismissed=[finding_key(f) for f in scan_fields({"x": "Dr House"})],
+        )
+    assert {f.kind for f in refused.value.findings} == {"name", "record_number"}
+    assert not AuditEvent.objects.filter(case_id=case.pk, verb="phi.dismiss").exists()
 
 
 def test_owner_archives_and_staff_may_take_a_case_down(cast, make_clinician):

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from cases.models import Case, CaseParticipant
-from cases.phi import finding_key
+from cases.phi import finding_key, scan_fields
 from cases.services import cases as services
 from workspace.models import AuditEvent, Specialty
 
@@ -458,18 +458,34 @@ def test_invite_by_email_adds_the_clinician(cast, client_for, make_clinician):
     )
 
 
-def test_resolve_with_an_identifier_in_the_diagnosis_is_a_field_error(cast, client_for):
+def test_resolve_with_an_identifier_lists_it_and_resolves_once_dismissed(
+    cast, client_for
+):
     case = cast.case()
+    client = client_for(cast.owner)
+    url = reverse("case_resolve", args=[case.pk])
+    diagnosis = "Lyme disease, per Dr House"
+    (finding,) = scan_fields({"final_diagnosis": diagnosis})
+    key = finding_key(finding)
 
-    response = client_for(cast.owner).post(
-        reverse("case_resolve", args=[case.pk]),
-        {"final_diagnosis": "Lyme disease, per Dr House"},
-    )
+    response = client.post(url, {"final_diagnosis": diagnosis})
 
     assert response.status_code == 400
-    assert "Possible identifier" in _html(response)
+    html = _html(response)
+    assert 'data-phi-for="final_diagnosis"' in html
+    assert "<mark>House</mark>" in html
+    assert f'name="dismiss" value="{key}"' in html
     case.refresh_from_db()
     assert case.status == Case.Status.PUBLISHED
+
+    resolved = client.post(url, {"final_diagnosis": diagnosis, "dismiss": key})
+
+    assert resolved.status_code == 302
+    case.refresh_from_db()
+    assert case.status == Case.Status.RESOLVED
+    assert case.final_diagnosis == diagnosis
+    event = AuditEvent.objects.get(case_id=case.pk, verb="phi.dismiss")
+    assert event.data["surface"] == "case.resolve"
 
 
 def test_leaving_a_case_returns_to_the_list(cast, client_for):

@@ -73,3 +73,64 @@ def test_draft_phi_warning_fix_publish_and_colleague_finds_it(
         other.get_by_role("heading", name="Annular rash after a woodland walk")
     ).to_be_visible()
     expect(other.locator("#section-history")).to_contain_text("last spring")
+
+
+def test_differential_with_an_identifier_is_dismissed_then_confirmed_and_ruled_out(
+    logged_in_page, make_clinician, make_case
+):
+    """The panel lists PHI findings inline, resends with the dismissal, and its
+    Confirm and Rule out forms post to their own URL (an input named
+    ``action`` once shadowed ``form.action``)."""
+    from cases.models import Differential
+    from cases.services import differentials as dx
+
+    owner = make_clinician("olive", first_name="Olive", last_name="Owner")
+    case = make_case(
+        owner, title="Scaly plaques after a sore throat", status=Case.Status.PUBLISHED
+    )
+    dx.differential_add(case=case, by=owner, label="Pityriasis rosea")
+    page = logged_in_page(owner)
+    page.goto(f"/cases/{case.pk}/")
+    panel = page.locator("#differentials")
+    expect(panel.locator(".dx-item", has_text="Pityriasis rosea")).to_be_visible()
+
+    # A label with a name in it: refused, the finding listed in the form.
+    page.get_by_text("Propose a diagnosis").click()
+    add = panel.locator("form[data-dx-form=add]")
+    add.get_by_label("Diagnosis").fill("Guttate psoriasis per Dr House")
+    add.get_by_role("button", name="Add to the list").click()
+    finding = add.locator(".phi-item")
+    expect(finding.locator("mark")).to_have_text("House")
+    expect(add.locator("[data-dx-errors]")).to_contain_text("not identifying")
+    assert not Differential.objects.filter(label__startswith="Guttate").exists()
+
+    # Ticked as not identifying and sent again: it joins the list.
+    finding.get_by_label("Not identifying: keep it as written").check()
+    add.get_by_role("button", name="Add to the list").click()
+    guttate = panel.locator(".dx-item", has_text="Guttate psoriasis per Dr House")
+    expect(guttate).to_be_visible()
+    expect(add.locator(".phi-item")).to_have_count(0)
+
+    # Rule out the other entry, with a reason that needs a dismissal too.
+    rosea = panel.locator(".dx-item", has_text="Pityriasis rosea")
+    rosea.get_by_text("Rule out…").click()
+    rule_out = rosea.locator("form", has=page.locator('input[value="rule_out"]'))
+    rule_out.get_by_label("Why (optional)").fill("No herald patch, says Dr House")
+    rule_out.get_by_role("button", name="Rule out Pityriasis rosea").click()
+    expect(rule_out.locator(".phi-item mark")).to_have_text("House")
+    rule_out.get_by_label("Not identifying: keep it as written").check()
+    rule_out.get_by_role("button", name="Rule out Pityriasis rosea").click()
+    expect(rosea.locator(".pill--ruled_out")).to_be_visible()
+
+    # Confirm the new entry.
+    guttate.get_by_text("Confirm…").click()
+    guttate.get_by_role("button", name="Confirm Guttate psoriasis per Dr House").click()
+    expect(guttate.locator(".pill--confirmed")).to_be_visible()
+    expect(panel.locator("[data-dx-final-label]")).to_have_text(
+        "Guttate psoriasis per Dr House"
+    )
+    statuses = dict(Differential.objects.values_list("label", "status"))
+    assert statuses == {
+        "Pityriasis rosea": "ruled_out",
+        "Guttate psoriasis per Dr House": "confirmed",
+    }

@@ -82,3 +82,53 @@ def test_clinician_requests_specialist_answers_and_ranking_updates_live(
     entry = Differential.objects.get(case=case)
     assert entry.proposed_by == derm
     assert sorted(entry.votes.values_list("likelihood", flat=True)) == [70, 90]
+
+
+def test_identifiers_in_a_consult_are_listed_and_sent_once_marked_not_identifying(
+    logged_in_page, make_clinician, make_case
+):
+    """The question and the decline reason pass the PHI gate: the form comes
+    back with the finding highlighted and a box to mark it not identifying."""
+    Specialty.objects.get_or_create(name="Dermatology")
+    owner = make_clinician("olive", first_name="Olive", last_name="Owner")
+    derm = make_clinician(
+        "dora", first_name="Dora", last_name="Derm", specialties=["Dermatology"]
+    )
+    case = make_case(
+        owner, title="Scaly plaques after a sore throat", status=Case.Status.PUBLISHED
+    )
+
+    mine = logged_in_page(owner)
+    mine.goto(f"/cases/{case.pk}/consults/new/")
+    mine.get_by_label("Specialty").select_option(label="Dermatology")
+    mine.get_by_label("Question").fill("Dr House thinks guttate psoriasis: agree?")
+    mine.get_by_role("button", name="Send request").click()
+    finding = mine.locator('[data-phi-for="question"] .phi-item')
+    expect(finding.locator("mark")).to_have_text("House")
+    expect(mine.locator(".form-errors")).to_contain_text("not identifying")
+    assert not ConsultRequest.objects.exists()
+
+    finding.get_by_label("Not identifying: keep it as written").check()
+    mine.get_by_role("button", name="Send request").click()
+    expect(mine.get_by_role("heading", name="Consult: Dermatology")).to_be_visible()
+    consult = ConsultRequest.objects.get(case=case)
+    assert consult.question == "Dr House thinks guttate psoriasis: agree?"
+
+    # The dermatologist declines, naming a colleague: reviewed the same way.
+    theirs = logged_in_page(derm)
+    theirs.goto(f"/consults/{consult.pk}/")
+    theirs.get_by_text("Decline…").click()
+    theirs.get_by_label("Reason for declining").fill("Ask Dr Wilson in rheumatology")
+    theirs.get_by_role("button", name="Decline consult").click()
+    declined = theirs.locator('[data-phi-for="reason"] .phi-item')
+    expect(declined.locator("mark")).to_have_text("Wilson")
+    consult.refresh_from_db()
+    assert consult.status == ConsultRequest.Status.REQUESTED
+
+    declined.get_by_label("Not identifying: keep it as written").check()
+    theirs.get_by_role("button", name="Decline consult").click()
+    expect(
+        theirs.get_by_text("Declined. The requester has been told why.")
+    ).to_be_visible()
+    consult.refresh_from_db()
+    assert consult.status == ConsultRequest.Status.DECLINED

@@ -705,6 +705,99 @@ async def test_access_changed_event_forces_a_fresh_check(discussion):
     assert await close_code(colleague) == 4403
 
 
+def _consult_accepted(discussion, make_clinician, *, answer: bool = False):
+    """A dermatologist accepts a consult on the private case (and answers it)."""
+    from cases.services import consults
+
+    derm = make_clinician("dora", specialties=["Dermatology"])
+    consult = consults.consult_request(
+        case=discussion.case,
+        by=discussion.colleague,
+        question="Drug eruption or viral exanthem?",
+        assignee=derm,
+    )
+    consults.consult_accept(consult=consult, by=derm)
+    if answer:
+        consults.consult_answer(consult=consult, by=derm, impression="Drug eruption")
+    return derm, consult
+
+
+@pytest.mark.parametrize("step", ["close", "decline", "cancel"])
+async def test_ending_a_consult_closes_the_consultants_socket_at_once(
+    discussion, make_clinician, monkeypatch, step
+):
+    """Closing, declining or cancelling announces the access change on commit:
+    the specialist's socket is closed with 4403 without waiting for the
+    heartbeat (made too long to matter here)."""
+    from cases.services import consults
+    from realtime import presence
+
+    monkeypatch.setattr(presence, "HEARTBEAT_SECONDS", 3600)
+    derm, consult = await sync_to_async(_consult_accepted)(
+        discussion, make_clinician, answer=step == "close"
+    )
+    specialist, hello = await join(derm, discussion.case)
+    owner, _ = await join(discussion.owner, discussion.case)
+    await settle(specialist)
+    await settle(owner)
+
+    if step == "close":
+        await sync_to_async(consults.consult_close)(
+            consult=consult, by=discussion.owner
+        )
+    elif step == "decline":
+        await sync_to_async(consults.consult_decline)(
+            consult=consult, by=derm, reason="Outside my practice"
+        )
+    else:
+        await sync_to_async(consults.consult_cancel)(
+            consult=consult, by=discussion.colleague
+        )
+
+    assert await close_code(specialist) == 4403
+    await frames_of(owner, "case.updated", "consult.updated")
+    await post(owner, hello["threads"][0]["id"], "After the consult", "c-consult")
+    assert await specialist.receive_nothing(timeout=0.3)
+    await owner.disconnect()
+
+
+async def test_ending_a_consult_keeps_a_specialist_who_takes_part_another_way(
+    discussion, make_clinician, monkeypatch
+):
+    """A viewer who accepted a named consult returns to viewer: still connected."""
+    from cases.services import consults
+    from realtime import presence
+
+    monkeypatch.setattr(presence, "HEARTBEAT_SECONDS", 3600)
+
+    def setup():
+        consult = consults.consult_request(
+            case=discussion.case,
+            by=discussion.colleague,
+            question="Drug eruption or viral exanthem?",
+            assignee=discussion.viewer,
+        )
+        consults.consult_accept(consult=consult, by=discussion.viewer)
+        return consult
+
+    consult = await sync_to_async(setup)()
+    viewer, _ = await join(discussion.viewer, discussion.case)
+    await settle(viewer)
+
+    await sync_to_async(consults.consult_cancel)(
+        consult=consult, by=discussion.colleague
+    )
+    await frame_of(viewer, "case.updated")
+    await frame_of(viewer, "consult.updated")
+    await send(viewer, {"type": "ping"})
+
+    assert (await frame_of(viewer, "pong"))["type"] == "pong"
+    assert (
+        await CaseParticipant.objects.aget(case=discussion.case, user=discussion.viewer)
+    ).role == CaseParticipant.Role.VIEWER
+    await viewer.disconnect()
+
+
 async def test_access_lost_without_a_case_event_ends_within_a_heartbeat(
     discussion, make_clinician, make_workspace, monkeypatch
 ):
