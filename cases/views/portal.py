@@ -338,22 +338,22 @@ def portal_upload_complete(request: HttpRequest, token: UUID) -> JsonResponse:
 def submission_media(request: HttpRequest, pk: int, role: str) -> HttpResponse:
     """The patient's copy, for the patient and their clinician only (audited).
 
-    A video player asks for many byte ranges; only the first request of a
-    viewing (no range, or a range from byte 0) is audited.
+    Every response is audited, each byte range of a playback included.
     """
     if role not in MEDIA_ROLES:
         raise Http404("No such file.")
     submission = selectors.submission_get_for_media(request.user, pk)
-    range_header = request.headers.get("Range", "")
-    if not range_header or range_header.replace(" ", "").startswith("bytes=0-"):
-        audit.record(
+    return media_storage.serve_rendition(
+        request,
+        submission.asset,
+        role,
+        audit=media_storage.MediaAudit(
             actor=request.user,
             verb="submission.media_view",
             target=submission,
-            request=request,
-            data={"role": role, "asset": submission.asset_id},
-        )
-    return media_storage.serve_rendition(request, submission.asset, role)
+            data={"asset": submission.asset_id},
+        ),
+    )
 
 
 urlpatterns = [

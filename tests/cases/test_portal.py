@@ -348,6 +348,31 @@ def test_patient_and_their_clinician_may_open_the_file_and_it_is_audited(
     assert viewers == {"pat", "doc"}
 
 
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [
+        ("Bytes=0-", 206),
+        ("bytes=00-", 206),
+        ("bytes=1-2,0-", 200),
+        ("bytes=-100000000", 206),
+        ("bytes=5-", 206),
+        ("bytes=99999999-", 416),
+    ],
+)
+def test_the_patients_file_is_audited_once_per_response_whatever_its_range(
+    client_for, pat, photo_submission, header, status
+):
+    url = reverse("submission_media", args=[photo_submission.pk, "thumb"])
+
+    response = client_for(pat).get(url, HTTP_RANGE=header)
+
+    assert response.status_code in (status, 302)
+    events = AuditEvent.objects.filter(verb="submission.media_view", actor=pat)
+    assert events.count() == 1
+    assert events.get().data["status"] == response.status_code
+    assert events.get().data["asset"] == photo_submission.asset_id
+
+
 def test_nobody_else_may_open_the_patients_file(
     client_for, client, doc, photo_submission, make_clinician, make_patient, make_case
 ):
