@@ -161,7 +161,8 @@ def media_upload_start(request: HttpRequest, case_id: int) -> JsonResponse:
             case=case, by=request.user, size=size
         )
     except (MediaError, ServiceError) as exc:
-        return _error(str(exc))
+        # 429 when the uploader already has too many uploads open.
+        return _error(str(exc), status=getattr(exc, "status", 400))
     token = session.token
     return JsonResponse(
         {

@@ -291,7 +291,8 @@ def portal_upload_start(request: HttpRequest) -> JsonResponse:
             uploaded_by=request.user, owner_group=user_group(request.user), size=size
         )
     except (ServiceError, MediaError) as exc:
-        return _json_error(str(exc))
+        # 429 when the patient already has too many uploads open.
+        return _json_error(str(exc), status=getattr(exc, "status", 400))
     return JsonResponse(_session_payload(session), status=201)
 
 

@@ -177,6 +177,23 @@ def test_cannot_send_to_a_clinician_one_is_not_linked_to(pat_client, make_clinic
 # --- Upload sessions ------------------------------------------------------------------
 
 
+def test_a_patient_with_too_many_open_uploads_gets_a_429(pat_client, settings):
+    settings.MEDIA_UPLOAD_MAX_OPEN_BYTES = 6000
+    settings.MEDIA_DIRECT_UPLOADS = False
+    url = reverse("portal_upload_start")
+
+    first = pat_client.post(
+        url, json.dumps({"size": 5000}), content_type="application/json"
+    )
+    second = pat_client.post(
+        url, json.dumps({"size": 5000}), content_type="application/json"
+    )
+
+    assert first.status_code == 201
+    assert second.status_code == 429
+    assert "would pass" in second.json()["error"]
+
+
 def test_part_by_part_upload_then_submit_with_the_asset(
     pat_client, pat, doc, tmp_path, settings
 ):
