@@ -220,7 +220,8 @@ MEDIA_UPLOAD_MAX_OPEN_SESSIONS = int(
 MEDIA_UPLOAD_MAX_OPEN_BYTES = int(os.environ.get("MEDIA_UPLOAD_MAX_OPEN_BYTES", 0))
 # A DICOM zip archive's members and their extracted bytes (counted while
 # extracting, not taken from the archive's headers), and the largest
-# uncompressed/compressed ratio of a member over 1 MiB or of the whole archive.
+# uncompressed/compressed ratio of a member over 1 MiB. Archives inside an
+# archive are never expanded.
 MEDIA_DICOM_ZIP_MAX_MEMBERS = int(os.environ.get("MEDIA_DICOM_ZIP_MAX_MEMBERS", 10_000))
 MEDIA_DICOM_ZIP_MAX_BYTES = int(
     os.environ.get("MEDIA_DICOM_ZIP_MAX_BYTES", 4 * MEDIA_MAX_DICOM_BYTES)
