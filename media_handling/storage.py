@@ -187,7 +187,7 @@ def asset_names(asset: MediaAsset) -> list[str]:
 # RFC 9110 section 14.1.2: "bytes" (any case) "=" a comma-separated list of
 # ranges, each first-last, first- or -suffix; digits may have leading zeros.
 _UNIT = re.compile(r"^\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=(.*)$", re.DOTALL)
-_SPEC = re.compile(r"^([0-9]*)-([0-9]*)$")
+_SPEC = re.compile(r"^([0-9]*)\s*-\s*([0-9]*)$")
 
 
 class RangeNotSatisfiable(Exception):
@@ -219,7 +219,7 @@ def _spans(header: str) -> list[tuple[int | None, int | None]] | None:
         return None
     spans: list[tuple[int | None, int | None]] = []
     for part in unit.group(2).split(","):
-        part = re.sub(r"\s+", "", part)
+        part = part.strip()
         if not part:
             continue  # "1#" lists allow empty elements
         spec = _SPEC.match(part)

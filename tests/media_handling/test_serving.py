@@ -118,6 +118,7 @@ RANGE_VARIANTS = [
     ("bytes=-500", 206, (N - 500, N - 1)),
     ("bytes = 10 - 20", 206, (10, 20)),
     ("bytes=1-2,", 206, (1, 2)),  # empty list elements are allowed
+    ("bytes=1 0-20", 200, None),  # a space inside a number is malformed
     ("bytes=10-99999999999", 206, (10, N - 1)),
     ("bytes=1-2,0-", 200, None),  # several ranges: the whole file
     ("bytes=0-1, 5-6", 200, None),
