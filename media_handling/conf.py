@@ -45,6 +45,32 @@ def direct_to_s3() -> bool:
     )
 
 
+def open_sessions_per_user() -> int:
+    """Upload sessions one user may have open at once."""
+    return int(getattr(settings, "MEDIA_UPLOAD_MAX_OPEN_SESSIONS", 8))
+
+
+def open_bytes_per_user() -> int:
+    """Declared bytes of one user's open sessions together (default: two
+    files of the largest kind, so one stalled upload never blocks the next)."""
+    value = getattr(settings, "MEDIA_UPLOAD_MAX_OPEN_BYTES", None)
+    return int(value) if value else 2 * largest_cap()
+
+
+def dicom_zip_limits():
+    """The zip-bomb guards for uploaded DICOM archives (``deid.dicom.ZipLimits``)."""
+    from .deid.dicom import ZipLimits
+
+    return ZipLimits(
+        max_members=int(getattr(settings, "MEDIA_DICOM_ZIP_MAX_MEMBERS", 10_000)),
+        max_member_bytes=max_bytes("dicom"),
+        max_total_bytes=int(
+            getattr(settings, "MEDIA_DICOM_ZIP_MAX_BYTES", 4 * max_bytes("dicom"))
+        ),
+        max_ratio=int(getattr(settings, "MEDIA_DICOM_ZIP_MAX_RATIO", 1000)),
+    )
+
+
 def session_ttl_seconds() -> int:
     return int(getattr(settings, "MEDIA_UPLOAD_SESSION_TTL_SECONDS", 24 * 3600))
 

@@ -28,9 +28,11 @@ from django.db import transaction
 from workspace.events import broadcast_on_commit
 from workspace.models import User
 
+from . import conf
 from . import storage as media_storage
 from .deid.dicom import (
     DicomError,
+    ZipBudget,
     ZipLimits,
     instance_sort_key,
     iter_archive,
@@ -198,8 +200,12 @@ def dicom_files_group(
     files or zip archives of them (recognised by content, not by name).
     Zip members are extracted into ``workdir`` with the guards of
     ``deid.dicom.inputs`` (traversal, links, bombs), so ``workdir`` must
-    outlive the grouping's use; uploaded files are used in place.
+    outlive the grouping's use; uploaded files are used in place. The zip
+    limits (default ``conf.dicom_zip_limits()``) hold for all the archives of
+    one upload together.
     """
+    limits = limits or conf.dicom_zip_limits()
+    budget = ZipBudget()
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     grouper = _Grouper(workdir)
@@ -213,7 +219,7 @@ def dicom_files_group(
         if not is_zip:
             grouper.add(name, path, owned=False)
             continue
-        for member in iter_archive(path, display=name, limits=limits):
+        for member in iter_archive(path, display=name, limits=limits, budget=budget):
             if member.error:
                 grouper.failed.append(UploadProblem(member.display, member.error))
             else:

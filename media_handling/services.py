@@ -27,6 +27,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from workspace.events import broadcast_on_commit
@@ -37,7 +38,7 @@ from . import conf, pipeline, s3_multipart, uploads
 from . import storage as media_storage
 from .models import MediaAsset, UploadSession
 from .s3_multipart import UploadIncomplete
-from .sniff import MediaError, sniff_bytes
+from .sniff import MediaError, UploadLimitExceeded, sniff_bytes
 from .uploads import AcceptedUpload, check_kind, check_size
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "MAX_DRAWN_REGIONS",
     "UploadIncomplete",
+    "UploadLimitExceeded",
     "asset_create_from_upload",
     "asset_delete",
     "asset_faces_decide",
@@ -436,13 +438,19 @@ def assets_requeue_stale(*, older_than: timedelta = timedelta(hours=1)) -> int:
 # --- upload sessions ------------------------------------------------------------------
 
 
+@transaction.atomic
 def upload_session_start(
     *, uploaded_by: User, owner_group: str, size: int
 ) -> UploadSession:
     """Open a session for a file of ``size`` bytes, to be sent in parts.
 
     The largest cap of any accepted kind applies now; the cap of the file's
-    own kind applies as soon as its first bytes are known.
+    own kind applies as soon as its first bytes are known. One user may hold
+    at most ``MEDIA_UPLOAD_MAX_OPEN_SESSIONS`` open sessions declaring at most
+    ``MEDIA_UPLOAD_MAX_OPEN_BYTES`` together (parts must match the declared
+    size, so that bounds the bytes held too); past either,
+    ``UploadLimitExceeded`` (429) is raised and nothing is opened. The user's
+    own expired sessions are closed first, so they never count.
     """
     if size <= 0:
         raise MediaError("The file is empty.")
@@ -452,6 +460,7 @@ def upload_session_start(
             f"The file is too large ({uploads.format_bytes(size)}): files may be at "
             f"most {uploads.format_bytes(cap)}."
         )
+    _require_room(uploaded_by, size)
     part_size = conf.part_bytes()
     if -(-size // part_size) > s3_multipart.MAX_PARTS:
         part_size = -(-size // s3_multipart.MAX_PARTS)
@@ -467,6 +476,34 @@ def upload_session_start(
         session.s3_upload_id = s3_multipart.multipart_create(session.object_name)
     session.save()
     return session
+
+
+def _require_room(user: User, size: int) -> None:
+    # The user's row lock serialises one user's concurrent starts, so two
+    # at once cannot both squeeze under the limits.
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    cutoff = timezone.now() - timedelta(seconds=conf.session_ttl_seconds())
+    open_sessions = UploadSession.objects.filter(
+        uploaded_by=user, status=UploadSession.Status.OPEN
+    )
+    for stale in open_sessions.filter(updated__lt=cutoff).select_for_update():
+        _session_close(stale, UploadSession.Status.ABORTED)
+    held = open_sessions.aggregate(count=Count("pk"), bytes=Sum("size"))
+    count, held_bytes = held["count"], held["bytes"] or 0
+    limit = conf.open_sessions_per_user()
+    if count >= limit:
+        raise UploadLimitExceeded(
+            f"You already have {count} uploads in progress (at most {limit} at "
+            "once). Let one finish or cancel it, then try again."
+        )
+    budget = conf.open_bytes_per_user()
+    if held_bytes + size > budget:
+        raise UploadLimitExceeded(
+            f"Your uploads in progress already hold {uploads.format_bytes(held_bytes)}"
+            f"; with this file ({uploads.format_bytes(size)}) they would pass "
+            f"{uploads.format_bytes(budget)}. Let one finish or cancel it, then try "
+            "again."
+        )
 
 
 def _open_session(session: UploadSession, by: User) -> UploadSession:

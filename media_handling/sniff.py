@@ -23,6 +23,15 @@ HEAD_BYTES = 4096
 class MediaError(Exception):
     """A file the media pipeline cannot accept; the message is for the uploader."""
 
+    status = 400
+
+
+class UploadLimitExceeded(MediaError):
+    """The uploader has too many uploads open at once (HTTP 429 Too Many
+    Requests); finishing or cancelling one frees room."""
+
+    status = 429
+
 
 @dataclass(frozen=True)
 class Sniffed:

@@ -24,8 +24,9 @@ import re
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.files import File
@@ -38,6 +39,9 @@ from django.http import (
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
+
+from workspace import audit as audit_trail
+from workspace.models import User
 
 from . import conf
 from .models import MediaAsset
@@ -180,62 +184,148 @@ def asset_names(asset: MediaAsset) -> list[str]:
 
 # --- serving --------------------------------------------------------------------------
 
-_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+# RFC 9110 section 14.1.2: "bytes" (any case) "=" a comma-separated list of
+# ranges, each first-last, first- or -suffix; digits may have leading zeros.
+_UNIT = re.compile(r"^\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=(.*)$", re.DOTALL)
+_SPEC = re.compile(r"^([0-9]*)\s*-\s*([0-9]*)$")
 
 
 class RangeNotSatisfiable(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class MediaAudit:
+    """What the audit event of a media response says, apart from the outcome.
+
+    The caller (which owns the policy) names the verb, the target and the case;
+    the serving code adds the role, the status and the bytes it answered with.
+    """
+
+    actor: User
+    verb: str
+    target: Any
+    case_id: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _spans(header: str) -> list[tuple[int | None, int | None]] | None:
+    """The (first, last) pairs of a bytes Range header, a suffix range as
+    (None, length) and an open one as (first, None). None when the header is
+    not a bytes range or any range in it is malformed (RFC 9110 lets the
+    server ignore it then)."""
+    unit = _UNIT.match(header)
+    if unit is None or unit.group(1).lower() != "bytes":
+        return None
+    spans: list[tuple[int | None, int | None]] = []
+    for part in unit.group(2).split(","):
+        part = part.strip()
+        if not part:
+            continue  # "1#" lists allow empty elements
+        spec = _SPEC.match(part)
+        if spec is None:
+            return None
+        first, last = spec.groups()
+        if first == "" and last == "":
+            return None
+        if first != "" and last != "" and int(last) < int(first):
+            return None
+        spans.append((int(first) if first else None, int(last) if last else None))
+    return spans or None
+
+
+def _satisfy(span: tuple[int | None, int | None], size: int) -> tuple[int, int] | None:
+    first, last = span
+    if first is None:
+        suffix = last or 0
+        if suffix == 0 or size == 0:
+            return None
+        return max(0, size - suffix), size - 1
+    if first >= size:
+        return None
+    return first, size - 1 if last is None else min(last, size - 1)
+
+
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     """The (first, last) byte a Range header asks for, or None for the whole file.
 
-    Only single byte ranges are honoured; several ranges or a header that does
-    not parse get the whole file, which RFC 9110 allows. A range that starts
-    past the end raises ``RangeNotSatisfiable``.
+    Read per RFC 9110: the unit is case-insensitive, numbers may carry leading
+    zeros, and a suffix longer than the file means the whole file (as a 206
+    of every byte). Several ranges get the whole file as a 200 (a server may
+    ignore Range; multipart/byteranges is not worth it for media players),
+    unless none of them can be satisfied. A header that is not a bytes range,
+    or has a malformed range in it, is ignored. Raises
+    ``RangeNotSatisfiable`` when no range overlaps the file (including any
+    range of an empty file and a zero-length suffix).
     """
     if not header:
         return None
-    match = _RANGE.match(header)
-    if match is None:
+    spans = _spans(header)
+    if spans is None:
         return None
-    first, last = match.groups()
-    if first == "" and last == "":
-        return None
-    if first == "":
-        suffix = int(last)
-        if suffix == 0 or size == 0:
-            raise RangeNotSatisfiable
-        return max(0, size - suffix), size - 1
-    start = int(first)
-    end = size - 1 if last == "" else int(last)
-    if last != "" and end < start:
-        return None
-    if start >= size:
+    satisfiable = [s for s in (_satisfy(span, size) for span in spans) if s]
+    if not satisfiable:
         raise RangeNotSatisfiable
-    return start, min(end, size - 1)
+    if len(spans) > 1:
+        return None
+    return satisfiable[0]
 
 
-def serve_rendition(request: HttpRequest, asset: MediaAsset, role: str) -> HttpResponse:
+def serve_rendition(
+    request: HttpRequest, asset: MediaAsset, role: str, *, audit: MediaAudit
+) -> HttpResponse:
     """Answer a request for one rendition the caller has cleared the viewer for.
 
     Raises Http404 when the asset has no such rendition. Local files stream
-    with ``Accept-Ranges: bytes`` (206 for a satisfiable range, 416 when it
-    starts past the end); S3 objects redirect to a presigned GET valid for
-    ``MEDIA_URL_EXPIRY_SECONDS``. Nothing is cached outside the browser
-    session that asked, and nothing is cached at all.
+    with ``Accept-Ranges: bytes`` (206 for a satisfiable range, 416 with
+    ``Content-Range: bytes */size`` when none is); S3 objects redirect to a
+    presigned GET valid for ``MEDIA_URL_EXPIRY_SECONDS``. Nothing is cached.
+
+    Every answer that is not a 404 -- 200, 206, 416, HEAD, the S3 redirect --
+    writes exactly one audit event, here and nowhere else, so no form of the
+    Range header can skip it. (No validators are sent, so there is no 304.)
     """
     name = asset.rendition_name(role)
     if name is None:
         raise Http404("No such rendition.")
     mime = mime_for(name)
+    filename = f"{role}{Path(name).suffix}"
     path = local_path(name)
     if path is None:
-        return _redirect_to_s3(name, mime, role)
+        response = _redirect_to_s3(name, mime, filename)
+        return _audited(request, response, audit, role, span="s3")
     try:
         size = os.stat(path).st_size
     except FileNotFoundError as exc:
         raise Http404("No such rendition.") from exc
+
+    def body(start: int, length: int):
+        if isinstance(request, ASGIRequest):
+            return _file_chunks_async(path, start, length)
+        return _file_chunks(path, start, length)
+
+    return _ranged(request, size, body, mime, filename, audit, role)
+
+
+def serve_content(
+    request: HttpRequest,
+    content: bytes,
+    *,
+    mime: str,
+    filename: str,
+    audit: MediaAudit,
+    role: str,
+) -> HttpResponse:
+    """Like ``serve_rendition`` for bytes made on request (e.g. a re-windowed
+    DICOM frame): the same ranges, headers and one audit event."""
+
+    def body(start: int, length: int) -> bytes:
+        return content[start : start + length]
+
+    return _ranged(request, len(content), body, mime, filename, audit, role)
+
+
+def _ranged(request, size, body, mime, filename, audit, role) -> HttpResponse:
     try:
         wanted = parse_range(request.headers.get("Range"), size)
     except RangeNotSatisfiable:
@@ -243,34 +333,58 @@ def serve_rendition(request: HttpRequest, asset: MediaAsset, role: str) -> HttpR
         response["Content-Range"] = f"bytes */{size}"
         response["Accept-Ranges"] = "bytes"
         response["Cache-Control"] = NO_STORE
-        return response
+        return _audited(request, response, audit, role, span="*")
     start, end = wanted if wanted is not None else (0, size - 1)
     length = max(0, end - start + 1)
+    status = 206 if wanted is not None else 200
     if request.method == "HEAD":
-        response = HttpResponse(status=206 if wanted else 200)
+        response = HttpResponse(status=status)
+    elif isinstance(chunks := body(start, length), bytes):
+        response = HttpResponse(chunks, status=status)
     else:
-        chunks = (
-            _file_chunks_async(path, start, length)
-            if isinstance(request, ASGIRequest)
-            else _file_chunks(path, start, length)
-        )
-        response = StreamingHttpResponse(chunks, status=206 if wanted else 200)
+        response = StreamingHttpResponse(chunks, status=status)
     response["Content-Type"] = mime
     response["Content-Length"] = str(length)
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = NO_STORE
-    response["Content-Disposition"] = f'inline; filename="{role}{Path(name).suffix}"'
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
     if wanted is not None:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    span = f"{start}-{end}" if wanted is not None else None
+    return _audited(request, response, audit, role, span=span)
+
+
+def _audited(
+    request: HttpRequest,
+    response: HttpResponse,
+    audit: MediaAudit,
+    role: str,
+    *,
+    span: str | None,
+) -> HttpResponse:
+    audit_trail.record(
+        actor=audit.actor,
+        verb=audit.verb,
+        target=audit.target,
+        case_id=audit.case_id,
+        request=request,
+        data={
+            **audit.data,
+            "role": role,
+            "status": response.status_code,
+            "method": request.method,
+            "bytes": span,
+        },
+    )
     return response
 
 
-def _redirect_to_s3(name: str, mime: str, role: str) -> HttpResponse:
+def _redirect_to_s3(name: str, mime: str, filename: str) -> HttpResponse:
     url = storage().url(
         name,
         parameters={
             "ResponseContentType": mime,
-            "ResponseContentDisposition": f'inline; filename="{role}{Path(name).suffix}"',
+            "ResponseContentDisposition": f'inline; filename="{filename}"',
             "ResponseCacheControl": NO_STORE,
         },
         expire=conf.url_expiry_seconds(),

@@ -211,6 +211,22 @@ MEDIA_DIRECT_UPLOADS = env_bool("MEDIA_DIRECT_UPLOADS", True)
 MEDIA_UPLOAD_SESSION_TTL_SECONDS = int(
     os.environ.get("MEDIA_UPLOAD_SESSION_TTL_SECONDS", 24 * 3600)
 )
+# Per user: upload sessions open at once, and the bytes they declare together
+# (unset: twice the largest per-file cap). Past either, starting one more gets
+# a 429 until one finishes, is cancelled or expires.
+MEDIA_UPLOAD_MAX_OPEN_SESSIONS = int(
+    os.environ.get("MEDIA_UPLOAD_MAX_OPEN_SESSIONS", 8)
+)
+MEDIA_UPLOAD_MAX_OPEN_BYTES = int(os.environ.get("MEDIA_UPLOAD_MAX_OPEN_BYTES", 0))
+# A DICOM zip archive's members and their extracted bytes (counted while
+# extracting, not taken from the archive's headers), and the largest
+# uncompressed/compressed ratio of a member over 1 MiB. Archives inside an
+# archive are never expanded.
+MEDIA_DICOM_ZIP_MAX_MEMBERS = int(os.environ.get("MEDIA_DICOM_ZIP_MAX_MEMBERS", 10_000))
+MEDIA_DICOM_ZIP_MAX_BYTES = int(
+    os.environ.get("MEDIA_DICOM_ZIP_MAX_BYTES", 4 * MEDIA_MAX_DICOM_BYTES)
+)
+MEDIA_DICOM_ZIP_MAX_RATIO = int(os.environ.get("MEDIA_DICOM_ZIP_MAX_RATIO", 1000))
 # Frames of a video that face detection looks at, at most (about one a second).
 MEDIA_VIDEO_FACE_SAMPLES = int(os.environ.get("MEDIA_VIDEO_FACE_SAMPLES", "60"))
 

@@ -24,7 +24,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -40,7 +39,7 @@ from media_handling.dicom_pipeline import (
     series_frame_png,
 )
 from media_handling.models import MediaAsset
-from media_handling.storage import NO_STORE, serve_rendition
+from media_handling.storage import MediaAudit, serve_content, serve_rendition
 from media_handling.uploads import CappedUploadHandler, RejectedUpload, format_bytes
 from workspace import audit
 from workspace.audit import client_ip
@@ -59,7 +58,6 @@ class DicomUploadHandler(CappedUploadHandler):
     accepted_kinds = media_conf.DICOM_KINDS
 
 
-FRAME_AUDIT_SECONDS = 600
 ACCEPT = ".dcm,.dicom,.zip,application/dicom,application/zip"
 
 
@@ -316,8 +314,8 @@ def dicom_frame(
     request: HttpRequest, case_id: int, asset_id: int, number: int
 ) -> HttpResponse:
     """Frame ``number`` (1-based) as PNG in window ``?preset=`` (default: the
-    stored rendering). Audited once per viewer and series every ten minutes:
-    scrolling a stack is one viewing, not hundreds."""
+    stored rendering). Every response is audited, as every other media
+    response is: one event per frame a viewer loads."""
     case, _ = case_get_for(request.user, case_id)
     item = _series(request, case, asset_id)
     asset = item.asset
@@ -327,27 +325,27 @@ def dicom_frame(
     if asset.rendition_name(frame_role(index)) is None:
         raise Http404("No such frame.")
     preset = request.GET.get("preset") or DEFAULT_PRESET
-    if cache.add(
-        f"dicom-frame-audit:{request.user.pk}:{asset.key.hex}", 1, FRAME_AUDIT_SECONDS
-    ):
-        audit.record(
-            actor=request.user,
-            verb="media.dicom.frames",
-            target=asset,
-            case_id=case.pk,
-            request=request,
-            data={"frame": number, "preset": preset[:20]},
-        )
+    media_audit = MediaAudit(
+        actor=request.user,
+        verb="media.dicom.frames",
+        target=asset,
+        case_id=case.pk,
+        data={"frame": number, "preset": preset[:20]},
+    )
     if preset == DEFAULT_PRESET:
-        return serve_rendition(request, asset, frame_role(index))
+        return serve_rendition(request, asset, frame_role(index), audit=media_audit)
     try:
         png = series_frame_png(asset, index, preset)
     except (KeyError, IndexError) as exc:
         raise Http404("No such frame or window.") from exc
-    response = HttpResponse(png, content_type="image/png")
-    response["Cache-Control"] = NO_STORE
-    response["Content-Disposition"] = f'inline; filename="frame-{number}.png"'
-    return response
+    return serve_content(
+        request,
+        png,
+        mime="image/png",
+        filename=f"frame-{number}.png",
+        audit=media_audit,
+        role=frame_role(index),
+    )
 
 
 # --- review ---------------------------------------------------------------------------

@@ -239,8 +239,7 @@ def attach(request: HttpRequest, pk: int) -> HttpResponse:
 def finding_media(request: HttpRequest, case_id: int, pk: int, role: str):
     """A finding's case-grade copy, for anyone who may see the case (audited).
 
-    Only the first request of a viewing (no range, or from byte 0) is
-    audited, as a video player asks for many ranges.
+    Every response is audited, each byte range of a playback included.
     """
     if role not in FINDING_ROLES:
         raise Http404("No such file.")
@@ -249,17 +248,17 @@ def finding_media(request: HttpRequest, case_id: int, pk: int, role: str):
     item = CaseAsset.objects.filter(case_id=finding.case_id, asset=asset).first()
     if not asset.is_ready or (item is not None and not item.visible_to(request.user)):
         raise Http404("Not ready yet.")
-    range_header = request.headers.get("Range", "")
-    if not range_header or range_header.replace(" ", "").startswith("bytes=0-"):
-        audit.record(
+    return media_storage.serve_rendition(
+        request,
+        asset,
+        role,
+        audit=media_storage.MediaAudit(
             actor=request.user,
             verb="finding.media_view",
             target=finding,
             case_id=finding.case_id,
-            request=request,
-            data={"role": role},
-        )
-    return media_storage.serve_rendition(request, asset, role)
+        ),
+    )
 
 
 urlpatterns = [

@@ -23,10 +23,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from media_handling.models import MediaAsset, UploadSession
 from media_handling.sniff import MediaError
-from media_handling.storage import parse_range, serve_rendition
+from media_handling.storage import MediaAudit, serve_rendition
 from media_handling.uploads import CappedUploadHandler, format_bytes
 from media_handling.views import json_login_required
-from workspace import audit
 from workspace.audit import client_ip
 from workspace.services import PermissionDenied, ServiceError
 from workspace.views import clinician_required
@@ -175,7 +174,8 @@ def media_upload_start(request: HttpRequest, case_id: int) -> JsonResponse:
             case=case, by=request.user, size=size
         )
     except (MediaError, ServiceError) as exc:
-        return _error(str(exc))
+        # 429 when the uploader already has too many uploads open.
+        return _error(str(exc), status=getattr(exc, "status", 400))
     token = session.token
     return JsonResponse(
         {
@@ -439,30 +439,20 @@ def media_remove(request: HttpRequest, case_id: int, asset_id: int) -> HttpRespo
 def media_file(
     request: HttpRequest, case_id: int, asset_id: int, role: str
 ) -> HttpResponse:
-    """One rendition, for a viewer who may see the case and the item; audited."""
+    """One rendition, for a viewer who may see the case and the item; every
+    response (each range of a playback too) is audited by ``serve_rendition``."""
     case, _ = case_get_for(request.user, case_id)
     item = _item(request, case, asset_id)
     if item.asset.rendition_name(role) is None:
         raise Http404("No such rendition.")
-    if not _continues_playback(request):
-        audit.record(
-            actor=request.user,
-            verb="media.view",
-            target=item.asset,
-            case_id=case.pk,
-            request=request,
-            data={"role": role},
-        )
-    return serve_rendition(request, item.asset, role)
-
-
-def _continues_playback(request: HttpRequest) -> bool:
-    """A range request past the first byte: the same viewing, already audited."""
-    try:
-        wanted = parse_range(request.headers.get("Range"), 2**63)
-    except Exception:
-        return False
-    return wanted is not None and wanted[0] > 0
+    return serve_rendition(
+        request,
+        item.asset,
+        role,
+        audit=MediaAudit(
+            actor=request.user, verb="media.view", target=item.asset, case_id=case.pk
+        ),
+    )
 
 
 urlpatterns = [

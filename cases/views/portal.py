@@ -291,7 +291,8 @@ def portal_upload_start(request: HttpRequest) -> JsonResponse:
             uploaded_by=request.user, owner_group=user_group(request.user), size=size
         )
     except (ServiceError, MediaError) as exc:
-        return _json_error(str(exc))
+        # 429 when the patient already has too many uploads open.
+        return _json_error(str(exc), status=getattr(exc, "status", 400))
     return JsonResponse(_session_payload(session), status=201)
 
 
@@ -338,22 +339,22 @@ def portal_upload_complete(request: HttpRequest, token: UUID) -> JsonResponse:
 def submission_media(request: HttpRequest, pk: int, role: str) -> HttpResponse:
     """The patient's copy, for the patient and their clinician only (audited).
 
-    A video player asks for many byte ranges; only the first request of a
-    viewing (no range, or a range from byte 0) is audited.
+    Every response is audited, each byte range of a playback included.
     """
     if role not in MEDIA_ROLES:
         raise Http404("No such file.")
     submission = selectors.submission_get_for_media(request.user, pk)
-    range_header = request.headers.get("Range", "")
-    if not range_header or range_header.replace(" ", "").startswith("bytes=0-"):
-        audit.record(
+    return media_storage.serve_rendition(
+        request,
+        submission.asset,
+        role,
+        audit=media_storage.MediaAudit(
             actor=request.user,
             verb="submission.media_view",
             target=submission,
-            request=request,
-            data={"role": role, "asset": submission.asset_id},
-        )
-    return media_storage.serve_rendition(request, submission.asset, role)
+            data={"asset": submission.asset_id},
+        ),
+    )
 
 
 urlpatterns = [

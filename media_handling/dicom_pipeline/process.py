@@ -196,7 +196,7 @@ def _report(
     removed: Counter[str] = Counter()
     emptied: Counter[str] = Counter()
     replaced: Counter[str] = Counter()
-    uids = private = shifted = 0
+    uids = private = shifted = segments = transcoded = 0
     codes: set[str] = set()
     bands = set()
     for instance in instances:
@@ -207,6 +207,8 @@ def _report(
         uids += report.uids_replaced
         private += report.private_removed
         shifted += report.dates_shifted
+        segments += report.codestream_segments_removed
+        transcoded += report.pixels_transcoded
         codes.update(report.method_codes)
         if report.age_band:
             bands.add(report.age_band)
@@ -222,6 +224,15 @@ def _report(
         )
     if private:
         removed_lines.append(f"{private} private (vendor) attributes")
+    if segments:
+        removed_lines.append(
+            f"{segments} comment or application segments inside compressed frames"
+        )
+    if transcoded:
+        removed_lines.append(
+            f"Compressed pixels of {transcoded} {'image' if transcoded == 1 else 'images'}"
+            " decoded and stored uncompressed (their segments could not be cleaned)"
+        )
     if not policy.shift_dates:
         removed_lines.append("Dates (only what the profile requires stays, empty)")
     replaced_lines = [
@@ -253,6 +264,8 @@ def _report(
             "uids_replaced": uids,
             "private_removed": private,
             "dates_shifted": shifted,
+            "codestream_segments_removed": segments,
+            "pixels_transcoded": transcoded,
             "dates": "shifted" if policy.shift_dates else "removed",
             "age_bands": sorted(bands),
             "method_codes": [

@@ -318,18 +318,42 @@ def test_the_default_window_is_the_stored_frame(case, cast, ct, client_as):
         assert body == media_storage.read_bytes(ct.rendition_name("frame.1"))
 
 
-def test_viewing_is_audited_and_scrolling_audited_once(case, cast, ct, client_as):
+def test_viewing_is_audited_and_every_frame_response_too(case, cast, ct, client_as):
     client = client_as(cast.member)
 
     client.get(_url("case_dicom_viewer", case, ct))
     for number in (1, 2, 3, 2):
         client.get(_url("case_dicom_frame", case, ct, number))
+    lung = next(p["id"] for p in ct.metadata["presets"] if p["name"] == "Lung")
+    client.get(_url("case_dicom_frame", case, ct, 2) + f"?preset={lung}")
 
     verbs = list(
         AuditEvent.objects.filter(actor=cast.member).values_list("verb", flat=True)
     )
     assert verbs.count("media.dicom.view") == 1
-    assert verbs.count("media.dicom.frames") == 1
+    frames = AuditEvent.objects.filter(actor=cast.member, verb="media.dicom.frames")
+    assert [e.data["frame"] for e in frames.order_by("id")] == [1, 2, 3, 2, 2]
+
+
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [("Bytes=0-", 206), ("bytes=00-", 206), ("bytes=1-2,0-", 200), ("bytes=-0", 416)],
+)
+@pytest.mark.parametrize("windowed", [False, True])
+def test_a_frame_with_any_range_is_audited_once(
+    case, cast, ct, client_as, header, status, windowed
+):
+    lung = next(p["id"] for p in ct.metadata["presets"] if p["name"] == "Lung")
+    preset = f"?preset={lung}" if windowed else ""
+    response = client_as(cast.member).get(
+        _url("case_dicom_frame", case, ct, 1) + preset, HTTP_RANGE=header
+    )
+
+    if not (response.status_code == 302 and not preset):  # S3 redirects
+        assert response.status_code == status
+    events = AuditEvent.objects.filter(actor=cast.member, verb="media.dicom.frames")
+    assert events.count() == 1
+    assert events.get().data["status"] == response.status_code
 
 
 def test_a_processing_series_shows_its_state_to_the_uploader(case, cast, ct, client_as):

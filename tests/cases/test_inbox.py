@@ -227,6 +227,28 @@ def test_finding_media_is_hidden_from_those_who_cannot_see_the_case(
     assert client_for(pat).get(finding.media_url).status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [("Bytes=0-", 206), ("bytes=00-", 206), ("bytes=1-2,0-", 200), ("bytes=-0", 416)],
+)
+def test_finding_media_is_audited_once_per_response_whatever_its_range(
+    tmp_path, client_for, pat, doc, make_clinician, make_case, header, status
+):
+    viewer = make_clinician("viewer")
+    case, entry = case_with_entry(make_case, doc, participants={viewer: "viewer"})
+    photo = processed_asset(pat, mf.write_jpeg(tmp_path / "p.jpg"))
+    attach(submit(pat, doc, asset=photo), doc, entry)
+    (finding,) = findings_for_differentials([entry.pk], viewer)[entry.pk]
+
+    response = client_for(viewer).get(finding.media_url, HTTP_RANGE=header)
+
+    assert response.status_code in (status, 302)
+    events = AuditEvent.objects.filter(verb="finding.media_view", actor=viewer)
+    assert events.count() == 1
+    assert events.get().case_id == case.pk
+    assert events.get().data["status"] == response.status_code
+
+
 def test_findings_of_a_case_load_in_one_query(
     pat, doc, make_case, django_assert_num_queries
 ):

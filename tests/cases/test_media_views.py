@@ -424,3 +424,18 @@ def test_no_temporary_file_outlives_the_upload_or_its_processing(
         assert sorted(stored_names(item.asset)) == sorted(
             item.asset.renditions.values()
         )
+
+
+@override_settings(MEDIA_UPLOAD_MAX_OPEN_SESSIONS=1, MEDIA_DIRECT_UPLOADS=False)
+def test_too_many_open_uploads_get_a_429_saying_why(owner, case):
+    url = reverse("case_media_upload_start", args=[case.pk])
+    body = json.dumps({"size": 5000})
+
+    first = owner.post(url, body, content_type="application/json")
+    second = owner.post(url, body, content_type="application/json")
+
+    assert first.status_code == 200
+    assert second.status_code == 429
+    assert second.json()["ok"] is False
+    assert "uploads in progress" in second.json()["error"]
+    assert UploadSession.objects.count() == 1

@@ -177,6 +177,23 @@ def test_cannot_send_to_a_clinician_one_is_not_linked_to(pat_client, make_clinic
 # --- Upload sessions ------------------------------------------------------------------
 
 
+def test_a_patient_with_too_many_open_uploads_gets_a_429(pat_client, settings):
+    settings.MEDIA_UPLOAD_MAX_OPEN_BYTES = 6000
+    settings.MEDIA_DIRECT_UPLOADS = False
+    url = reverse("portal_upload_start")
+
+    first = pat_client.post(
+        url, json.dumps({"size": 5000}), content_type="application/json"
+    )
+    second = pat_client.post(
+        url, json.dumps({"size": 5000}), content_type="application/json"
+    )
+
+    assert first.status_code == 201
+    assert second.status_code == 429
+    assert "would pass" in second.json()["error"]
+
+
 def test_part_by_part_upload_then_submit_with_the_asset(
     pat_client, pat, doc, tmp_path, settings
 ):
@@ -346,6 +363,31 @@ def test_patient_and_their_clinician_may_open_the_file_and_it_is_audited(
         )
     )
     assert viewers == {"pat", "doc"}
+
+
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [
+        ("Bytes=0-", 206),
+        ("bytes=00-", 206),
+        ("bytes=1-2,0-", 200),
+        ("bytes=-100000000", 206),
+        ("bytes=5-", 206),
+        ("bytes=99999999-", 416),
+    ],
+)
+def test_the_patients_file_is_audited_once_per_response_whatever_its_range(
+    client_for, pat, photo_submission, header, status
+):
+    url = reverse("submission_media", args=[photo_submission.pk, "thumb"])
+
+    response = client_for(pat).get(url, HTTP_RANGE=header)
+
+    assert response.status_code in (status, 302)
+    events = AuditEvent.objects.filter(verb="submission.media_view", actor=pat)
+    assert events.count() == 1
+    assert events.get().data["status"] == response.status_code
+    assert events.get().data["asset"] == photo_submission.asset_id
 
 
 def test_nobody_else_may_open_the_patients_file(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import zipfile
 from collections.abc import Callable
 from datetime import date
@@ -11,9 +12,11 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from PIL import Image
 from pydicom.data import get_testdata_file
 from pydicom.datadict import dictionary_VR
 from pydicom.dataset import Dataset
+from pydicom.encaps import encapsulate, generate_frames
 from pydicom.uid import UID, ExplicitVRLittleEndian, RLELossless
 
 from media_handling.deid import dicom_profile as profile
@@ -690,3 +693,127 @@ def test_zip_resource_forks_and_hidden_members_are_skipped_like_hidden_files(tmp
     assert [(str(item.relpath), item.error) for item in items] == [
         ("mac/scan/one.dcm", None)
     ]
+
+
+# --- Text inside compressed frames -----------------------------------------------------
+
+FRAME_TEXTS = [factory.FRAME_COMMENT.encode(), factory.FRAME_APP_TEXT.encode()]
+
+JPEG_WITH_TEXT = {
+    "mono-single-frame": lambda: factory.compress_jpeg_with_text(
+        factory.make_monochrome8()
+    ),
+    "rgb-multiframe": lambda: factory.compress_jpeg_with_text(
+        factory.make_ultrasound()
+    ),
+    "rgb-multiframe-3-fragments-each": lambda: factory.compress_jpeg_with_text(
+        factory.make_ultrasound(), fragments_per_frame=3
+    ),
+    "progressive-scans": lambda: factory.compress_jpeg_with_text(
+        factory.make_ultrasound(frames=2), progressive=True
+    ),
+    "rgb-with-adobe-transform": lambda: factory.compress_jpeg_with_text(
+        factory.make_rgb_secondary_capture(), adobe_rgb=True
+    ),
+}
+
+
+@pytest.mark.parametrize("make", JPEG_WITH_TEXT.values(), ids=JPEG_WITH_TEXT.keys())
+def test_comments_and_app_segments_leave_jpeg_frames_whose_pixels_stay_exact(
+    make, tmp_path
+):
+    ds = make()
+    planted = factory.ct_bytes(ds)
+    assert all(text in planted for text in FRAME_TEXTS)
+    before = ds.pixel_array.copy()
+    syntax = ds.file_meta.TransferSyntaxUID
+
+    raw, cleaned = _deidentify_to_bytes(ds, tmp_path)
+
+    assert [text for text in FRAME_TEXTS if text in raw] == []
+    assert b"Smith" not in raw and b"Exif" not in raw
+    # not re-encoded: the same transfer syntax and exactly the same pixels
+    assert cleaned.file_meta.TransferSyntaxUID == syntax
+    assert np.array_equal(cleaned.pixel_array, before)
+
+
+def test_the_jpeg_cleaner_keeps_only_the_numbers_decoding_needs():
+    from media_handling.deid.dicom.codestream import clean_jpeg
+
+    frame = factory._rgb_pixels(1, 16, 24)[0]
+    data = factory.jpeg_with_text(frame, adobe_rgb=True)
+
+    cleaned, removed = clean_jpeg(data)
+
+    assert removed >= 4  # COM, APP1, APP11 and the bytes after the end marker
+    assert cleaned.endswith(b"\xff\xd9")
+    assert b"Adobe" in cleaned  # APP14: its transform flag says "RGB, not YCbCr"
+    adobe = cleaned.index(b"Adobe")
+    assert int.from_bytes(cleaned[adobe - 2 : adobe], "big") == 14  # no extra bytes
+    decoded = np.asarray(Image.open(io.BytesIO(cleaned)))
+    assert np.abs(decoded.astype(int) - frame).mean() < 10
+    assert np.array_equal(decoded, np.asarray(Image.open(io.BytesIO(data))))
+
+
+def test_an_unparseable_jpeg_frame_is_decoded_and_stored_uncompressed(tmp_path):
+    ds = factory.compress_jpeg_with_text(factory.make_monochrome8())
+    frame = factory.jpeg_with_text(
+        np.asarray(ds.pixel_array, dtype=np.uint8), progressive=False
+    )
+    # Stray bytes between two header segments: decoders skip them (with a
+    # warning), the segment parser will not guess.
+    sof = frame.index(b"\xff\xdb")
+    ds.PixelData = encapsulate([frame[:sof] + b"\x00\x00" + frame[sof:]])
+    before = ds.pixel_array.copy()
+
+    raw, cleaned = _deidentify_to_bytes(ds, tmp_path)
+
+    assert [text for text in FRAME_TEXTS if text in raw] == []
+    assert cleaned.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    assert cleaned.LossyImageCompression == "01"
+    assert np.array_equal(cleaned.pixel_array, before)
+
+
+def test_jpeg_2000_comments_go_from_main_and_tile_part_headers(tmp_path):
+    from media_handling.deid.dicom.codestream import clean_j2k
+
+    ds = factory.compress_jpeg2000_lossless(
+        factory.make_ct_series(1, rows=64, cols=64)[0]
+    )
+    before = ds.pixel_array.copy()
+    (frame,) = generate_frames(ds.PixelData, number_of_frames=1)
+    assert b"OpenJPEG" in frame  # OpenJPEG's own COM marker
+    # Plant a comment in the tile-part header too, fixing up its length.
+    sot = frame.index(b"\xff\x90")
+    comment = b"\xff\x64" + (len(factory.FRAME_COMMENT) + 4).to_bytes(2, "big")
+    comment += b"\x00\x01" + factory.FRAME_COMMENT.encode()
+    psot = int.from_bytes(frame[sot + 6 : sot + 10], "big")
+    planted = (
+        frame[: sot + 6]
+        + (psot + len(comment)).to_bytes(4, "big")
+        + frame[sot + 10 : sot + 12]
+        + comment
+        + frame[sot + 12 :]
+    )
+    ds.PixelData = encapsulate([planted])
+    assert np.array_equal(ds.pixel_array, before)
+
+    raw, cleaned = _deidentify_to_bytes(ds, tmp_path)
+
+    assert factory.FRAME_COMMENT.encode() not in raw
+    assert b"OpenJPEG" not in raw
+    assert cleaned.file_meta.TransferSyntaxUID == ds.file_meta.TransferSyntaxUID
+    assert np.array_equal(cleaned.pixel_array, before)
+    assert clean_j2k(bytes(planted))[1] == 2
+
+
+def test_compressed_video_pixel_data_that_cannot_be_cleaned_is_refused(tmp_path):
+    ds = factory.make_monochrome8()
+    ds.PixelData = encapsulate([b"\x00\x00\x01\xb3" + factory.FRAME_COMMENT.encode()])
+    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.100"  # MPEG2 MP@ML
+    src = factory.write(ds, tmp_path / "in" / "video.dcm")
+
+    with pytest.raises(DicomError, match="cannot clean or decode"):
+        deidentify_file(src, tmp_path / "out.dcm", options=OPTIONS)
+
+    assert not (tmp_path / "out.dcm").exists()

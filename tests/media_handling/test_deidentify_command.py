@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -98,7 +100,22 @@ def test_mixed_folder_reports_each_file_and_fails_only_the_bad_ones(
     assert error is not None and "4 file(s) failed" in str(error)
 
 
-def test_outputs_mirror_the_layout_with_identifier_free_dicom_names(
+def _dicom_path(datasets) -> set[Path]:
+    """Where the command files these (original) datasets: folders named from
+    the de-identified Study/Series UIDs, files from the SOP Instance UID."""
+
+    def short(uid: str) -> str:
+        return hashlib.sha256(map_uid(KEY, uid).encode()).hexdigest()[:12]
+
+    return {
+        Path(f"study-{short(ds.StudyInstanceUID)}")
+        / f"series-{short(ds.SeriesInstanceUID)}"
+        / f"{map_uid(KEY, ds.SOPInstanceUID)}.dcm"
+        for ds in datasets
+    }
+
+
+def test_outputs_are_named_from_deidentified_uids_not_from_the_inputs(
     case_folder, tmp_path
 ):
     out = tmp_path / "out"
@@ -113,22 +130,77 @@ def test_outputs_mirror_the_layout_with_identifier_free_dicom_names(
         KEY_HEX,
     )
 
-    def dicom_names(folder: str, datasets) -> set[Path]:
-        return {
-            Path(folder) / f"{map_uid(KEY, ds.SOPInstanceUID)}.dcm" for ds in datasets
-        }
-
-    us_uid = next(
-        p for p in _files(out) if p.parent == Path("case") and p.suffix == ".dcm"
-    )
-    assert _files(out) == (
-        dicom_names("case/series", series)
-        | dicom_names("more/second", zipped)
-        | {us_uid, Path("case/photo.png")}
-    )
-    assert us_uid.name.startswith("2.25.")
+    files = _files(out)
+    (us,) = files - _dicom_path(series) - _dicom_path(zipped) - {Path("image-0001.png")}
+    assert files == _dicom_path(series) | _dicom_path(zipped) | {
+        us,
+        Path("image-0001.png"),
+    }
+    assert us.parts[0].startswith("study-") and us.name.startswith("2.25.")
     assert not (tmp_path / "escape.dcm").exists()
     assert not (tmp_path / "in" / "escape.dcm").exists()
+
+
+def _tokens(*paths: Path) -> set[str]:
+    """Every word of the input names that could identify someone."""
+    words = set()
+    for path in paths:
+        for part in path.parts:
+            words.update(re.split(r"[^A-Za-z0-9]+", Path(part).stem))
+    return {w.lower() for w in words if len(w) >= 3 and not w.isdigit()}
+
+
+def test_no_part_of_an_input_file_or_folder_name_reaches_an_output_path(tmp_path):
+    root = tmp_path / "in" / "SMITH_JOHN_MRN4471"
+    inputs = [
+        factory.write(
+            factory.make_ct_series(1)[0], root / "2023-06-11 CT HEAD" / "IM0001.dcm"
+        ),
+        factory.write(factory.make_ultrasound(), root / "Quillfeather-US.dcm"),
+    ]
+    photo = root / "john_smith_face.png"
+    Image.fromarray(np.full((20, 30, 3), 90, dtype=np.uint8)).save(photo)
+    archive = tmp_path / "in" / "Zelda Quixote.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr(
+            "Quixote/Zelda_scan.dcm", factory.ct_bytes(factory.make_ct_series(1)[0])
+        )
+        handle.writestr("Quixote/Zelda_portrait.png", photo.read_bytes())
+    out = tmp_path / "out"
+
+    lines, error = _run(str(root), str(archive), "--out", str(out))
+
+    assert error is None, lines
+    outputs = _files(out)
+    assert len(outputs) == 5
+    words = _tokens(
+        *(p.relative_to(tmp_path / "in") for p in [*inputs, photo, archive]),
+        Path("Quixote/Zelda_scan.dcm"),
+        Path("Quixote/Zelda_portrait.png"),
+    )
+    assert {"smith", "mrn4471", "im0001", "quillfeather", "zelda", "scan"} <= words
+    for path in outputs:
+        assert [w for w in words if w in str(path).lower()] == [], path
+    assert {p for p in outputs if p.suffix == ".png"} == {
+        Path("image-0001.png"),
+        Path("image-0002.png"),
+    }
+    # Only the printed report pairs an input with its output.
+    assert any(str(photo) in line and "image-" in line for line in lines)
+
+
+def test_a_second_run_into_the_same_folder_never_overwrites_other_media(tmp_path):
+    first, second = tmp_path / "a.png", tmp_path / "b.png"
+    Image.fromarray(np.full((10, 10, 3), 10, dtype=np.uint8)).save(first)
+    Image.fromarray(np.full((10, 10, 3), 240, dtype=np.uint8)).save(second)
+    out = tmp_path / "out"
+
+    _run(str(first), "--out", str(out))
+    _run(str(second), "--out", str(out))
+
+    assert _files(out) == {Path("image-0001.png"), Path("image-0002.png")}
+    means = [np.asarray(Image.open(out / f"image-000{n}.png")).mean() for n in (1, 2)]
+    assert means[0] < 50 < 200 < means[1]
 
 
 def test_no_planted_identifier_survives_in_any_output_file(case_folder, tmp_path):
@@ -148,7 +220,7 @@ def test_series_written_by_the_command_keep_their_references(case_folder, tmp_pa
 
     _run(str(case_folder["case"] / "series"), "--out", str(out))
 
-    cleaned = [pydicom.dcmread(p) for p in sorted((out / "series").glob("*.dcm"))]
+    cleaned = [pydicom.dcmread(p) for p in sorted(out.rglob("*.dcm"))]
     instances = {ds.SOPInstanceUID for ds in cleaned}
     assert len({ds.SeriesInstanceUID for ds in cleaned}) == 1
     assert {
@@ -186,7 +258,7 @@ def test_date_shift_option_shifts_dicom_dates(tmp_path):
         "-10",
     )
 
-    (written,) = (tmp_path / "out").glob("*.dcm")
+    (written,) = (tmp_path / "out").rglob("*.dcm")
     cleaned = pydicom.dcmread(written)
     assert cleaned.StudyDate == "20230601"  # 2023-06-11 minus 10 days
     assert cleaned.LongitudinalTemporalInformationModified == "MODIFIED"

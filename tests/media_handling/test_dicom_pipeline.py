@@ -288,6 +288,24 @@ def test_multiframe_and_compressed_instances_are_decoded_and_rendered(upload):
             assert _png(asset, index).size > 0
 
 
+def test_text_inside_compressed_frames_is_gone_from_every_stored_byte(upload):
+    ds = factory.compress_jpeg_with_text(
+        factory.make_monochrome8(), fragments_per_frame=2
+    )
+    before = ds.pixel_array.copy()
+
+    (asset,) = upload(ds)
+
+    assert asset.status == MediaAsset.Status.READY
+    for role, blob in _stored(asset).items():
+        assert factory.FRAME_COMMENT.encode() not in blob, role
+        assert factory.FRAME_APP_TEXT.encode() not in blob, role
+    (stored,) = _instances(asset)
+    assert stored.file_meta.TransferSyntaxUID == ds.file_meta.TransferSyntaxUID
+    assert np.array_equal(stored.pixel_array, before)
+    assert asset.report["details"]["codestream_segments_removed"] >= 4
+
+
 def test_an_instance_that_fails_is_listed_and_the_rest_of_the_series_kept(
     tmp_path, uploader, django_capture_on_commit_callbacks
 ):

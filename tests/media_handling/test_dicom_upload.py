@@ -224,3 +224,144 @@ def test_when_storing_fails_no_asset_and_no_bundle_is_left(
 
     assert MediaAsset.objects.count() == 0
     assert not media_storage.storage().exists(saved[0])
+
+
+# --- zip-bomb guards ------------------------------------------------------------------
+
+
+def _forge_sizes(path: Path, member: str, declared: int) -> None:
+    """Rewrite the uncompressed size that both headers of ``member`` declare."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(member)
+    # Local header: the size sits at offset 22; central directory entry: 24.
+    struct.pack_into("<I", data, info.header_offset + 22, declared)
+    name = member.encode()
+    start = 0
+    while (central := data.find(b"PK\x01\x02", start)) != -1:
+        (length,) = struct.unpack_from("<H", data, central + 28)
+        if bytes(data[central + 46 : central + 46 + length]) == name:
+            struct.pack_into("<I", data, central + 24, declared)
+        start = central + 4
+    path.write_bytes(bytes(data))
+
+
+def test_an_archive_declaring_more_than_the_limit_is_refused_before_extracting(
+    tmp_path,
+):
+    series = factory.make_ct_series(3)
+    archive = _zip(
+        tmp_path / "study.zip",
+        {f"{i}.dcm": factory.ct_bytes(ds) for i, ds in enumerate(series)},
+    )
+    total = sum(len(factory.ct_bytes(ds)) for ds in series)
+
+    grouping = dicom_files_group(
+        [("study.zip", archive)],
+        workdir=tmp_path / "work",
+        limits=ZipLimits(max_total_bytes=total - 1),
+    )
+
+    assert grouping.series == []
+    assert [p.name for p in grouping.failed] == ["study.zip"]
+    assert "archive larger than the limit" in grouping.failed[0].reason
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_the_limits_hold_for_all_archives_of_one_upload_together(tmp_path):
+    series = factory.make_ct_series(4)
+    first = _zip(
+        tmp_path / "a.zip", {f"{i}.dcm": factory.ct_bytes(series[i]) for i in (0, 1)}
+    )
+    second = _zip(
+        tmp_path / "b.zip", {f"{i}.dcm": factory.ct_bytes(series[i]) for i in (2, 3)}
+    )
+
+    grouping = dicom_files_group(
+        [("a.zip", first), ("b.zip", second)],
+        workdir=tmp_path / "work",
+        limits=ZipLimits(max_members=3),
+    )
+
+    assert [len(g.files) for g in grouping.series] == [2]
+    assert [p.name for p in grouping.failed] == ["b.zip"]
+    assert "limit 3" in grouping.failed[0].reason
+
+
+def test_a_member_whose_headers_understate_its_size_fails_alone(tmp_path):
+    series = factory.make_ct_series(2)
+    archive = _zip(
+        tmp_path / "study.zip",
+        {
+            "good.dcm": factory.ct_bytes(series[0]),
+            "liar.dcm": factory.ct_bytes(series[1]),
+        },
+    )
+    _forge_sizes(archive, "liar.dcm", 200)
+
+    grouping = dicom_files_group(
+        [("study.zip", archive)], workdir=tmp_path / "work", limits=ZipLimits()
+    )
+
+    assert [len(g.files) for g in grouping.series] == [1]
+    assert [p.name for p in grouping.failed] == ["study.zip!liar.dcm"]
+    assert "corrupt zip member" in grouping.failed[0].reason
+
+
+def test_a_member_declaring_more_than_the_member_limit_is_not_extracted(tmp_path):
+    series = factory.make_ct_series(2)
+    archive = _zip(
+        tmp_path / "study.zip",
+        {
+            "good.dcm": factory.ct_bytes(series[0]),
+            "huge.dcm": factory.ct_bytes(series[1]),
+        },
+    )
+    size = len(factory.ct_bytes(series[0]))
+    _forge_sizes(archive, "huge.dcm", 50 * size)
+
+    grouping = dicom_files_group(
+        [("study.zip", archive)],
+        workdir=tmp_path / "work",
+        limits=ZipLimits(max_member_bytes=10 * size),
+    )
+
+    assert [len(g.files) for g in grouping.series] == [1]
+    assert [(p.name, p.reason) for p in grouping.failed] == [
+        ("study.zip!huge.dcm", "zip bomb: member larger than the limit")
+    ]
+
+
+def test_a_forged_entry_count_is_refused_before_the_directory_is_read(tmp_path):
+    import struct
+
+    archive = _zip(tmp_path / "many.zip", {"a.dcm": b"x", "b.dcm": b"y"})
+    data = bytearray(archive.read_bytes())
+    end = data.rfind(b"PK\x05\x06")
+    struct.pack_into("<HH", data, end + 8, 60000, 60000)
+    archive.write_bytes(bytes(data))
+
+    grouping = dicom_files_group(
+        [("many.zip", archive)],
+        workdir=tmp_path / "work",
+        limits=ZipLimits(max_members=100),
+    )
+
+    assert [p.name for p in grouping.failed] == ["many.zip"]
+    assert "60000 entries" in grouping.failed[0].reason
+
+
+def test_uploads_use_the_configured_zip_limits(tmp_path, settings):
+    settings.MEDIA_DICOM_ZIP_MAX_MEMBERS = 1
+    series = factory.make_ct_series(2)
+    archive = _zip(
+        tmp_path / "study.zip",
+        {f"{i}.dcm": factory.ct_bytes(ds) for i, ds in enumerate(series)},
+    )
+
+    grouping = dicom_files_group([("study.zip", archive)], workdir=tmp_path / "work")
+
+    assert grouping.series == []
+    assert "limit 1" in grouping.failed[0].reason

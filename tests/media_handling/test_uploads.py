@@ -212,3 +212,90 @@ def test_a_part_with_the_wrong_length_is_refused(tmp_path, data):
 )
 def test_sizes_read_like_a_person_wrote_them(size, text):
     assert format_bytes(size) == text
+
+
+# --- per-user limits on open upload sessions ------------------------------------------
+
+LOCAL_SESSIONS = override_settings(MEDIA_DIRECT_UPLOADS=False)
+
+
+def _start(user, size: int = 5000):
+    from media_handling import services
+
+    return services.upload_session_start(
+        uploaded_by=user, owner_group="case.5", size=size
+    )
+
+
+@pytest.mark.django_db
+@LOCAL_SESSIONS
+@override_settings(MEDIA_UPLOAD_MAX_OPEN_SESSIONS=2)
+def test_a_user_may_hold_only_so_many_open_sessions(clinician, make_clinician):
+    from media_handling import services
+    from media_handling.models import UploadSession
+    from media_handling.sniff import UploadLimitExceeded
+
+    first, _ = _start(clinician), _start(clinician)
+
+    with pytest.raises(UploadLimitExceeded, match="2 uploads in progress") as refused:
+        _start(clinician)
+    assert refused.value.status == 429
+    assert UploadSession.objects.filter(uploaded_by=clinician).count() == 2
+    # Another user has their own allowance
+    assert _start(make_clinician()).status == UploadSession.Status.OPEN
+    # and cancelling one frees room
+    services.upload_session_abort(session=first, by=clinician)
+    assert _start(clinician).status == UploadSession.Status.OPEN
+
+
+@pytest.mark.django_db
+@LOCAL_SESSIONS
+@override_settings(MEDIA_UPLOAD_MAX_OPEN_BYTES=12_000)
+def test_open_sessions_may_declare_only_so_many_bytes_together(clinician):
+    from media_handling.sniff import UploadLimitExceeded
+
+    _start(clinician, 5000)
+    _start(clinician, 7000)
+
+    with pytest.raises(UploadLimitExceeded, match="would pass"):
+        _start(clinician, 1)
+
+
+@pytest.mark.django_db
+@LOCAL_SESSIONS
+@override_settings(MEDIA_UPLOAD_MAX_OPEN_SESSIONS=1)
+def test_a_users_expired_sessions_do_not_count_and_are_closed(clinician):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from media_handling import uploads as media_uploads
+    from media_handling.models import UploadSession
+
+    stale = _start(clinician)
+    media_uploads.session_path(stale.token).write_bytes(b"x" * 10)
+    UploadSession.objects.filter(pk=stale.pk).update(
+        updated=timezone.now() - timedelta(days=2)
+    )
+
+    fresh = _start(clinician)
+
+    stale.refresh_from_db()
+    assert stale.status == UploadSession.Status.ABORTED
+    assert not media_uploads.session_path(stale.token).exists()
+    assert fresh.status == UploadSession.Status.OPEN
+
+
+@pytest.mark.django_db
+@LOCAL_SESSIONS
+@override_settings(MEDIA_UPLOAD_MAX_OPEN_SESSIONS=3)
+def test_completed_sessions_do_not_count(clinician):
+    from media_handling.models import UploadSession
+
+    for _ in range(3):
+        session = _start(clinician)
+        UploadSession.objects.filter(pk=session.pk).update(
+            status=UploadSession.Status.COMPLETE
+        )
+
+    assert _start(clinician).status == UploadSession.Status.OPEN

@@ -53,6 +53,7 @@ from .files import (
 )
 from .inputs import (
     InputFile,
+    ZipBudget,
     ZipLimits,
     is_dicom_file,
     iter_archive,
@@ -69,6 +70,7 @@ __all__ = [
     "DicomDeidReport",
     "DicomError",
     "InputFile",
+    "ZipBudget",
     "ZipLimits",
     "age_band",
     "apply_masks",

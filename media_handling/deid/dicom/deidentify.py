@@ -11,6 +11,7 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID
 
 from .base import DicomDeidOptions
+from .codestream import clean_pixel_codestreams
 from .values import age_band, band_as_value, parse_da, pseudonym
 from .walker import ANONYMOUS_NAME, Context, clean_dataset
 
@@ -33,6 +34,10 @@ class DicomDeidReport:
     series_instance_uid: str = ""
     review_reason: str | None = None
     output_path: str | None = None
+    # COM/APPn segments (JPEG) or COM markers (JPEG 2000) removed from the
+    # compressed frames; True when the pixels had to be stored uncompressed.
+    codestream_segments_removed: int = 0
+    pixels_transcoded: bool = False
 
     @property
     def needs_review(self) -> bool:
@@ -175,6 +180,9 @@ def deidentify_dataset(ds: Dataset, *, options: DicomDeidOptions) -> DicomDeidRe
 
     ctx = Context(options=options, type1=_needs_type1_dummies(ds))
     clean_dataset(ds, ctx, top=True)
+    # Comments and application segments inside compressed frames escape the
+    # attribute profile; they go too (or the pixels are decoded).
+    codestreams = clean_pixel_codestreams(ds)
     for keyword in ("PatientName", "PatientID"):
         ctx.emptied.pop(keyword, None)
         ctx.replaced[keyword] += 1
@@ -210,6 +218,8 @@ def deidentify_dataset(ds: Dataset, *, options: DicomDeidOptions) -> DicomDeidRe
         study_instance_uid=str(ds.get("StudyInstanceUID", "")),
         series_instance_uid=str(ds.get("SeriesInstanceUID", "")),
         review_reason=burned_in_reason(ds),
+        codestream_segments_removed=codestreams.segments_removed,
+        pixels_transcoded=codestreams.transcoded,
     )
 
 

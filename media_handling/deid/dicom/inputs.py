@@ -25,6 +25,19 @@ class ZipLimits:
     max_ratio: int = 1000  # uncompressed / compressed, for members over 1 MiB
 
 
+# Below this many bytes a high compression ratio is harmless (a blank frame).
+RATIO_FLOOR = 1024**2
+
+
+@dataclass
+class ZipBudget:
+    """What the archives of one upload or one run have extracted so far, so
+    the limits hold for all of them together, not for each archive."""
+
+    members: int = 0
+    bytes: int = 0
+
+
 @dataclass(frozen=True)
 class InputFile:
     """One input: ``path`` is readable while the iterator is on it; ``relpath``
@@ -64,9 +77,39 @@ def _safe_member_path(name: str) -> PurePosixPath | None:
     return PurePosixPath(*clean)
 
 
+def _declared_entries(path: Path) -> int | None:
+    """The entry count the archive's end record declares, read before the
+    central directory is parsed (a forged count of millions would otherwise
+    cost gigabytes of ZipInfo objects). None when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            # zipfile has no public way to read the end record alone.
+            end = zipfile._EndRecData(handle)
+    except (OSError, AttributeError, IndexError, ValueError):
+        return None
+    if not end:
+        return None
+    return int(end[zipfile._ECD_ENTRIES_TOTAL])
+
+
 def _iter_zip(
-    path: Path, rel: PurePosixPath, display: str, limits: ZipLimits
+    path: Path,
+    rel: PurePosixPath,
+    display: str,
+    limits: ZipLimits,
+    budget: ZipBudget | None = None,
 ) -> Iterator[InputFile]:
+    budget = budget if budget is not None else ZipBudget()
+    declared = _declared_entries(path)
+    # Archivers add a __MACOSX/ fork per file and a folder entry per folder.
+    if declared is not None and declared > 3 * limits.max_members:
+        yield InputFile(
+            path,
+            rel,
+            display,
+            f"zip has {declared} entries (limit {limits.max_members} files)",
+        )
+        return
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -80,7 +123,7 @@ def _iter_zip(
             for i in archive.infolist()
             if not i.is_dir() and not _is_hidden_member(i.filename)
         ]
-        if len(members) > limits.max_members:
+        if len(members) + budget.members > limits.max_members:
             yield InputFile(
                 path,
                 rel,
@@ -88,7 +131,16 @@ def _iter_zip(
                 f"zip has {len(members)} members (limit {limits.max_members})",
             )
             return
-        total = 0
+        declared_total = sum(i.file_size for i in members)
+        if declared_total + budget.bytes > limits.max_total_bytes:
+            yield InputFile(
+                path,
+                rel,
+                display,
+                "zip bomb: archive larger than the limit "
+                f"({declared_total} bytes declared, limit {limits.max_total_bytes})",
+            )
+            return
         for index, info in enumerate(members):
             member_display = f"{display}!{info.filename}"
             member_rel = _safe_member_path(info.filename)
@@ -104,7 +156,12 @@ def _iter_zip(
             if info.flag_bits & 0x1:
                 yield InputFile(path, rel, member_display, "encrypted zip member")
                 continue
-            if info.file_size > 1024**2 and info.file_size > limits.max_ratio * max(
+            if info.file_size > limits.max_member_bytes:
+                yield InputFile(
+                    path, rel, member_display, "zip bomb: member larger than the limit"
+                )
+                continue
+            if info.file_size > RATIO_FLOOR and info.file_size > limits.max_ratio * max(
                 info.compress_size, 1
             ):
                 yield InputFile(
@@ -112,14 +169,15 @@ def _iter_zip(
                 )
                 continue
             target = Path(tmp) / f"{index}{PurePosixPath(member_rel.name).suffix}"
-            error = _extract_member(archive, info, target, limits, total)
+            error = _extract_member(archive, info, target, limits, budget.bytes)
+            budget.members += 1
             if error:
                 target.unlink(missing_ok=True)
                 yield InputFile(path, rel, member_display, error)
                 if error.startswith("zip bomb: archive"):
                     return
                 continue
-            total += target.stat().st_size
+            budget.bytes += target.stat().st_size
             try:
                 yield InputFile(target, rel / member_rel, member_display)
             finally:
@@ -133,7 +191,10 @@ def _extract_member(
     limits: ZipLimits,
     total: int,
 ) -> str | None:
+    # The declared sizes were checked already; these count the bytes that
+    # actually come out, in case the headers lie.
     written = 0
+    ratio_cap = limits.max_ratio * max(info.compress_size, 1)
     try:
         with archive.open(info) as source, open(target, "wb") as sink:
             while chunk := source.read(1024 * 1024):
@@ -142,6 +203,10 @@ def _extract_member(
                     return "zip bomb: member larger than the limit"
                 if total + written > limits.max_total_bytes:
                     return "zip bomb: archive larger than the limit"
+                if written > RATIO_FLOOR and written > ratio_cap:
+                    return "zip bomb: compression ratio too high"
+                if written > info.file_size:
+                    return "corrupt zip member: more bytes than it declares"
                 sink.write(chunk)
     except (
         zipfile.BadZipFile,
@@ -153,6 +218,8 @@ def _extract_member(
         return f"corrupt zip member: {exc}"
     except NotImplementedError as exc:
         return f"unsupported zip compression: {exc}"
+    except Exception as exc:  # a codec error sinks one member only
+        return f"corrupt zip member: {type(exc).__name__}"
     return None
 
 
@@ -209,17 +276,30 @@ def _expand(
 
 
 def iter_archive(
-    path: str | os.PathLike[str], *, display: str, limits: ZipLimits | None = None
+    path: str | os.PathLike[str],
+    *,
+    display: str,
+    limits: ZipLimits | None = None,
+    budget: ZipBudget | None = None,
 ) -> Iterator[InputFile]:
     """The members of the zip archive at ``path`` (whatever its name), with
     the same guards as ``iter_input_files``; ``display`` names the archive
-    in each member's ``display`` (``"<display>!<member>"``)."""
+    in each member's ``display`` (``"<display>!<member>"``). Pass one
+    ``budget`` to several calls to apply the limits to them together.
+
+    Declared sizes and counts are checked before anything is extracted (an
+    archive over the limits is refused whole); actual bytes, and each
+    member's compression ratio, are counted while each member streams out.
+    A member that is unsafe, corrupt or too large is reported on its own
+    and the other members go on. Archives inside the archive are
+    members like any other: never expanded."""
     path = Path(path)
     yield from _iter_zip(
         path,
         PurePosixPath(Path(display).stem or "archive"),
         display,
         limits or ZipLimits(),
+        budget,
     )
 
 

@@ -10,9 +10,17 @@ video through ``media_handling.deid.image``/``video``. One line per input:
 - ``failed: <src>: <reason>`` (nothing written)
 - ``skipped: <src>: <reason>`` (not a failure: e.g. a DICOMDIR index)
 
-then a summary; the exit status is non-zero when any file failed. The
-output mirrors the inputs' relative folders; DICOM files are named after
-their new SOP Instance UID so no file name carries an identifier.
+then a summary; the exit status is non-zero when any file failed.
+
+Output names never reuse any part of an input's file or folder names (they
+carry patient names, record numbers and dates): folders are not mirrored;
+DICOM goes to ``study-…/series-…/<new SOP Instance UID>.dcm`` named from
+the de-identified UIDs, other media to ``image-0001.jpg``, ``video-0001.mp4``
+and so on (``media_handling.deid.naming``). The printed report is the only
+place input and output meet (``cleaned <input> -> <output>``): it goes to the
+operator's terminal, who already holds the inputs, so it reveals nothing new
+to them, and it is never written into the output folder. Keep it apart from
+the output when sharing that.
 
 The batch logic (``deidentify_paths``) needs no Django and is tested directly.
 """
@@ -21,7 +29,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import uuid
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -37,12 +44,12 @@ from media_handling.deid.dicom import (
     InputFile,
     ZipLimits,
     deidentify_dataset,
-    dicom_file_name,
     is_dicom_file,
     iter_input_files,
     read_dicom,
     write_dicom,
 )
+from media_handling.deid.naming import OutputNames
 
 CLEANED = "cleaned"
 NEEDS_REVIEW = "needs review"
@@ -97,20 +104,18 @@ def deidentify_paths(
     per input file. A failed file writes nothing; others are unaffected."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    used: set[Path] = set()
+    names = OutputNames(out)
     for item in iter_input_files(paths, limits=limits, exclude=out):
         if item.error:
             yield Outcome(FAILED, item.display, reason=item.error)
             continue
         try:
-            yield _process(item, out, options, used)
+            yield _process(item, options, names)
         except Exception as exc:  # one bad file must not stop the batch
             yield Outcome(FAILED, item.display, reason=f"{type(exc).__name__}: {exc}")
 
 
-def _process(
-    item: InputFile, out: Path, options: DicomDeidOptions, used: set[Path]
-) -> Outcome:
+def _process(item: InputFile, options: DicomDeidOptions, names: OutputNames) -> Outcome:
     if item.path.name.upper() == "DICOMDIR":
         return Outcome(
             SKIPPED,
@@ -118,13 +123,12 @@ def _process(
             reason="DICOMDIR index (lists patient names); not copied",
         )
     kind, reason = _kind(item.path)
-    folder = out.joinpath(*item.relpath.parent.parts)
     if kind == "dicom":
-        return _process_dicom(item, folder, options, used)
+        return _process_dicom(item, options, names)
     if kind == "image":
-        return _process_media(item, out, "image", "clean_image", used)
+        return _process_media(item, "image", "clean_image", names)
     if kind == "video":
-        return _process_media(item, out, "video", "clean_video", used)
+        return _process_media(item, "video", "clean_video", names)
     if kind == "zip":
         return Outcome(
             FAILED, item.display, reason="archive inside an archive (not expanded)"
@@ -132,22 +136,13 @@ def _process(
     return Outcome(FAILED, item.display, reason=reason)
 
 
-def _unique(path: Path, used: set[Path]) -> Path:
-    candidate, counter = path, 1
-    while candidate in used:
-        counter += 1
-        candidate = path.with_name(f"{path.stem}-{counter}{path.suffix}")
-    used.add(candidate)
-    return candidate
-
-
 def _process_dicom(
-    item: InputFile, folder: Path, options: DicomDeidOptions, used: set[Path]
+    item: InputFile, options: DicomDeidOptions, names: OutputNames
 ) -> Outcome:
     try:
         ds = read_dicom(item.path)
         report = deidentify_dataset(ds, options=options)
-        dst = write_dicom(ds, _unique(folder / dicom_file_name(ds), used))
+        dst = write_dicom(ds, names.dicom(ds))
     except DicomError as exc:
         return Outcome(FAILED, item.display, reason=exc.reason)
     if report.needs_review:
@@ -161,20 +156,18 @@ def _process_dicom(
 
 
 def _process_media(
-    item: InputFile, out: Path, module: str, name: str, used: set[Path]
+    item: InputFile, module: str, name: str, names: OutputNames
 ) -> Outcome:
     clean = _optional(f"deid.{module}", name)
     if clean is None:
         return Outcome(
             FAILED, item.display, reason=f"{module} cleaning is not available"
         )
-    target = out.joinpath(*item.relpath.parts)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{uuid.uuid4().hex}.part{item.path.suffix}")
+    partial = names.partial()
     try:
         report = clean(item.path, partial)
-        ext = getattr(report, "ext", None) or ("mp4" if module == "video" else None)
-        dst = _unique(target.with_suffix(f".{ext}") if ext else target, used)
+        ext = getattr(report, "ext", None) or ("mp4" if module == "video" else "bin")
+        dst = names.media(module, ext)
         os.replace(partial, dst)
     except Exception as exc:
         return Outcome(FAILED, item.display, reason=str(exc) or type(exc).__name__)
