@@ -149,6 +149,22 @@ def _check_open(submission: Submission, action: str) -> None:
         raise ServiceError(f"The patient withdrew this; it can't be {action}.")
 
 
+def _case_facing(link: SocialLink | None) -> tuple[str, str]:
+    """The canonical and embed URLs a case may show for ``link``, or blanks.
+
+    Derived again from what the patient pasted rather than trusted from the
+    stored row, so a link saved by an older parser can't carry a handle or
+    a sharer's id onto a case.
+    """
+    if link is None:
+        return "", ""
+    try:
+        parsed = parse_social_link(link.url)
+    except SocialLinkError:
+        return "", ""
+    return parsed.canonical_url or "", parsed.embed_url or ""
+
+
 # --- Patient --------------------------------------------------------------------------
 
 
@@ -223,7 +239,7 @@ def submission_create(
         link = SocialLink.objects.create(
             platform=parsed.platform,
             url=link_url[:2048],
-            canonical_url=parsed.canonical_url,
+            canonical_url=parsed.canonical_url or "",
             content_id=parsed.content_id or "",
             embed_url=parsed.embed_url or "",
             hashtags=parsed.hashtags,
@@ -455,6 +471,7 @@ def submission_attach(
         raise ServiceError(
             "The file is still being processed; try again when it is ready."
         )
+    shared = _case_facing(link)
     try:
         with transaction.atomic():
             finding = FindingLink.objects.create(
@@ -466,8 +483,8 @@ def submission_attach(
                 created_by=by,
                 blur_faces=bool(blur_faces and asset is not None),
                 platform=link.platform if link else "",
-                canonical_url=link.canonical_url if link else "",
-                embed_url=link.embed_url if link else "",
+                canonical_url=shared[0],
+                embed_url=shared[1],
             )
     except IntegrityError as exc:
         raise ServiceError("This is already attached to that diagnosis.") from exc

@@ -225,7 +225,10 @@ def portal_link_check(request: HttpRequest) -> JsonResponse:
             "ok": True,
             "platform": parsed.platform,
             "platform_label": SocialLink.Platform(parsed.platform).label,
+            # What a case may show; null when the link stays with the clinician.
             "canonical_url": parsed.canonical_url,
+            "case_safe": parsed.case_safe,
+            "private_reason": parsed.private_reason,
             "content_id": parsed.content_id,
             "embed_url": parsed.embed_url,
             "hashtags": parsed.hashtags,
