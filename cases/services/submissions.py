@@ -9,8 +9,9 @@ Rules:
   attaches it. Status moves ``submitted → reviewed`` (on the first rating or
   reply) ``→ attached | dismissed``; an attached submission may be attached to
   more differentials. Dismissed or withdrawn ones cannot be attached.
-- The patient may withdraw a submission until it is attached; their file is
-  then deleted, since consent for it is gone.
+- The patient may withdraw a submission at any point, attached or not;
+  consent is then gone, so their file and every case copy are deleted and
+  each finding made of it becomes a tombstone ("withdrawn by the patient").
 - Attaching needs edit rights on the differential's case (``can_edit``) and a
   case that is not archived. What reaches the case is only de-identified: the
   photo or video as a new, case-grade asset (made from the patient's copy,
@@ -22,7 +23,8 @@ the patient of their clinician's decisions (``Notification.Kind.SUBMISSION``,
 pushed live on commit). Attaching also sends ``{"type": "finding.added",
 "case", "differential", "finding"}`` to the case's group, and, once a
 photo's or video's case copy is ready (or failed), ``{"type":
-"finding.updated", ...}`` with the same fields (``submission_media``).
+"finding.updated", ...}`` with the same fields (``submission_media``);
+withdrawing sends ``finding.updated`` with ``"withdrawn": true``.
 """
 
 from __future__ import annotations
@@ -281,10 +283,24 @@ def submission_create(
 def submission_withdraw(
     *, submission: Submission, by: User, ip: str | None = None
 ) -> Submission:
-    """The patient takes a submission back; refused once it is attached.
+    """The patient takes a submission back, at any point: consent is gone.
 
-    Their uploaded file is deleted (after commit): consent for it is gone.
-    The clinician keeps the record that something was sent and withdrawn.
+    Guarantees, all in this transaction (files and frames after commit):
+
+    - the patient's file is deleted with every stored rendition;
+    - every finding made of it becomes a tombstone in its place on the case
+      ("withdrawn by the patient"): its note, link and case copy are
+      removed, and the copy (gallery item, asset, renditions; local or S3)
+      is deleted;
+    - each case's open pages hear ``finding.updated`` with ``withdrawn:
+      true`` (the differential panel refreshes on it) and ``media.updated``
+      with status ``removed`` for each deleted copy (the gallery refreshes);
+    - the patient's trail gets ``submission.withdraw``; each case's trail
+      gets ``finding.withdraw``, without the patient as its actor, so the
+      case's log names no patient;
+    - the clinician is notified.
+
+    Withdrawing twice is a no-op.
     """
     submission = _lock(submission)
     require(
@@ -293,27 +309,90 @@ def submission_withdraw(
     )
     if submission.status == Submission.Status.WITHDRAWN:
         return submission
-    if submission.status == Submission.Status.ATTACHED:
-        raise ServiceError(
-            "Your clinician has already added this to your case notes, so it can't "
-            "be withdrawn here. Please contact them directly."
-        )
+    now = timezone.now()
     asset = submission.asset
+    removed = _findings_withdraw(submission, now)
     submission.status = Submission.Status.WITHDRAWN
-    submission.withdrawn_at = timezone.now()
+    submission.withdrawn_at = now
     submission.asset = None
     submission.save(update_fields=["status", "withdrawn_at", "asset", "updated"])
     if asset is not None:
         submission_media.asset_discard(asset)
-    _audit(by, "submission.withdraw", submission, ip, asset=asset.pk if asset else None)
+    _audit(
+        by,
+        "submission.withdraw",
+        submission,
+        ip,
+        asset=asset.pk if asset else None,
+        findings=[f.pk for f in removed],
+    )
+    cases = len({f.case_id for f in removed})
+    body = ""
+    if cases:
+        body = (
+            f"Every copy shared on {cases} case{'s' if cases != 1 else ''} has "
+            "been removed and marked as withdrawn by the patient."
+        )
     notification_create(
         user=submission.clinician,
         kind=Notification.Kind.SUBMISSION,
         title=f"{submission.patient.display_name} withdrew a submission",
+        body=body,
         url=_review_url(submission),
         data={"submission": submission.pk, "status": submission.status},
     )
     return submission
+
+
+def _findings_withdraw(submission: Submission, now) -> list[FindingLink]:
+    """Empty every finding of ``submission`` into a tombstone; delete the copies."""
+    findings = list(
+        FindingLink.objects.select_for_update(of=("self",))
+        .filter(submission=submission, withdrawn_at__isnull=True)
+        .order_by("pk")
+    )
+    copies: dict[int, set[int]] = {}  # copy asset id -> case ids showing it
+    for finding in findings:
+        if finding.asset_id:
+            copies.setdefault(finding.asset_id, set()).add(finding.case_id)
+        finding.withdrawn_at = now
+        finding.note = ""
+        finding.asset = None
+        finding.platform = ""
+        finding.canonical_url = ""
+        finding.embed_url = ""
+        finding.blur_faces = False
+        finding.save(
+            update_fields=[
+                "withdrawn_at",
+                "note",
+                "asset",
+                "platform",
+                "canonical_url",
+                "embed_url",
+                "blur_faces",
+            ]
+        )
+        audit.record(
+            actor=None,
+            verb="finding.withdraw",
+            target=finding,
+            case_id=finding.case_id,
+            data={"differential": finding.differential_id, "by": "patient"},
+        )
+        broadcast_on_commit(
+            case_group(finding.case_id),
+            {
+                "type": "finding.updated",
+                "case": finding.case_id,
+                "differential": finding.differential_id,
+                "finding": finding.pk,
+                "withdrawn": True,
+            },
+        )
+    for copy_id, case_ids in copies.items():
+        submission_media.case_copy_discard(copy_id, case_ids)
+    return findings
 
 
 # --- Clinician ------------------------------------------------------------------------

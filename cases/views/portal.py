@@ -204,7 +204,11 @@ def portal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     except ServiceError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Withdrawn. Your file has been deleted.")
+        messages.success(
+            request,
+            "Withdrawn. Your file and any copy shared on a case discussion "
+            "have been deleted.",
+        )
     return redirect(reverse("portal") + f"#submission-{pk}")
 
 
