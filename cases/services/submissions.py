@@ -6,7 +6,7 @@ Rules:
   only their own upload, and only with consent (the consent text and time are
   stored with the submission).
 - Only the submission's clinician reads, rates, replies to, dismisses or
-  attaches it. Status moves ``submitted → reviewed`` (on the first rating or
+  attaches it, and only once their registration is verified. Status moves ``submitted → reviewed`` (on the first rating or
   reply) ``→ attached | dismissed``; an attached submission may be attached to
   more differentials. Dismissed or withdrawn ones cannot be attached.
 - The patient may withdraw a submission at any point, attached or not;
@@ -40,7 +40,12 @@ from media_handling.models import MediaAsset
 from workspace import audit
 from workspace.events import broadcast_on_commit, case_group
 from workspace.models import CareLink, Notification, User
-from workspace.services import ServiceError, notification_create, require
+from workspace.services import (
+    ServiceError,
+    notification_create,
+    require,
+    require_verified,
+)
 
 from ..models import Case, Differential, FindingLink, SocialLink, Submission
 from ..models.submission import CONSENT_TEXT
@@ -96,6 +101,7 @@ def _require_clinician(submission: Submission, by: User) -> None:
         by.is_authenticated and submission.clinician_id == by.pk,
         "Only the clinician this was sent to can do that.",
     )
+    require_verified(by)
 
 
 def _note(text: str, field: str = "note") -> str:

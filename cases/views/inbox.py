@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from media_handling import storage as media_storage
 from workspace import audit
 from workspace import services as workspace_services
-from workspace.views import clinician_required
+from workspace.views import clinician_required, verified_clinician_required
 
 from .. import selectors_findings as selectors
 from ..forms_submissions import AttachForm, DismissForm, RateForm, ReplyForm
@@ -48,6 +48,16 @@ def _show(request: HttpRequest) -> str:
 
 def _inbox_context(request: HttpRequest) -> dict:
     show = _show(request)
+    if not request.user.is_verified_clinician:
+        # Counts only: nothing a patient sent is shown before verification.
+        return {
+            "page": None,
+            "show": show,
+            "show_choices": SHOW_CHOICES,
+            "counts": selectors.inbox_counts(request.user),
+            "verified": False,
+            "verification_needed": workspace_services.VERIFICATION_NEEDED,
+        }
     page = Paginator(
         selectors.submissions_for_inbox(request.user, show=show), PAGE_SIZE
     ).get_page(request.GET.get("page"))
@@ -56,6 +66,7 @@ def _inbox_context(request: HttpRequest) -> dict:
         "show": show,
         "show_choices": SHOW_CHOICES,
         "counts": selectors.inbox_counts(request.user),
+        "verified": True,
     }
 
 
@@ -112,7 +123,7 @@ def _review(request: HttpRequest, submission: Submission, status: int = 200, **b
 
 
 @require_GET
-@clinician_required
+@verified_clinician_required
 def review(request: HttpRequest, pk: int) -> HttpResponse:
     """One submission: watch or open it, rate, reply, dismiss or attach."""
     submission = selectors.submission_get_for_clinician(request.user, pk)
@@ -148,7 +159,7 @@ def _triage(request, pk, *, form_class, form_key, action, success) -> HttpRespon
 
 
 @require_POST
-@clinician_required
+@verified_clinician_required
 def rate(request: HttpRequest, pk: int) -> HttpResponse:
     return _triage(
         request,
@@ -167,7 +178,7 @@ def rate(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@clinician_required
+@verified_clinician_required
 def reply(request: HttpRequest, pk: int) -> HttpResponse:
     return _triage(
         request,
@@ -182,7 +193,7 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@clinician_required
+@verified_clinician_required
 def dismiss(request: HttpRequest, pk: int) -> HttpResponse:
     return _triage(
         request,
@@ -197,7 +208,7 @@ def dismiss(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@clinician_required
+@verified_clinician_required
 def attach(request: HttpRequest, pk: int) -> HttpResponse:
     submission = selectors.submission_get_for_clinician(request.user, pk)
     groups = selectors.attachable_differentials(request.user)

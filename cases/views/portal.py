@@ -20,6 +20,7 @@ import json
 from uuid import UUID
 
 from django.contrib import messages
+from django.core import exceptions
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -36,7 +37,7 @@ from media_handling.uploads import AcceptedUpload, CappedUploadHandler, Rejected
 from workspace import audit
 from workspace.events import user_group
 from workspace.models import User
-from workspace.services import PermissionDenied, ServiceError
+from workspace.services import VERIFICATION_NEEDED, PermissionDenied, ServiceError
 from workspace.views import patient_required
 
 from .. import selectors_findings as selectors
@@ -350,6 +351,9 @@ def submission_media(request: HttpRequest, pk: int, role: str) -> HttpResponse:
     """
     if role not in MEDIA_ROLES:
         raise Http404("No such file.")
+    user = request.user
+    if user.is_authenticated and user.is_clinician and not user.is_verified_clinician:
+        raise exceptions.PermissionDenied(VERIFICATION_NEEDED)
     submission = selectors.submission_get_for_media(request.user, pk)
     range_header = request.headers.get("Range", "")
     if not range_header or range_header.replace(" ", "").startswith("bytes=0-"):
