@@ -29,6 +29,7 @@ withdrawing sends ``finding.updated`` with ``"withdrawn": true``.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
 
 from django.conf import settings
@@ -50,6 +51,7 @@ from workspace.services import (
 from ..models import Case, Differential, FindingLink, SocialLink, Submission
 from ..models.submission import CONSENT_TEXT
 from ..permissions import case_access
+from ..phi_gate import PHIFound, phi_gate
 from ..social_links import SocialLinkError, parse_social_link
 from . import submission_media
 
@@ -57,6 +59,7 @@ __all__ = [
     "CONSENT_TEXT",
     "MAX_DESCRIPTION",
     "MAX_NOTE",
+    "PHIFound",
     "SubmissionInvalid",
     "per_hour_limit",
     "submission_attach",
@@ -446,15 +449,32 @@ def submission_rate(
 
 @transaction.atomic
 def submission_reply(
-    *, submission: Submission, by: User, note: str, ip: str | None = None
+    *,
+    submission: Submission,
+    by: User,
+    note: str,
+    dismissed: Collection[str] = (),
+    ip: str | None = None,
 ) -> Submission:
-    """Set the note the patient sees (replacing any earlier one) and tell them."""
+    """Set the note the patient sees (replacing any earlier one) and tell them.
+
+    The note passes the PHI gate (``PHIFound`` until every finding is edited
+    away or in ``dismissed``; dismissals are audited).
+    """
     submission = _lock(submission)
     _require_clinician(submission, by)
     _check_open(submission, "answered")
     note = _note(note, "reply")
     if not note:
         raise SubmissionInvalid({"reply": "Write a note for your patient."})
+    phi_gate(
+        fields={"reply": note},
+        dismissed=dismissed,
+        by=by,
+        surface="submission.reply",
+        target=submission,
+        ip=ip,
+    )
     now = timezone.now()
     submission.clinician_note = note
     submission.clinician_note_at = now
@@ -472,9 +492,15 @@ def submission_reply(
 
 @transaction.atomic
 def submission_dismiss(
-    *, submission: Submission, by: User, note: str = "", ip: str | None = None
+    *,
+    submission: Submission,
+    by: User,
+    note: str = "",
+    dismissed: Collection[str] = (),
+    ip: str | None = None,
 ) -> Submission:
-    """Close a submission without using it; ``note`` (optional) goes to the patient."""
+    """Close a submission without using it; ``note`` (optional) goes to the
+    patient, through the PHI gate like a reply."""
     submission = _lock(submission)
     _require_clinician(submission, by)
     _check_open(submission, "dismissed")
@@ -482,11 +508,19 @@ def submission_dismiss(
         return submission
     if submission.status == Submission.Status.ATTACHED:
         raise ServiceError("This is already attached to a case.")
+    note = _note(note, "reply")
+    phi_gate(
+        fields={"reply": note},
+        dismissed=dismissed,
+        by=by,
+        surface="submission.dismiss",
+        target=submission,
+        ip=ip,
+    )
     now = timezone.now()
     submission.status = Submission.Status.DISMISSED
     submission.decided_at = now
     fields = ["status", "decided_at", "updated"]
-    note = _note(note, "reply")
     if note:
         submission.clinician_note = note
         submission.clinician_note_at = now
@@ -511,6 +545,7 @@ def submission_attach(
     relation: str,
     note: str = "",
     blur_faces: bool = False,
+    dismissed: Collection[str] = (),
     ip: str | None = None,
 ) -> FindingLink:
     """Put a submission on a differential entry of a case ``by`` can edit.
@@ -521,8 +556,11 @@ def submission_attach(
     de-identified content: the link's canonical URL, and a new case-grade
     asset made from the patient's copy by a task queued on commit (one per
     case, reused when the same submission goes on another entry of that
-    case; faces blurred when ``blur_faces``). The patient is told
-    their submission was added to their notes, without the case.
+    case; faces blurred when ``blur_faces``). The note, which every
+    participant reads, passes the PHI gate (``PHIFound`` until each finding
+    is edited away or in ``dismissed``; dismissals go on the case's trail).
+    The patient is told their submission was added to their notes, without
+    the case.
     """
     if relation not in FindingLink.Relation.values:
         raise SubmissionInvalid({"relation": "Choose how this relates."})
@@ -543,6 +581,15 @@ def submission_attach(
     entry = Differential.objects.filter(pk=differential.pk, case=case).first()
     if entry is None:
         raise ServiceError("That diagnosis is no longer on the list.")
+    phi_gate(
+        fields={"note": note},
+        dismissed=dismissed,
+        by=by,
+        surface="finding.note",
+        target=entry,
+        case_id=case.pk,
+        ip=ip,
+    )
     link = submission.link
     asset = submission.asset
     if asset is not None and asset.status == MediaAsset.Status.REJECTED:
