@@ -9,9 +9,11 @@ Visibility, in one place:
 - the patient's copy of a file is served to those two people only
   (``submission_get_for_media``);
 - a case participant sees findings only as ``FindingView``: the case-grade
-  asset, canonical URL, relation, note and who attached it, never the
-  submission, its patient, description or original link
-  (``findings_for_differentials``, ``finding_get_for_media``).
+  asset, canonical URL (built from the content id alone; none for share
+  links), relation, note and who attached it, never the submission, its
+  patient, description or original link (``findings_for_differentials``,
+  ``finding_get_for_media``); a withdrawn finding is a tombstone with none of
+  these.
 
 Lookups that fail raise ``Http404``, so ids of other people's submissions
 never leak.
@@ -191,10 +193,20 @@ class FindingView:
     asset_ready: bool
     media_url: str
     poster_url: str
+    withdrawn_at: datetime | None = None
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
 
     @property
     def has_link(self) -> bool:
         return bool(self.canonical_url)
+
+    @property
+    def link_private(self) -> bool:
+        """A link whose only safe form is none: the case shows its platform."""
+        return bool(self.platform) and not self.canonical_url
 
     @property
     def has_media(self) -> bool:
@@ -209,7 +221,34 @@ def _finding_media_url(finding: FindingLink, role: str) -> str:
     return reverse("finding_media", args=[finding.case_id, finding.pk, role])
 
 
+def _tombstone(finding: FindingLink) -> FindingView:
+    by = finding.created_by
+    return FindingView(
+        id=finding.pk,
+        case_id=finding.case_id,
+        differential_id=finding.differential_id,
+        relation=finding.relation,
+        relation_label=finding.get_relation_display(),
+        note="",
+        added_by=by.display_name if by else "A former member",
+        created=finding.created,
+        platform="",
+        platform_label="",
+        canonical_url="",
+        embed_url="",
+        asset_kind="",
+        asset_status="",
+        asset_ready=False,
+        media_url="",
+        poster_url="",
+        withdrawn_at=finding.withdrawn_at,
+    )
+
+
 def _view(finding: FindingLink) -> FindingView:
+    if finding.withdrawn_at is not None:
+        # Whatever the row may still hold, a withdrawn finding shows nothing.
+        return _tombstone(finding)
     asset = finding.asset
     platform_label = (
         SocialLink.Platform(finding.platform).label if finding.platform else ""
@@ -256,6 +295,7 @@ def _findings() -> QuerySet[FindingLink]:
         "platform",
         "canonical_url",
         "embed_url",
+        "withdrawn_at",
         "asset__id",
         "asset__kind",
         "asset__status",
@@ -299,7 +339,7 @@ def finding_get_for_media(user: User, case_id: int, pk: int) -> FindingLink:
     case, _access = case_get_for(user, case_id)
     finding = (
         FindingLink.objects.select_related("asset")
-        .filter(case=case, pk=pk, asset__isnull=False)
+        .filter(case=case, pk=pk, asset__isnull=False, withdrawn_at__isnull=True)
         .first()
     )
     if finding is None:

@@ -1,22 +1,41 @@
-"""Parse the social-media links patients submit into a canonical form.
+"""Parse the social-media links patients submit into what a case may show.
 
 :func:`parse_social_link` either returns a :class:`ParsedLink` or raises
-:class:`SocialLinkError` with a message fit to show the patient. Guarantees:
+:class:`SocialLinkError` with a message fit to show the patient. A patient's
+link can name them: the handle in ``tiktok.com/@jo.smith/video/…``, the
+account in ``reddit.com/user/jo_smith/comments/…``, the sharer's ids that
+apps append (``u_code``, ``share_item_id``, ``sender_device``, ``igsh``,
+``si``…), or a share code tied to the account that shared it. The original
+stays on the submission, seen only by the patient and their clinician; what
+may reach a case is built here, from the content id alone.
 
-- ``canonical_url`` is an absolute ``http(s)`` URL without credentials,
-  fragment or tracking parameters. The same piece of content pasted from the
-  app, the website or a share sheet gives the same canonical URL, so duplicate
-  submissions can be spotted; for the six known platforms it is always
-  ``https`` on the bare host (``youtube.com``, ``tiktok.com``, ``x.com``…),
-  which every one of them serves or redirects. Other sites keep their scheme
-  and host: rewriting them could produce an address that does not exist.
+Guarantees:
+
+- ``canonical_url`` is the one form of the link a case may show. For the six
+  known platforms it is rebuilt from the platform and the content id only,
+  always ``https`` on the bare host, with no user name, community, title
+  slug, fragment, or query other than the id itself:
+  ``tiktok.com/embed/v2/<id>``, ``youtube.com/watch?v=<id>``,
+  ``instagram.com/reel/<code>/``, ``reddit.com/comments/<id>/``,
+  ``x.com/i/status/<id>``, ``facebook.com/watch/?v=<id>``. So the same
+  content pasted from the app, the website or a share sheet gives the same
+  URL, and duplicates can be spotted. Other sites keep their scheme, host,
+  port and path but lose the query and fragment (a query there may carry
+  anything; rewriting the host could produce an address that does not
+  exist).
+- When no such form can be made offline, ``canonical_url`` is ``None`` and
+  ``private_reason`` says why: share links (``vm.tiktok.com/…``,
+  ``reddit.com/r/…/s/…``, ``fb.watch/…``, ``t.co/…``) reveal their content
+  only by following a redirect, which this module never does (it makes no
+  network calls), and their code can identify who shared them; profile,
+  story and post addresses that cannot be separated from their owner; pages
+  that are not one post. Such a link stays with the clinician; a case shows
+  only its platform.
 - ``content_id`` is the platform's id for the post or video when the URL
-  carries it, else ``None`` (short links such as ``vm.tiktok.com/…`` or
-  ``fb.watch/…`` only reveal it after following a redirect, which this module
-  never does: it makes no network calls).
+  carries it, else ``None``.
 - ``embed_url`` is a player URL on the platform's own embed host (YouTube's
-  ``youtube-nocookie.com``, which sets no tracking cookies until play) or
-  ``None`` when the platform has no embed for that kind of link.
+  ``youtube-nocookie.com``, which sets no tracking cookies until play),
+  built from the content id too, or ``None`` when there is none.
 
 Rejected: other schemes (``javascript:``, ``data:``, ``file:``, ``ftp:``…),
 credentials in the URL, hosts that are not public DNS names, IP literals,
@@ -35,12 +54,16 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 __all__ = [
     "MAX_URL_LENGTH",
+    "NAMES_OWNER",
+    "NOT_A_POST",
     "PLATFORMS",
+    "SHARE_LINK",
     "TRACKING_PARAMS",
+    "TRACKING_PREFIXES",
     "ParsedLink",
     "SocialLinkError",
     "extract_hashtags",
@@ -53,10 +76,15 @@ MAX_HASHTAG_LENGTH = 100
 
 PLATFORMS = ("tiktok", "youtube", "instagram", "reddit", "x", "facebook", "other")
 
+# Parameters that identify the sharer or track the click. None of them ever
+# appears in a canonical URL (every query is rebuilt or dropped); they are
+# listed so tests and reviewers can check exactly that.
 TRACKING_PARAMS = frozenset(
     {
+        "_d",
         "_r",
         "_t",
+        "checksum",
         "context",
         "fbclid",
         "feature",
@@ -70,22 +98,39 @@ TRACKING_PARAMS = frozenset(
         "mibextid",
         "msclkid",
         "pp",
+        "preview_pb",
+        "rdt",
         "ref",
         "ref_src",
         "ref_url",
-        "rdt",
+        "sec_uid",
+        "sec_user_id",
         "sender_device",
-        "share_app_id",
-        "share_id",
-        "share_item_id",
-        "share_link_id",
+        "sender_web_id",
         "si",
+        "timestamp",
+        "tt_from",
+        "u_code",
+        "user_id",
         "yclid",
     }
 )
-# On x.com these two are share-sheet noise; on other sites "s" or "t" can be
-# a real search term or timestamp, so they are only dropped there.
-_X_TRACKING_PARAMS = frozenset({"s", "t"})
+TRACKING_PREFIXES = ("utm_", "share_")
+
+SHARE_LINK = (
+    "This is a {platform} share link: it shows which post it leads to only "
+    "when opened, and it can identify who shared it. It stays with the "
+    "clinician and is never shown on a case."
+)
+NAMES_OWNER = (
+    "{platform} can't be linked to without naming the account, so this link "
+    "stays with the clinician and is never shown on a case."
+)
+NOT_A_POST = (
+    "This link doesn't lead to one post or video (it may be a profile, a "
+    "search or a feed), so it stays with the clinician and is never shown on "
+    "a case."
+)
 
 
 class SocialLinkError(ValueError):
@@ -96,9 +141,15 @@ class SocialLinkError(ValueError):
 class ParsedLink:
     platform: str
     content_id: str | None
-    canonical_url: str
+    # What a case may show; None when only the clinician may see the link.
+    canonical_url: str | None
     hashtags: list[str] = field(default_factory=list, hash=False)
     embed_url: str | None = None
+    private_reason: str = ""
+
+    @property
+    def case_safe(self) -> bool:
+        return self.canonical_url is not None
 
 
 # --- validation ---------------------------------------------------------------
@@ -220,8 +271,13 @@ def _split(url: str) -> _Url:
 @dataclass(frozen=True)
 class _Found:
     content_id: str | None
-    canonical_url: str
+    canonical_url: str | None
     embed_url: str | None = None
+    private_reason: str = ""
+
+
+def _private(reason: str, content_id: str | None = None) -> _Found:
+    return _Found(content_id, None, None, reason)
 
 
 def _segments(path: str) -> list[str]:
@@ -242,17 +298,6 @@ def _fullmatch(pattern: str, value: str | None) -> str | None:
     return None
 
 
-def _clean_query(query: str, *, also_drop: frozenset[str] = frozenset()) -> str:
-    kept = [
-        (key, value)
-        for key, value in parse_qsl(query, keep_blank_values=True)
-        if not key.lower().startswith("utm_")
-        and key.lower() not in TRACKING_PARAMS
-        and key.lower() not in also_drop
-    ]
-    return urlencode(kept, quote_via=quote)
-
-
 def _path(segments: list[str], *, slash: bool = False) -> str:
     # "%" stays as is: segments come from the URL already percent-encoded.
     quoted = [quote(segment, safe="@-._~!$&'()*+,;=:%") for segment in segments]
@@ -264,15 +309,6 @@ def _https(host: str, path: str, query: str = "") -> str:
     return urlunsplit(("https", host, path or "/", query, ""))
 
 
-def _generic(host: str, url: _Url, **clean: frozenset[str]) -> _Found:
-    segments = _segments(url.path)
-    slash = url.path.endswith("/")
-    return _Found(
-        None,
-        _https(host, _path(segments, slash=slash), _clean_query(url.query, **clean)),
-    )
-
-
 _NUMBER = r"[0-9]{1,25}"
 
 
@@ -281,74 +317,56 @@ _NUMBER = r"[0-9]{1,25}"
 
 def _tiktok(url: _Url) -> _Found:
     segments = _segments(url.path)
-    if url.host in {"vm.tiktok.com", "vt.tiktok.com"} and segments:
+    if url.host in {"vm.tiktok.com", "vt.tiktok.com"} or segments[:1] == ["t"]:
         # Share links: the video id is only known after the redirect.
-        return _Found(None, _https(url.host, _path(segments[:1], slash=True)))
-    if segments[:1] == ["t"] and len(segments) >= 2:
-        return _Found(None, _https("tiktok.com", _path(segments[:2], slash=True)))
+        return _private(SHARE_LINK.format(platform="TikTok"))
+    raw_id: str | None = None
     if (
         len(segments) >= 3
-        and re.fullmatch(r"@[\w.-]{1,64}", segments[0])
+        and re.fullmatch(r"@[\w.-]{0,64}", segments[0])
         and segments[1] in {"video", "photo"}
     ):
-        content_id = _fullmatch(_NUMBER, segments[2])
-        if content_id:
-            kind = segments[1]
-            return _Found(
-                content_id,
-                _https("tiktok.com", _path([segments[0], kind, content_id])),
-                _tiktok_embed(content_id) if kind == "video" else None,
-            )
-    if segments[:1] == ["embed"] or segments[:2] == ["player", "v1"]:
-        content_id = _fullmatch(_NUMBER, segments[-1] if len(segments) >= 2 else None)
-        if content_id:
-            return _Found(
-                content_id,
-                _https("tiktok.com", f"/embed/v2/{content_id}"),
-                _tiktok_embed(content_id),
-            )
-    return _generic("tiktok.com", url)
-
-
-def _tiktok_embed(content_id: str) -> str:
-    return f"https://www.tiktok.com/embed/v2/{content_id}"
+        raw_id = segments[2]  # "/@<user>/video/<id>": the user is dropped
+    elif len(segments) >= 2 and segments[0] == "v":
+        # "/v/<id>.html", the form the app's older share sheet produces.
+        match = re.fullmatch(r"([0-9]{1,25})(?:\.html?)?", segments[1])
+        raw_id = match.group(1) if match else None
+    elif segments[:1] == ["embed"] or segments[:2] == ["player", "v1"]:
+        raw_id = segments[-1] if len(segments) >= 2 else None
+    elif segments[:2] == ["share", "video"] and len(segments) >= 3:
+        raw_id = segments[2]
+    content_id = _fullmatch(_NUMBER, raw_id)
+    if content_id is None:
+        return _private(NOT_A_POST)
+    embed = f"https://www.tiktok.com/embed/v2/{content_id}"
+    return _Found(
+        content_id,
+        _https("tiktok.com", f"/embed/v2/{content_id}"),
+        embed if segments[1:2] != ["photo"] else None,
+    )
 
 
 _YOUTUBE_ID = r"[A-Za-z0-9_-]{11}"
 _YOUTUBE_PATH_KINDS = {"shorts", "embed", "live", "v", "e"}
-_DURATION = re.compile(r"(?:(\d{1,3})h)?(?:(\d{1,4})m)?(?:(\d{1,6})s?)?")
-
-
-def _youtube_start(params: dict[str, str]) -> int | None:
-    """Seconds from ``t`` (``90``, ``90s``, ``1m30s``) or ``start``; else None."""
-    raw = params.get("t") or params.get("start") or ""
-    match = _DURATION.fullmatch(raw)
-    if not raw or match is None:
-        return None
-    hours, minutes, seconds = (int(part or 0) for part in match.groups())
-    total = hours * 3600 + minutes * 60 + seconds
-    return total or None
 
 
 def _youtube(url: _Url) -> _Found:
     segments = _segments(url.path)
-    params = _params(url.query)
     raw_id: str | None = None
     if url.host == "youtu.be":
         raw_id = segments[0] if segments else None
     elif segments[:1] == ["watch"]:
-        raw_id = params.get("v")
+        raw_id = _params(url.query).get("v")
     elif len(segments) >= 2 and segments[0] in _YOUTUBE_PATH_KINDS:
         raw_id = segments[1]
     content_id = _fullmatch(_YOUTUBE_ID, raw_id)
     if content_id is None:
-        return _generic("youtube.com", url)
-    start = _youtube_start(params)
-    query = urlencode({"v": content_id} | ({"t": start} if start else {}))
-    embed = f"https://www.youtube-nocookie.com/embed/{content_id}"
-    if start:
-        embed += f"?start={start}"
-    return _Found(content_id, _https("youtube.com", "/watch", query), embed)
+        return _private(NOT_A_POST)
+    return _Found(
+        content_id,
+        _https("youtube.com", "/watch", f"v={content_id}"),
+        f"https://www.youtube-nocookie.com/embed/{content_id}",
+    )
 
 
 _INSTAGRAM_KINDS = {"p": "p", "reel": "reel", "reels": "reel", "tv": "tv"}
@@ -368,68 +386,67 @@ def _instagram(url: _Url) -> _Found:
                     _https("instagram.com", f"/{kind}/{code}/"),
                     f"https://www.instagram.com/{kind}/{code}/embed/",
                 )
-    if len(segments) >= 3 and segments[0] == "stories":
-        story_id = _fullmatch(_NUMBER, segments[2])
-        if story_id:
-            return _Found(
-                story_id,
-                _https("instagram.com", _path(segments[:3], slash=True)),
-            )
-    return _generic("instagram.com", url)
+    if segments[:1] == ["share"]:
+        return _private(SHARE_LINK.format(platform="Instagram"))
+    if segments[:1] == ["stories"]:
+        # "/stories/<user>/<id>/": a story has no address without its owner.
+        return _private(NAMES_OWNER.format(platform="Instagram stories"))
+    return _private(NOT_A_POST)
 
 
 _REDDIT_ID = r"[a-z0-9]{1,12}"
 
 
+def _reddit_post(post_id: str) -> _Found:
+    # The subreddit, author and title slug are all dropped: the bare
+    # "/comments/<id>/" redirects to the post. Reddit's embed needs the
+    # subreddit in its path, so a case gets no embed.
+    return _Found(post_id, _https("reddit.com", f"/comments/{post_id}/"))
+
+
 def _reddit(url: _Url) -> _Found:
     segments = _segments(url.path)
+    if url.host == "reddit.app.link":
+        return _private(SHARE_LINK.format(platform="Reddit"))
     if url.host == "redd.it":
         post_id = _fullmatch(_REDDIT_ID, segments[0].lower() if segments else None)
-        if post_id:
-            return _Found(post_id, _https("reddit.com", f"/comments/{post_id}/"))
-        return _generic("redd.it", url)
+        return _reddit_post(post_id) if post_id else _private(NOT_A_POST)
     if url.host == "v.redd.it":
-        return _generic("v.redd.it", url)
-    # "/r/<sub>/..." or "/user/<name>/..." (also "/u/<name>"), or bare "/comments".
-    owner: list[str] = []
+        # A video's own id: it names neither the post's author nor a community.
+        media_id = _fullmatch(r"[A-Za-z0-9]{1,20}", segments[0] if segments else None)
+        if media_id:
+            return _Found(media_id, _https("v.redd.it", f"/{media_id}"))
+        return _private(NOT_A_POST)
+    # "/r/<sub>/...", "/user/<name>/..." or "/u/<name>/...", or a bare "/comments".
     rest = segments
     if len(segments) >= 2 and segments[0].lower() in {"r", "u", "user"}:
-        kind = "r" if segments[0].lower() == "r" else "user"
-        owner = [kind, segments[1].lower() if kind == "r" else segments[1]]
         rest = segments[2:]
-    if len(rest) >= 2 and rest[0] == "comments":
+    if len(rest) >= 2 and rest[0] in {"comments", "gallery"}:
         post_id = _fullmatch(_REDDIT_ID, rest[1].lower())
         if post_id:
-            tail = rest[2:4] if len(rest) >= 4 else []  # slug + comment id
-            canonical = _https(
-                "reddit.com", _path([*owner, "comments", post_id, *tail], slash=True)
-            )
-            embed = None
-            if owner[:1] == ["r"]:
-                embed = f"https://embed.reddit.com{_path([*owner, 'comments', post_id], slash=True)}"
-            return _Found(post_id, canonical, embed)
-    if owner[:1] == ["r"] and len(rest) >= 2 and rest[0] == "s":
-        # Share link: resolves to a post only by following the redirect.
-        return _Found(None, _https("reddit.com", _path([*owner, "s", rest[1]])))
-    return _generic("reddit.com", url)
+            return _reddit_post(post_id)
+    if len(rest) >= 2 and rest[0] == "s":
+        # "/r/<sub>/s/<code>": resolves to a post only by following the
+        # redirect, and the code is tied to the account that shared it.
+        return _private(SHARE_LINK.format(platform="Reddit"))
+    return _private(NOT_A_POST)
 
 
 def _x(url: _Url) -> _Found:
     segments = _segments(url.path)
     if url.host == "t.co":
-        return _generic("t.co", url)
+        return _private(SHARE_LINK.format(platform="X"))
     status_id: str | None = None
-    user = "i"
     if len(segments) >= 3 and segments[1] in {"status", "statuses"}:
-        user, status_id = segments[0], segments[2]
+        status_id = segments[2]  # "/<user>/status/<id>": the user is dropped
     elif segments[:3] == ["i", "web", "status"] and len(segments) >= 4:
         status_id = segments[3]
     content_id = _fullmatch(_NUMBER, status_id)
-    if content_id is None or not re.fullmatch(r"\w{1,50}", user):
-        return _generic("x.com", url, also_drop=_X_TRACKING_PARAMS)
+    if content_id is None:
+        return _private(NOT_A_POST)
     return _Found(
         content_id,
-        _https("x.com", _path([user, "status", content_id])),
+        _https("x.com", f"/i/status/{content_id}"),
         f"https://platform.twitter.com/embed/Tweet.html?id={content_id}",
     )
 
@@ -440,37 +457,45 @@ def _facebook_embed(canonical: str) -> str:
     )
 
 
+def _facebook_video(content_id: str) -> _Found:
+    canonical = _https("facebook.com", "/watch/", f"v={content_id}")
+    return _Found(content_id, canonical, _facebook_embed(canonical))
+
+
 def _facebook(url: _Url) -> _Found:
     segments = _segments(url.path)
     params = _params(url.query)
-    if url.host == "fb.watch":
-        if segments:
-            return _Found(None, _https("fb.watch", _path(segments[:1], slash=True)))
-        return _generic("fb.watch", url)
+    if url.host == "fb.watch" or segments[:1] == ["share"]:
+        # "fb.watch/<code>/", "/share/v/<code>/": resolved only by redirect.
+        return _private(SHARE_LINK.format(platform="Facebook"))
     if segments[:1] in (["watch"], ["video.php"]):
         content_id = _fullmatch(_NUMBER, params.get("v"))
         if content_id:
-            canonical = _https("facebook.com", "/watch/", f"v={content_id}")
-            return _Found(content_id, canonical, _facebook_embed(canonical))
+            return _facebook_video(content_id)
     if segments[:1] == ["reel"] and len(segments) >= 2:
         content_id = _fullmatch(_NUMBER, segments[1])
         if content_id:
             canonical = _https("facebook.com", f"/reel/{content_id}")
             return _Found(content_id, canonical, _facebook_embed(canonical))
     if len(segments) >= 3 and segments[1] == "videos":
-        # "/<page>/videos/<id>/" or "/<page>/videos/<title-slug>/<id>/".
+        # "/<page>/videos/<id>/" or "/<page>/videos/<title-slug>/<id>/": a
+        # video id is global, so the watch page needs neither page nor slug.
         content_id = next(
             (s for s in reversed(segments[2:4]) if re.fullmatch(_NUMBER, s)), None
         )
         if content_id:
-            canonical = _https(
-                "facebook.com", _path([segments[0], "videos", content_id], slash=True)
+            return _facebook_video(content_id)
+    if segments[:1] in (["photo.php"], ["photo"]):
+        content_id = _fullmatch(_NUMBER, params.get("fbid"))
+        if content_id:
+            # The "set" parameter (the owner's album) is dropped.
+            return _Found(
+                content_id, _https("facebook.com", "/photo/", f"fbid={content_id}")
             )
-            return _Found(content_id, canonical, _facebook_embed(canonical))
-    if segments[:1] == ["share"] and len(segments) >= 2:
-        # "/share/v/<code>/", "/share/r/<code>/": resolved only by redirect.
-        return _Found(None, _https("facebook.com", _path(segments[:3], slash=True)))
-    return _generic("facebook.com", url)
+    if segments[:1] in (["permalink.php"], ["story.php"]) or segments[1:2] == ["posts"]:
+        # A post's address always carries its author (a name or an "id=").
+        return _private(NAMES_OWNER.format(platform="Facebook posts"))
+    return _private(NOT_A_POST)
 
 
 _PLATFORM_HOSTS: dict[str, tuple[str, Callable[[_Url], _Found]]] = {}
@@ -520,8 +545,10 @@ _register(
     "np.reddit.com",
     "amp.reddit.com",
     "sh.reddit.com",
+    "i.reddit.com",
     "redd.it",
     "v.redd.it",
+    "reddit.app.link",
 )
 _register(
     "x",
@@ -551,12 +578,11 @@ _register(
 
 
 def _other(url: _Url) -> _Found:
+    # Origin and path only: a query on an arbitrary site may carry anything
+    # (an e-mail address, a record number, a session token).
     netloc = url.host if url.port is None else f"{url.host}:{url.port}"
-    segments = _segments(url.path)
-    path = _path(segments, slash=url.path.endswith("/"))
-    return _Found(
-        None, urlunsplit((url.scheme, netloc, path, _clean_query(url.query), ""))
-    )
+    path = _path(_segments(url.path), slash=url.path.endswith("/"))
+    return _Found(None, urlunsplit((url.scheme, netloc, path, "", "")))
 
 
 # --- hashtags -----------------------------------------------------------------
@@ -619,5 +645,6 @@ def parse_social_link(url: str, description: str = "") -> ParsedLink:
         content_id=found.content_id,
         canonical_url=found.canonical_url,
         hashtags=extract_hashtags(description),
-        embed_url=found.embed_url,
+        embed_url=found.embed_url if found.canonical_url else None,
+        private_reason=found.private_reason,
     )

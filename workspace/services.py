@@ -44,6 +44,19 @@ def require(condition: bool, message: str) -> None:
         raise PermissionDenied(message)
 
 
+# Shown wherever an unverified clinician meets a patient-facing action.
+VERIFICATION_NEEDED = (
+    "Your registration hasn't been verified yet. Until staff verify it, you "
+    "can't create invite codes for patients or open what patients send you. "
+    "You can request verification from your profile."
+)
+
+
+def require_verified(user: User) -> None:
+    """Patients' material and invitations are for verified clinicians only."""
+    require(user.is_authenticated and user.is_verified_clinician, VERIFICATION_NEEDED)
+
+
 # --- Accounts -----------------------------------------------------------------------
 
 
@@ -98,7 +111,7 @@ def normalise_invite_code(code: str) -> str:
 def invite_code_check(code: str) -> PatientInvite:
     """The usable invite for ``code``, or an InviteCodeError saying why not."""
     invite = (
-        PatientInvite.objects.select_related("clinician")
+        PatientInvite.objects.select_related("clinician__clinician_profile")
         .filter(code=normalise_invite_code(code))
         .first()
     )
@@ -113,6 +126,11 @@ def invite_code_check(code: str) -> PatientInvite:
     if invite.is_expired:
         raise InviteCodeError(
             "That invite code has expired. Ask your clinician for a new one."
+        )
+    if not invite.clinician.is_verified_clinician:
+        raise InviteCodeError(
+            "Your clinician's account is waiting for verification, so the code "
+            "can't be used yet. Please try again later, or ask your clinician."
         )
     return invite
 
@@ -180,7 +198,9 @@ def invite_code_redeem(*, patient: User, code: str, ip: str | None = None) -> Ca
 
 @transaction.atomic
 def patient_invite_create(*, clinician: User, note: str = "") -> PatientInvite:
+    """A one-time code a patient redeems to link to ``clinician`` (verified)."""
     require(clinician.is_clinician, "Only clinicians can invite patients.")
+    require_verified(clinician)
     invite = PatientInvite.objects.create(clinician=clinician, note=note)
     audit.record(actor=clinician, verb="patient_invite.create", target=invite)
     return invite

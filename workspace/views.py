@@ -52,6 +52,31 @@ def _kind_required(check, reason: str):
 clinician_required = _kind_required(
     lambda u: u.is_clinician, "This page is for clinicians."
 )
+
+
+def verified_clinician_required(view):
+    """403 with ``services.VERIFICATION_NEEDED`` (JSON when asked) for
+    clinicians whose registration is not verified."""
+
+    @clinician_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_verified_clinician:
+            if request.headers.get("Accept", "").startswith("application/json"):
+                return JsonResponse(
+                    {
+                        "ok": False,
+                        "code": "unverified",
+                        "error": services.VERIFICATION_NEEDED,
+                    },
+                    status=403,
+                )
+            raise PermissionDenied(services.VERIFICATION_NEEDED)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 patient_required = _kind_required(lambda u: u.is_patient, "This page is for patients.")
 
 
@@ -298,6 +323,10 @@ def workspace_invitation(request: HttpRequest, token: str) -> HttpResponse:
 
 @clinician_required
 def patient_list(request: HttpRequest) -> HttpResponse:
+    """Linked patients, and (verified clinicians only) new invite codes."""
+    verified = request.user.is_verified_clinician
+    if request.method == "POST" and not verified:
+        raise PermissionDenied(services.VERIFICATION_NEEDED)
     form = PatientInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         invite = services.patient_invite_create(
@@ -315,6 +344,8 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             "links": selectors.patients_of(request.user),
             "invites": invites,
             "form": form,
+            "verified": verified,
+            "verification_needed": services.VERIFICATION_NEEDED,
             "signup_path": "/accounts/signup/patient/",
         },
     )

@@ -7,8 +7,9 @@ patient–clinician pair), a social-media link (``link``), or both, with a
 description and the consent the patient gave.
 
 Status moves ``submitted → reviewed → attached | dismissed``; the patient may
-withdraw it at any point before it is attached. The transitions live in
-``cases.services.submissions``.
+withdraw it at any point, and withdrawing an attached one removes every case
+copy (the finding becomes a tombstone, "withdrawn by the patient"). The
+transitions live in ``cases.services.submissions``.
 
 A ``FindingLink`` is a submission put on a differential entry of a case. It
 holds everything a case participant may see of the finding, copied at attach
@@ -27,6 +28,7 @@ from django.db import models
 
 from media_handling.models import MediaAsset
 
+from ..social_links import SocialLinkError, parse_social_link
 from .case import Case
 
 __all__ = ["FindingLink", "SocialLink", "Submission"]
@@ -35,7 +37,8 @@ CONSENT_TEXT = (
     "I agree to share this with my clinician so that they can use it in my "
     "care. My clinician may share a de-identified copy (without my name, and "
     "with metadata removed) with colleagues on a case discussion. I can "
-    "withdraw it until it has been added to a case."
+    "withdraw it at any time; any copy shared on a case discussion is then "
+    "removed."
 )
 
 
@@ -52,10 +55,13 @@ class SocialLink(models.Model):
         OTHER = "other", "Website"
 
     platform = models.CharField(max_length=16, choices=Platform.choices)
-    # Exactly what the patient pasted; shown only to them and their clinician.
+    # Exactly what the patient pasted (handles, sharer ids and all); shown
+    # only to them and their clinician.
     url = models.CharField(max_length=2048)
-    # Tracking parameters removed: the only form that reaches a case.
-    canonical_url = models.CharField(max_length=2048)
+    # Rebuilt from the content id alone (``cases.social_links``): the only
+    # form that reaches a case. Empty when none can be made offline (share
+    # links, profiles), and then the link never leaves the clinician.
+    canonical_url = models.CharField(max_length=2048, blank=True)
     content_id = models.CharField(max_length=100, blank=True)
     embed_url = models.CharField(max_length=2048, blank=True)
     hashtags = models.JSONField(default=list, blank=True)
@@ -69,7 +75,22 @@ class SocialLink(models.Model):
 
     @property
     def host(self) -> str:
-        return urlsplit(self.canonical_url).hostname or ""
+        return urlsplit(self.canonical_url or self.url).hostname or ""
+
+    @property
+    def case_safe(self) -> bool:
+        """Whether a case may show this link (as ``canonical_url``)."""
+        return bool(self.canonical_url)
+
+    @property
+    def private_reason(self) -> str:
+        """Why only the clinician sees this link; "" when a case may show it."""
+        if self.canonical_url:
+            return ""
+        try:
+            return parse_social_link(self.url).private_reason
+        except SocialLinkError:
+            return "This link can't be shown on a case."
 
 
 class Submission(models.Model):
@@ -161,11 +182,7 @@ class Submission(models.Model):
 
     @property
     def can_withdraw(self) -> bool:
-        return self.status in (
-            self.Status.SUBMITTED,
-            self.Status.REVIEWED,
-            self.Status.DISMISSED,
-        )
+        return self.status != self.Status.WITHDRAWN
 
     @property
     def can_attach(self) -> bool:
@@ -228,6 +245,9 @@ class FindingLink(models.Model):
     canonical_url = models.CharField(max_length=2048, blank=True)
     embed_url = models.CharField(max_length=2048, blank=True)
     created = models.DateTimeField(auto_now_add=True)
+    # Set when the patient withdrew the submission: the row stays as a
+    # tombstone in its place on the case, emptied of everything shared.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created", "id"]
@@ -242,3 +262,7 @@ class FindingLink(models.Model):
 
     def __str__(self) -> str:
         return f"Finding {self.pk} ({self.relation})"
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_at is not None

@@ -39,6 +39,7 @@ __all__ = [
     "PATIENT_USABLE",
     "asset_adopt",
     "asset_discard",
+    "case_copy_discard",
     "case_copy_make",
     "case_copy_settle",
     "copy_enqueue",
@@ -63,6 +64,26 @@ def asset_adopt(asset: MediaAsset, submission: Submission) -> None:
 def asset_discard(asset: MediaAsset) -> None:
     """Delete the patient's copy and, after commit, its files."""
     media_services.asset_delete(asset=asset)
+
+
+def case_copy_discard(asset_id: int, case_ids: set[int]) -> None:
+    """Delete a finding's case copy: its gallery items, the asset and (after
+    commit) its files, telling each case's gallery (``media.updated``,
+    status ``removed``). A copy still being processed is deleted too; the
+    pipeline finds the row gone and deletes its own output.
+    """
+    items = CaseAsset.objects.select_for_update().filter(asset_id=asset_id)
+    for item in items:
+        case_ids.add(item.case_id)
+    items.delete()
+    for case_id in sorted(case_ids):
+        broadcast_on_commit(
+            case_group(case_id),
+            {"type": "media.updated", "asset": {"id": asset_id, "status": "removed"}},
+        )
+    asset = MediaAsset.objects.filter(pk=asset_id).first()
+    if asset is not None:
+        media_services.asset_delete(asset=asset)
 
 
 def unsent_uploads_delete(*, older_than: timedelta = timedelta(hours=24)) -> int:
@@ -142,6 +163,9 @@ def case_copy_make(finding: FindingLink) -> MediaAsset | None:
         )
         if finding.asset_id:
             return finding.asset
+        if finding.withdrawn_at is not None:
+            # The patient withdrew it before the copy was made: make none.
+            return None
         # One copy per submission and case: a second entry reuses it.
         sibling = (
             FindingLink.objects.filter(

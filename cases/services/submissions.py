@@ -6,11 +6,12 @@ Rules:
   only their own upload, and only with consent (the consent text and time are
   stored with the submission).
 - Only the submission's clinician reads, rates, replies to, dismisses or
-  attaches it. Status moves ``submitted → reviewed`` (on the first rating or
+  attaches it, and only once their registration is verified. Status moves ``submitted → reviewed`` (on the first rating or
   reply) ``→ attached | dismissed``; an attached submission may be attached to
   more differentials. Dismissed or withdrawn ones cannot be attached.
-- The patient may withdraw a submission until it is attached; their file is
-  then deleted, since consent for it is gone.
+- The patient may withdraw a submission at any point, attached or not;
+  consent is then gone, so their file and every case copy are deleted and
+  each finding made of it becomes a tombstone ("withdrawn by the patient").
 - Attaching needs edit rights on the differential's case (``can_edit``) and a
   case that is not archived. What reaches the case is only de-identified: the
   photo or video as a new, case-grade asset (made from the patient's copy,
@@ -22,11 +23,13 @@ the patient of their clinician's decisions (``Notification.Kind.SUBMISSION``,
 pushed live on commit). Attaching also sends ``{"type": "finding.added",
 "case", "differential", "finding"}`` to the case's group, and, once a
 photo's or video's case copy is ready (or failed), ``{"type":
-"finding.updated", ...}`` with the same fields (``submission_media``).
+"finding.updated", ...}`` with the same fields (``submission_media``);
+withdrawing sends ``finding.updated`` with ``"withdrawn": true``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
 
 from django.conf import settings
@@ -38,11 +41,17 @@ from media_handling.models import MediaAsset
 from workspace import audit
 from workspace.events import broadcast_on_commit, case_group
 from workspace.models import CareLink, Notification, User
-from workspace.services import ServiceError, notification_create, require
+from workspace.services import (
+    ServiceError,
+    notification_create,
+    require,
+    require_verified,
+)
 
 from ..models import Case, Differential, FindingLink, SocialLink, Submission
 from ..models.submission import CONSENT_TEXT
 from ..permissions import case_access
+from ..phi_gate import PHIFound, phi_gate
 from ..social_links import SocialLinkError, parse_social_link
 from . import submission_media
 
@@ -50,6 +59,7 @@ __all__ = [
     "CONSENT_TEXT",
     "MAX_DESCRIPTION",
     "MAX_NOTE",
+    "PHIFound",
     "SubmissionInvalid",
     "per_hour_limit",
     "submission_attach",
@@ -94,6 +104,7 @@ def _require_clinician(submission: Submission, by: User) -> None:
         by.is_authenticated and submission.clinician_id == by.pk,
         "Only the clinician this was sent to can do that.",
     )
+    require_verified(by)
 
 
 def _note(text: str, field: str = "note") -> str:
@@ -147,6 +158,22 @@ def _mark_reviewed(submission: Submission, now) -> list[str]:
 def _check_open(submission: Submission, action: str) -> None:
     if submission.status == Submission.Status.WITHDRAWN:
         raise ServiceError(f"The patient withdrew this; it can't be {action}.")
+
+
+def _case_facing(link: SocialLink | None) -> tuple[str, str]:
+    """The canonical and embed URLs a case may show for ``link``, or blanks.
+
+    Derived again from what the patient pasted rather than trusted from the
+    stored row, so a link saved by an older parser can't carry a handle or
+    a sharer's id onto a case.
+    """
+    if link is None:
+        return "", ""
+    try:
+        parsed = parse_social_link(link.url)
+    except SocialLinkError:
+        return "", ""
+    return parsed.canonical_url or "", parsed.embed_url or ""
 
 
 # --- Patient --------------------------------------------------------------------------
@@ -223,7 +250,7 @@ def submission_create(
         link = SocialLink.objects.create(
             platform=parsed.platform,
             url=link_url[:2048],
-            canonical_url=parsed.canonical_url,
+            canonical_url=parsed.canonical_url or "",
             content_id=parsed.content_id or "",
             embed_url=parsed.embed_url or "",
             hashtags=parsed.hashtags,
@@ -265,10 +292,24 @@ def submission_create(
 def submission_withdraw(
     *, submission: Submission, by: User, ip: str | None = None
 ) -> Submission:
-    """The patient takes a submission back; refused once it is attached.
+    """The patient takes a submission back, at any point: consent is gone.
 
-    Their uploaded file is deleted (after commit): consent for it is gone.
-    The clinician keeps the record that something was sent and withdrawn.
+    Guarantees, all in this transaction (files and frames after commit):
+
+    - the patient's file is deleted with every stored rendition;
+    - every finding made of it becomes a tombstone in its place on the case
+      ("withdrawn by the patient"): its note, link and case copy are
+      removed, and the copy (gallery item, asset, renditions; local or S3)
+      is deleted;
+    - each case's open pages hear ``finding.updated`` with ``withdrawn:
+      true`` (the differential panel refreshes on it) and ``media.updated``
+      with status ``removed`` for each deleted copy (the gallery refreshes);
+    - the patient's trail gets ``submission.withdraw``; each case's trail
+      gets ``finding.withdraw``, without the patient as its actor, so the
+      case's log names no patient;
+    - the clinician is notified.
+
+    Withdrawing twice is a no-op.
     """
     submission = _lock(submission)
     require(
@@ -277,27 +318,90 @@ def submission_withdraw(
     )
     if submission.status == Submission.Status.WITHDRAWN:
         return submission
-    if submission.status == Submission.Status.ATTACHED:
-        raise ServiceError(
-            "Your clinician has already added this to your case notes, so it can't "
-            "be withdrawn here. Please contact them directly."
-        )
+    now = timezone.now()
     asset = submission.asset
+    removed = _findings_withdraw(submission, now)
     submission.status = Submission.Status.WITHDRAWN
-    submission.withdrawn_at = timezone.now()
+    submission.withdrawn_at = now
     submission.asset = None
     submission.save(update_fields=["status", "withdrawn_at", "asset", "updated"])
     if asset is not None:
         submission_media.asset_discard(asset)
-    _audit(by, "submission.withdraw", submission, ip, asset=asset.pk if asset else None)
+    _audit(
+        by,
+        "submission.withdraw",
+        submission,
+        ip,
+        asset=asset.pk if asset else None,
+        findings=[f.pk for f in removed],
+    )
+    cases = len({f.case_id for f in removed})
+    body = ""
+    if cases:
+        body = (
+            f"Every copy shared on {cases} case{'s' if cases != 1 else ''} has "
+            "been removed and marked as withdrawn by the patient."
+        )
     notification_create(
         user=submission.clinician,
         kind=Notification.Kind.SUBMISSION,
         title=f"{submission.patient.display_name} withdrew a submission",
+        body=body,
         url=_review_url(submission),
         data={"submission": submission.pk, "status": submission.status},
     )
     return submission
+
+
+def _findings_withdraw(submission: Submission, now) -> list[FindingLink]:
+    """Empty every finding of ``submission`` into a tombstone; delete the copies."""
+    findings = list(
+        FindingLink.objects.select_for_update(of=("self",))
+        .filter(submission=submission, withdrawn_at__isnull=True)
+        .order_by("pk")
+    )
+    copies: dict[int, set[int]] = {}  # copy asset id -> case ids showing it
+    for finding in findings:
+        if finding.asset_id:
+            copies.setdefault(finding.asset_id, set()).add(finding.case_id)
+        finding.withdrawn_at = now
+        finding.note = ""
+        finding.asset = None
+        finding.platform = ""
+        finding.canonical_url = ""
+        finding.embed_url = ""
+        finding.blur_faces = False
+        finding.save(
+            update_fields=[
+                "withdrawn_at",
+                "note",
+                "asset",
+                "platform",
+                "canonical_url",
+                "embed_url",
+                "blur_faces",
+            ]
+        )
+        audit.record(
+            actor=None,
+            verb="finding.withdraw",
+            target=finding,
+            case_id=finding.case_id,
+            data={"differential": finding.differential_id, "by": "patient"},
+        )
+        broadcast_on_commit(
+            case_group(finding.case_id),
+            {
+                "type": "finding.updated",
+                "case": finding.case_id,
+                "differential": finding.differential_id,
+                "finding": finding.pk,
+                "withdrawn": True,
+            },
+        )
+    for copy_id, case_ids in copies.items():
+        submission_media.case_copy_discard(copy_id, case_ids)
+    return findings
 
 
 # --- Clinician ------------------------------------------------------------------------
@@ -345,15 +449,32 @@ def submission_rate(
 
 @transaction.atomic
 def submission_reply(
-    *, submission: Submission, by: User, note: str, ip: str | None = None
+    *,
+    submission: Submission,
+    by: User,
+    note: str,
+    dismissed: Collection[str] = (),
+    ip: str | None = None,
 ) -> Submission:
-    """Set the note the patient sees (replacing any earlier one) and tell them."""
+    """Set the note the patient sees (replacing any earlier one) and tell them.
+
+    The note passes the PHI gate (``PHIFound`` until every finding is edited
+    away or in ``dismissed``; dismissals are audited).
+    """
     submission = _lock(submission)
     _require_clinician(submission, by)
     _check_open(submission, "answered")
     note = _note(note, "reply")
     if not note:
         raise SubmissionInvalid({"reply": "Write a note for your patient."})
+    phi_gate(
+        fields={"reply": note},
+        dismissed=dismissed,
+        by=by,
+        surface="submission.reply",
+        target=submission,
+        ip=ip,
+    )
     now = timezone.now()
     submission.clinician_note = note
     submission.clinician_note_at = now
@@ -371,9 +492,15 @@ def submission_reply(
 
 @transaction.atomic
 def submission_dismiss(
-    *, submission: Submission, by: User, note: str = "", ip: str | None = None
+    *,
+    submission: Submission,
+    by: User,
+    note: str = "",
+    dismissed: Collection[str] = (),
+    ip: str | None = None,
 ) -> Submission:
-    """Close a submission without using it; ``note`` (optional) goes to the patient."""
+    """Close a submission without using it; ``note`` (optional) goes to the
+    patient, through the PHI gate like a reply."""
     submission = _lock(submission)
     _require_clinician(submission, by)
     _check_open(submission, "dismissed")
@@ -381,11 +508,19 @@ def submission_dismiss(
         return submission
     if submission.status == Submission.Status.ATTACHED:
         raise ServiceError("This is already attached to a case.")
+    note = _note(note, "reply")
+    phi_gate(
+        fields={"reply": note},
+        dismissed=dismissed,
+        by=by,
+        surface="submission.dismiss",
+        target=submission,
+        ip=ip,
+    )
     now = timezone.now()
     submission.status = Submission.Status.DISMISSED
     submission.decided_at = now
     fields = ["status", "decided_at", "updated"]
-    note = _note(note, "reply")
     if note:
         submission.clinician_note = note
         submission.clinician_note_at = now
@@ -410,6 +545,7 @@ def submission_attach(
     relation: str,
     note: str = "",
     blur_faces: bool = False,
+    dismissed: Collection[str] = (),
     ip: str | None = None,
 ) -> FindingLink:
     """Put a submission on a differential entry of a case ``by`` can edit.
@@ -420,8 +556,11 @@ def submission_attach(
     de-identified content: the link's canonical URL, and a new case-grade
     asset made from the patient's copy by a task queued on commit (one per
     case, reused when the same submission goes on another entry of that
-    case; faces blurred when ``blur_faces``). The patient is told
-    their submission was added to their notes, without the case.
+    case; faces blurred when ``blur_faces``). The note, which every
+    participant reads, passes the PHI gate (``PHIFound`` until each finding
+    is edited away or in ``dismissed``; dismissals go on the case's trail).
+    The patient is told their submission was added to their notes, without
+    the case.
     """
     if relation not in FindingLink.Relation.values:
         raise SubmissionInvalid({"relation": "Choose how this relates."})
@@ -442,6 +581,15 @@ def submission_attach(
     entry = Differential.objects.filter(pk=differential.pk, case=case).first()
     if entry is None:
         raise ServiceError("That diagnosis is no longer on the list.")
+    phi_gate(
+        fields={"note": note},
+        dismissed=dismissed,
+        by=by,
+        surface="finding.note",
+        target=entry,
+        case_id=case.pk,
+        ip=ip,
+    )
     link = submission.link
     asset = submission.asset
     if asset is not None and asset.status == MediaAsset.Status.REJECTED:
@@ -455,6 +603,7 @@ def submission_attach(
         raise ServiceError(
             "The file is still being processed; try again when it is ready."
         )
+    shared = _case_facing(link)
     try:
         with transaction.atomic():
             finding = FindingLink.objects.create(
@@ -466,8 +615,8 @@ def submission_attach(
                 created_by=by,
                 blur_faces=bool(blur_faces and asset is not None),
                 platform=link.platform if link else "",
-                canonical_url=link.canonical_url if link else "",
-                embed_url=link.embed_url if link else "",
+                canonical_url=shared[0],
+                embed_url=shared[1],
             )
     except IntegrityError as exc:
         raise ServiceError("This is already attached to that diagnosis.") from exc

@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
@@ -22,12 +22,15 @@ from django.views.decorators.http import require_GET, require_POST
 from media_handling import storage as media_storage
 from workspace import audit
 from workspace import services as workspace_services
-from workspace.views import clinician_required
+from workspace.views import clinician_required, verified_clinician_required
 
 from .. import selectors_findings as selectors
 from ..forms_submissions import AttachForm, DismissForm, RateForm, ReplyForm
 from ..models import CaseAsset, Differential, FindingLink, Submission
+from ..phi import scan_fields
+from ..phi_gate import PHIFound
 from ..services import submissions as services
+from ..services.cases import finding_as_dict
 from ..services.submissions import SubmissionInvalid
 
 PAGE_SIZE = 25
@@ -48,6 +51,16 @@ def _show(request: HttpRequest) -> str:
 
 def _inbox_context(request: HttpRequest) -> dict:
     show = _show(request)
+    if not request.user.is_verified_clinician:
+        # Counts only: nothing a patient sent is shown before verification.
+        return {
+            "page": None,
+            "show": show,
+            "show_choices": SHOW_CHOICES,
+            "counts": selectors.inbox_counts(request.user),
+            "verified": False,
+            "verification_needed": workspace_services.VERIFICATION_NEEDED,
+        }
     page = Paginator(
         selectors.submissions_for_inbox(request.user, show=show), PAGE_SIZE
     ).get_page(request.GET.get("page"))
@@ -56,6 +69,7 @@ def _inbox_context(request: HttpRequest) -> dict:
         "show": show,
         "show_choices": SHOW_CHOICES,
         "counts": selectors.inbox_counts(request.user),
+        "verified": True,
     }
 
 
@@ -90,7 +104,15 @@ def _forms(submission: Submission, groups, **bound) -> dict:
     }
 
 
-def _review(request: HttpRequest, submission: Submission, status: int = 200, **bound):
+def _review(
+    request: HttpRequest,
+    submission: Submission,
+    status: int = 200,
+    *,
+    phi_form: str = "",
+    phi_findings: list[dict] | None = None,
+    **bound,
+):
     groups = selectors.attachable_differentials(request.user)
     findings = list(
         FindingLink.objects.filter(submission=submission)
@@ -105,6 +127,8 @@ def _review(request: HttpRequest, submission: Submission, status: int = 200, **b
             "groups": groups,
             "findings": findings,
             "counts": selectors.inbox_counts(request.user),
+            "phi_form": phi_form,
+            "phi_findings": phi_findings or [],
             **_forms(submission, groups, **bound),
         },
         status=status,
@@ -112,7 +136,7 @@ def _review(request: HttpRequest, submission: Submission, status: int = 200, **b
 
 
 @require_GET
-@clinician_required
+@verified_clinician_required
 def review(request: HttpRequest, pk: int) -> HttpResponse:
     """One submission: watch or open it, rate, reply, dismiss or attach."""
     submission = selectors.submission_get_for_clinician(request.user, pk)
@@ -122,14 +146,83 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     return _review(request, submission)
 
 
-def _refused(request: HttpRequest, exc: workspace_services.ServiceError) -> None:
+def _wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
+def _refused(request: HttpRequest, exc: workspace_services.ServiceError):
     if isinstance(exc, workspace_services.PermissionDenied):
         raise PermissionDenied(str(exc)) from exc
+    if _wants_json(request):
+        return JsonResponse({"ok": False, "error": str(exc)}, status=400)
     messages.error(request, str(exc))
+    return None
 
 
-def _done(pk: int) -> HttpResponse:
+def _done(request: HttpRequest, pk: int, message: str) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"ok": True, "message": message})
+    messages.success(request, message)
     return redirect("inbox_review", pk=pk)
+
+
+def _dismissed(request: HttpRequest) -> list[str]:
+    return [key for key in request.POST.getlist("dismiss") if key][:200]
+
+
+def _phi_findings(exc: PHIFound, dismissed: list[str]) -> list[dict]:
+    """Every finding on the text as sent, dismissed ones marked, for
+    ``cases/_phi_list.html`` (so earlier dismissals survive the resubmit)."""
+    return [
+        finding_as_dict(f, dismissed=dismissed, text=exc.texts.get(f.field, ""))
+        for f in scan_fields(exc.texts)
+    ]
+
+
+def _invalid(request, submission, form_key: str, form, status: int = 400, **extra):
+    if _wants_json(request):
+        return JsonResponse(
+            {
+                "ok": False,
+                "errors": {
+                    name: [e["message"] for e in errors]
+                    for name, errors in form.errors.get_json_data().items()
+                },
+            },
+            status=status,
+        )
+    return _review(request, submission, status=status, **{form_key: form}, **extra)
+
+
+def _phi_refused(request, submission, form_key: str, form, exc: PHIFound):
+    """The form again (400) with each finding inline and a dismiss box; JSON
+    clients get ``{"code": "phi_found", "findings": [...]}``."""
+    dismissed = _dismissed(request)
+    if _wants_json(request):
+        return JsonResponse(
+            {
+                "ok": False,
+                "code": "phi_found",
+                "error": str(exc),
+                "findings": [
+                    finding_as_dict(
+                        f, dismissed=dismissed, text=exc.texts.get(f.field, "")
+                    )
+                    | {"text": f.text}
+                    for f in exc.findings
+                ],
+            },
+            status=400,
+        )
+    form.add_error(None, str(exc))
+    return _review(
+        request,
+        submission,
+        status=400,
+        **{form_key: form},
+        phi_form=form_key,
+        phi_findings=_phi_findings(exc, dismissed),
+    )
 
 
 def _triage(request, pk, *, form_class, form_key, action, success) -> HttpResponse:
@@ -137,18 +230,25 @@ def _triage(request, pk, *, form_class, form_key, action, success) -> HttpRespon
     submission = selectors.submission_get_for_clinician(request.user, pk)
     form = form_class(request.POST)
     if not form.is_valid():
-        return _review(request, submission, status=400, **{form_key: form})
+        return _invalid(request, submission, form_key, form)
     try:
         action(submission, form.cleaned_data, audit.client_ip(request))
+    except PHIFound as exc:
+        return _phi_refused(request, submission, form_key, form, exc)
+    except SubmissionInvalid as exc:
+        for field, message in exc.errors.items():
+            form.add_error(field if field in form.fields else None, message)
+        return _invalid(request, submission, form_key, form)
     except workspace_services.ServiceError as exc:
-        _refused(request, exc)
-    else:
-        messages.success(request, success)
-    return _done(pk)
+        refused = _refused(request, exc)
+        if refused is not None:
+            return refused
+        return redirect("inbox_review", pk=pk)
+    return _done(request, pk, success)
 
 
 @require_POST
-@clinician_required
+@verified_clinician_required
 def rate(request: HttpRequest, pk: int) -> HttpResponse:
     return _triage(
         request,
@@ -167,7 +267,7 @@ def rate(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@clinician_required
+@verified_clinician_required
 def reply(request: HttpRequest, pk: int) -> HttpResponse:
     return _triage(
         request,
@@ -176,13 +276,17 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
         form_key="reply_form",
         success="Your patient can now see your note.",
         action=lambda submission, data, ip: services.submission_reply(
-            submission=submission, by=request.user, note=data["reply"], ip=ip
+            submission=submission,
+            by=request.user,
+            note=data["reply"],
+            dismissed=_dismissed(request),
+            ip=ip,
         ),
     )
 
 
 @require_POST
-@clinician_required
+@verified_clinician_required
 def dismiss(request: HttpRequest, pk: int) -> HttpResponse:
     return _triage(
         request,
@@ -191,13 +295,17 @@ def dismiss(request: HttpRequest, pk: int) -> HttpResponse:
         form_key="dismiss_form",
         success="Dismissed.",
         action=lambda submission, data, ip: services.submission_dismiss(
-            submission=submission, by=request.user, note=data["reply"], ip=ip
+            submission=submission,
+            by=request.user,
+            note=data["reply"],
+            dismissed=_dismissed(request),
+            ip=ip,
         ),
     )
 
 
 @require_POST
-@clinician_required
+@verified_clinician_required
 def attach(request: HttpRequest, pk: int) -> HttpResponse:
     submission = selectors.submission_get_for_clinician(request.user, pk)
     groups = selectors.attachable_differentials(request.user)
@@ -205,7 +313,7 @@ def attach(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST, groups=groups, has_media=submission.asset_id is not None
     )
     if not form.is_valid():
-        return _review(request, submission, status=400, attach_form=form)
+        return _invalid(request, submission, "attach_form", form)
     differential = Differential.objects.filter(
         pk=form.cleaned_data["differential"]
     ).first()
@@ -219,21 +327,26 @@ def attach(request: HttpRequest, pk: int) -> HttpResponse:
             relation=form.cleaned_data["relation"],
             note=form.cleaned_data["note"],
             blur_faces=form.cleaned_data.get("blur_faces", False),
+            dismissed=_dismissed(request),
             ip=audit.client_ip(request),
         )
+    except PHIFound as exc:
+        return _phi_refused(request, submission, "attach_form", form, exc)
     except SubmissionInvalid as exc:
         for field, message in exc.errors.items():
             form.add_error(field if field in form.fields else None, message)
-        return _review(request, submission, status=400, attach_form=form)
+        return _invalid(request, submission, "attach_form", form)
     except workspace_services.ServiceError as exc:
-        _refused(request, exc)
-    else:
-        messages.success(
-            request,
-            f"Attached to “{differential.label}” as "
-            f"{finding.get_relation_display().lower()}.",
-        )
-    return _done(pk)
+        refused = _refused(request, exc)
+        if refused is not None:
+            return refused
+        return redirect("inbox_review", pk=pk)
+    return _done(
+        request,
+        pk,
+        f"Attached to “{differential.label}” as "
+        f"{finding.get_relation_display().lower()}.",
+    )
 
 
 def finding_media(request: HttpRequest, case_id: int, pk: int, role: str):

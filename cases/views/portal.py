@@ -20,6 +20,7 @@ import json
 from uuid import UUID
 
 from django.contrib import messages
+from django.core import exceptions
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -36,7 +37,7 @@ from media_handling.uploads import AcceptedUpload, CappedUploadHandler, Rejected
 from workspace import audit
 from workspace.events import user_group
 from workspace.models import User
-from workspace.services import PermissionDenied, ServiceError
+from workspace.services import VERIFICATION_NEEDED, PermissionDenied, ServiceError
 from workspace.views import patient_required
 
 from .. import selectors_findings as selectors
@@ -204,7 +205,11 @@ def portal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     except ServiceError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Withdrawn. Your file has been deleted.")
+        messages.success(
+            request,
+            "Withdrawn. Your file and any copy shared on a case discussion "
+            "have been deleted.",
+        )
     return redirect(reverse("portal") + f"#submission-{pk}")
 
 
@@ -225,7 +230,10 @@ def portal_link_check(request: HttpRequest) -> JsonResponse:
             "ok": True,
             "platform": parsed.platform,
             "platform_label": SocialLink.Platform(parsed.platform).label,
+            # What a case may show; null when the link stays with the clinician.
             "canonical_url": parsed.canonical_url,
+            "case_safe": parsed.case_safe,
+            "private_reason": parsed.private_reason,
             "content_id": parsed.content_id,
             "embed_url": parsed.embed_url,
             "hashtags": parsed.hashtags,
@@ -343,6 +351,9 @@ def submission_media(request: HttpRequest, pk: int, role: str) -> HttpResponse:
     """
     if role not in MEDIA_ROLES:
         raise Http404("No such file.")
+    user = request.user
+    if user.is_authenticated and user.is_clinician and not user.is_verified_clinician:
+        raise exceptions.PermissionDenied(VERIFICATION_NEEDED)
     submission = selectors.submission_get_for_media(request.user, pk)
     return media_storage.serve_rendition(
         request,

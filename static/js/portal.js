@@ -339,8 +339,18 @@
     title.textContent = data.platform_label + (data.content_id ? " · post " + data.content_id : "");
     const url = document.createElement("p");
     url.className = "link-card__url";
-    url.textContent = data.canonical_url;
     card.append(badge, title, url);
+    if (data.canonical_url) {
+      url.textContent = data.canonical_url;
+    } else {
+      // A share link or a profile: it stays with the clinician, so say so.
+      url.textContent = data.pasted || "";
+      const why = document.createElement("p");
+      why.className = "small muted";
+      why.dataset.linkPrivate = "";
+      why.textContent = data.private_reason;
+      card.appendChild(why);
+    }
     if (data.hashtags && data.hashtags.length) {
       const tags = document.createElement("ul");
       tags.className = "tags";
@@ -403,7 +413,7 @@
             status.className = "link-check link-check--ok";
             status.textContent = "✓ " + data.platform_label + " link recognised.";
             input.removeAttribute("aria-invalid");
-            holder.replaceChildren(linkCard(data));
+            holder.replaceChildren(linkCard(Object.assign({ pasted: value }, data)));
           } else {
             status.className = "link-check link-check--error";
             status.textContent = data.error;

@@ -13,6 +13,7 @@ from cases.selectors_findings import (
     findings_for_differentials,
     inbox_counts,
 )
+from cases.services import submissions as services
 from tests.fixtures import media_factory as mf
 from tests.fixtures.submissions import (
     TIKTOK,
@@ -287,3 +288,111 @@ def test_inbox_and_portal_pages_use_the_same_number_of_queries_for_more_rows(
     many = (count(doc_client, "/inbox/?show=all"), count(pat_client, "/portal/"))
 
     assert few == many
+
+
+# --- Unverified clinicians ------------------------------------------------------------
+
+
+@pytest.fixture
+def lapsed(doc):
+    """``doc`` after their registration changed: verification is needed again."""
+    from workspace.models import ClinicianProfile
+
+    ClinicianProfile.objects.filter(user=doc).update(
+        verification=ClinicianProfile.Verification.UNVERIFIED
+    )
+    doc.refresh_from_db()
+    return doc
+
+
+def test_unverified_clinician_cannot_open_or_act_on_a_submission(
+    tmp_path, client_for, pat, doc, make_case
+):
+    photo = processed_asset(pat, mf.write_jpeg(tmp_path / "p.jpg"))
+    submission = submit(pat, doc, asset=photo, link=TIKTOK)
+    _, entry = case_with_entry(make_case, doc)
+    from workspace.models import ClinicianProfile
+
+    ClinicianProfile.objects.filter(user=doc).update(
+        verification=ClinicianProfile.Verification.PENDING
+    )
+    client = client_for(doc)
+    posts = {
+        "inbox_rate": {"credibility": "credible"},
+        "inbox_reply": {"reply": "Thanks"},
+        "inbox_dismiss": {"reply": ""},
+        "inbox_attach": {"differential": entry.pk, "relation": "supports"},
+    }
+
+    responses = [client.get(reverse("inbox_review", args=[submission.pk]))]
+    responses += [
+        client.post(reverse(name, args=[submission.pk]), data)
+        for name, data in posts.items()
+    ]
+    responses.append(
+        client.get(reverse("submission_media", args=[submission.pk, "display"]))
+    )
+
+    for response in responses:
+        assert response.status_code == 403
+        assert "Until staff verify it" in response.content.decode()
+    submission.refresh_from_db()
+    assert submission.read_at is None
+    assert submission.status == Submission.Status.SUBMITTED
+    assert submission.clinician_note == "" and not FindingLink.objects.exists()
+    assert not AuditEvent.objects.filter(
+        verb__in=["submission.view", "submission.media_view"]
+    ).exists()
+
+
+def test_unverified_clinician_gets_a_json_403_with_a_code(client_for, pat, doc, lapsed):
+    submission = submit(pat, doc, link=TIKTOK)
+
+    response = client_for(lapsed).post(
+        reverse("inbox_reply", args=[submission.pk]),
+        {"reply": "Thanks"},
+        HTTP_ACCEPT="application/json",
+    )
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "unverified"
+    assert "verif" in response.json()["error"]
+
+
+def test_unverified_inbox_shows_counts_and_why_but_no_submission(
+    client_for, pat, doc, lapsed
+):
+    submission = submit(pat, doc, link=TIKTOK, description="Secret words")
+    client = client_for(lapsed)
+
+    for url in (reverse("inbox"), reverse("inbox") + "?partial=1"):
+        body = client.get(url).content.decode()
+        assert "data-verification-needed" in body
+        assert reverse("inbox_review", args=[submission.pk]) not in body
+        assert "Secret words" not in body
+        assert "tiktok.com" not in body
+    assert (
+        "1 submission from your patients"
+        in client.get(reverse("inbox")).content.decode()
+    )
+
+
+def test_services_refuse_an_unverified_clinician_too(pat, doc, lapsed, make_case):
+    from workspace.services import PermissionDenied
+
+    submission = submit(pat, doc, link=TIKTOK)
+    _, entry = case_with_entry(make_case, doc)
+
+    for action in (
+        lambda: services.submission_open(submission=submission, by=lapsed),
+        lambda: services.submission_reply(submission=submission, by=lapsed, note="x"),
+        lambda: services.submission_rate(
+            submission=submission, by=lapsed, credibility="credible"
+        ),
+        lambda: services.submission_dismiss(submission=submission, by=lapsed),
+        lambda: services.submission_attach(
+            submission=submission, by=lapsed, differential=entry, relation="supports"
+        ),
+    ):
+        with pytest.raises(PermissionDenied, match="verified"):
+            action()

@@ -329,13 +329,25 @@ def test_patient_cannot_withdraw_someone_elses_submission(
     assert Submission.objects.get(pk=theirs.pk).status == "submitted"
 
 
-def test_attached_submission_shows_no_withdraw_button(pat_client, pat, doc, make_case):
+def test_attached_submission_offers_withdrawal_and_says_case_copies_go(
+    pat_client, pat, doc, make_case
+):
     submission = submit(pat, doc, link=TIKTOK)
     _, entry = case_with_entry(make_case, doc)
     attach(submission, doc, entry)
     body = pat_client.get(reverse("portal_list")).content.decode()
     assert "Added to a case" in body
-    assert reverse("portal_withdraw", args=[submission.pk]) not in body
+    assert reverse("portal_withdraw", args=[submission.pk]) in body
+    assert "every copy there is removed at once" in body
+
+    response = pat_client.post(
+        reverse("portal_withdraw", args=[submission.pk]), follow=True
+    )
+
+    assert "any copy shared on a case discussion" in response.content.decode()
+    assert Submission.objects.get(pk=submission.pk).status == "withdrawn"
+    after = pat_client.get(reverse("portal_list")).content.decode()
+    assert reverse("portal_withdraw", args=[submission.pk]) not in after
 
 
 # --- The patient's copy ---------------------------------------------------------------

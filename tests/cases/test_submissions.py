@@ -249,15 +249,29 @@ def test_patient_withdraws_before_attach_and_the_clinician_is_told(pat, doc):
     assert "submission.withdraw" in verbs(submission)
 
 
-def test_withdraw_after_attach_is_refused(pat, doc, make_case):
+def test_withdraw_after_attach_tombstones_the_finding(pat, doc, make_case):
     submission = submit(pat, doc, link=TIKTOK)
     _, entry = case_with_entry(make_case, doc)
-    attach(submission, doc, entry)
+    finding = attach(submission, doc, entry, note="Same scale")
 
-    with pytest.raises(ServiceError, match="already added"):
-        services.submission_withdraw(submission=submission, by=pat)
+    services.submission_withdraw(submission=submission, by=pat)
+
     submission.refresh_from_db()
-    assert submission.status == Submission.Status.ATTACHED
+    finding.refresh_from_db()
+    assert submission.status == Submission.Status.WITHDRAWN
+    assert finding.is_withdrawn
+    assert (finding.note, finding.canonical_url, finding.platform) == ("", "", "")
+
+
+def test_withdrawing_twice_changes_nothing_the_second_time(pat, doc):
+    submission = submit(pat, doc, link=TIKTOK)
+    services.submission_withdraw(submission=submission, by=pat)
+    first = Submission.objects.get(pk=submission.pk).withdrawn_at
+
+    services.submission_withdraw(submission=submission, by=pat)
+
+    assert Submission.objects.get(pk=submission.pk).withdrawn_at == first
+    assert verbs(submission).count("submission.withdraw") == 1
 
 
 def test_only_the_patient_who_sent_it_can_withdraw(pat, doc, make_patient):

@@ -3,7 +3,8 @@
 A patient on a phone-sized screen sends a video and a TikTok link; the
 clinician's inbox shows them arriving live; the clinician rates the video
 and attaches it to a differential; the patient's page shows the new status
-without a reload.
+without a reload; the patient then withdraws it and the colleague's open
+case page shows the tombstone in its place.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from cases.models import Differential, FindingLink, Submission
+from media_handling.models import MediaAsset
 from tests.fixtures import media_factory as mf
 from tests.fixtures.submissions import TIKTOK
 
@@ -109,7 +111,10 @@ def test_patient_sends_video_and_tiktok_clinician_attaches_patient_sees_it(
         "TikTok link recognised"
     )
     expect(patient.locator("[data-link-card] .link-card")).to_contain_text(
-        "tiktok.com/@derm.clips/video/7301234567890123456"
+        "tiktok.com/embed/v2/7301234567890123456"
+    )
+    expect(patient.locator("[data-link-card] .link-card")).not_to_contain_text(
+        "derm.clips"
     )
     send(patient, "This TikTok looks exactly like me #eczema")
     expect(patient.locator(".sub", has_text="looks exactly like me")).to_be_visible()
@@ -159,3 +164,18 @@ def test_patient_sends_video_and_tiktok_clinician_attaches_patient_sees_it(
     expect(finding_row.locator("img")).to_be_visible(timeout=LIVE)
     expect(watcher.locator("main")).not_to_contain_text(pat.display_name)
     expect(watcher.locator("main")).not_to_contain_text("after gardening, filmed")
+
+    # The patient withdraws the attached video: the colleague's open page
+    # shows the tombstone in its place, live, and the case copy is gone.
+    copy_id = finding.asset_id
+    item.locator("summary", has_text="Withdraw").click()
+    expect(item).to_contain_text("every copy there is removed at once")
+    item.get_by_role("button", name="Withdraw this submission").click()
+    expect(patient.locator(".flash--success")).to_contain_text(
+        "any copy shared on a case discussion"
+    )
+    tombstone = watcher.locator(".finding--withdrawn")
+    expect(tombstone).to_contain_text("Withdrawn by the patient", timeout=LIVE)
+    expect(finding_row).to_have_count(0)
+    expect(watcher.locator("main")).not_to_contain_text("Linear vesicles")
+    assert not MediaAsset.objects.filter(pk=copy_id).exists()

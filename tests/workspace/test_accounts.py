@@ -204,3 +204,56 @@ def test_anonymous_is_sent_to_login(client):
     response = client.get(reverse("profile"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+# --- Unverified clinicians and invite codes --------------------------------------------
+
+
+def test_unverified_clinician_cannot_create_an_invite_code(client, make_clinician):
+    uma = make_clinician("uma", verified=False)
+    client.force_login(uma)
+
+    response = client.post(reverse("patient_list"), {"note": "Tuesday clinic"})
+
+    assert response.status_code == 403
+    assert "Until staff verify it" in response.content.decode()
+    assert not PatientInvite.objects.filter(clinician=uma).exists()
+    with pytest.raises(services.PermissionDenied, match="verified"):
+        services.patient_invite_create(clinician=uma)
+    assert not PatientInvite.objects.exists()
+
+
+def test_unverified_clinician_sees_why_there_is_no_invite_button(
+    client, make_clinician
+):
+    client.force_login(make_clinician("uma", verified=False))
+
+    body = client.get(reverse("patient_list")).content.decode()
+
+    assert "Create invite code" not in body
+    assert "data-verification-needed" in body
+    assert reverse("profile") in body
+
+
+def test_verified_clinician_sees_the_invite_button(client, make_clinician):
+    client.force_login(make_clinician("vera"))
+
+    body = client.get(reverse("patient_list")).content.decode()
+
+    assert "Create invite code" in body
+    assert "data-verification-needed" not in body
+
+
+def test_a_code_from_a_clinician_who_lost_verification_cannot_be_redeemed(
+    client, invite
+):
+    ClinicianProfile.objects.filter(user=invite.clinician).update(
+        verification=ClinicianProfile.Verification.UNVERIFIED
+    )
+
+    response = client.post(
+        reverse("signup_patient"), patient_data(invite.code), follow=True
+    )
+
+    assert "waiting for verification" in response.content.decode()
+    assert not CareLink.objects.exists()
