@@ -99,10 +99,10 @@ def thread_page(request: HttpRequest, case_id: int, thread_id: int) -> HttpRespo
                 form.add_error("body", str(refused))
                 status = 429
             except services.PHIFound as refused:
-                form.add_error("body", str(refused))
                 phi_findings = findings_for(
                     "body", form.cleaned_data["body"], dismissed
                 )
+                form.add_error("body", str(refused))
             except ServiceError as refused:
                 form.add_error("body", str(refused))
             else:
@@ -151,10 +151,10 @@ def thread_create(request: HttpRequest, case_id: int) -> HttpResponse:
                 ip=audit.client_ip(request),
             )
         except services.PHIFound as refused:
-            form.add_error("title", str(refused))
             phi_findings = findings_for(
                 "title", " ".join(form.cleaned_data["title"].split()), dismissed
             )
+            form.add_error("title", str(refused))
         except services.RateLimited as refused:
             form.add_error("title", str(refused))
             status = 429
@@ -207,8 +207,8 @@ def message_edit(request: HttpRequest, case_id: int, message_id: int) -> HttpRes
                 phi_dismissed=dismissed,
             )
         except services.PHIFound as refused:
-            form.add_error("body", str(refused))
             phi_findings = findings_for("body", form.cleaned_data["body"], dismissed)
+            form.add_error("body", str(refused))
         except services.RateLimited as refused:
             form.add_error("body", str(refused))
             status = 429
