@@ -860,9 +860,13 @@
       showComposerError("");
       // A message the PHI gate held goes again with the same client_id (it
       // was not stored) and the findings its author marked not identifying.
-      const held = state.held && state.held.thread === state.thread ? state.held : null;
+      const held = state.held;
       const clientId = held ? held.clientId : uuid();
       const dismissed = held ? Array.from(held.dismissed) : [];
+      // Boxes ticked on a page the server rendered after a refused form post.
+      els.composer.querySelectorAll("input[name=dismiss]:checked").forEach(function (box) {
+        if (dismissed.indexOf(box.value) < 0) dismissed.push(box.value);
+      });
       state.held = null;
       clearPhiPanel(els.composerPhi);
       const node = el("li", "msg msg--mine msg--pending");

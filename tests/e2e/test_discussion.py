@@ -341,3 +341,50 @@ def test_identifiers_are_held_in_the_composer_until_dismissed_or_edited(
     held.get_by_role("button", name="Save anyway").click()
     expect(colleague.locator(f"#m{seeded.pk}")).to_contain_text("seeing Mr John Smith")
     assert AuditEvent.objects.filter(verb="phi.dismiss").count() == 3
+
+
+COUNT_ERRORS = """
+(() => {
+  window.__errors = [];
+  document.addEventListener("consilium:case-frame", (e) => {
+    if (e.detail.type === "error") window.__errors.push(e.detail.code);
+  });
+})();
+"""
+
+
+def test_a_held_message_is_not_resent_by_a_reconnect(
+    logged_in_page, make_clinician, make_case
+):
+    olive = make_clinician("olive", first_name="Olive", last_name="Owner")
+    case = make_case(olive, status=Case.Status.PUBLISHED)
+    page = logged_in_page(olive)
+    page.add_init_script(CONTROLLABLE_SOCKETS)
+    page.add_init_script(COUNT_ERRORS)
+    page.goto(f"/cases/{case.pk}/")
+    status = page.locator("[data-discussion] [data-status]")
+    expect(status).to_have_text("Live")
+    box = page.get_by_label("Message to # General")
+    box.fill(PHI_BODY)
+    box.press("Enter")
+    expect(page.locator("[data-composer-phi] .phi-item")).to_have_count(3)
+
+    # The socket drops and comes back: the held message is not in the queue.
+    page.evaluate(
+        """() => window.__sockets.filter((s) => s.url.includes('/ws/cases/'))
+        .forEach((s) => s.close())"""
+    )
+    expect(status).to_contain_text("Reconnecting")
+    expect(status).to_have_text("Live", timeout=20000)
+    # Frames are answered in order: had the queue resent the held message,
+    # its refusal would come before this message's acknowledgement.
+    box.fill("Plain note after the reconnect")
+    box.press("Enter")
+    log = page.locator("[data-messages]")
+    expect(
+        log.locator("li.msg:not(.msg--pending)", has_text="Plain note")
+    ).to_be_visible()
+    assert page.evaluate("() => window.__errors") == ["phi_found"]
+    assert list(Message.objects.filter(case=case).values_list("body", flat=True)) == [
+        "Plain note after the reconnect"
+    ]
