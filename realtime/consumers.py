@@ -56,7 +56,8 @@ CLOSE_NOT_FOUND = 4404
 # The largest frame read is settings.WS_MAX_FRAME_BYTES (256 KiB of UTF-8):
 # more than any valid frame (10,000 characters JSON-escaped as \uXXXX pairs
 # is 120 KB) and below Daphne's own limit (1 MiB), so an oversized frame gets
-# a `too_long` error frame instead of Daphne's 1009 close.
+# a `too_long` error frame; only a message over Daphne's limit never reaches
+# the app (autobahn drops the connection: tests/realtime/test_daphne_limits.py).
 TYPING_THROTTLE_SECONDS = 3.0
 # Presence changes are announced at most once per case in this window, by
 # whichever process sees the first change: a hundred pages opening at once
