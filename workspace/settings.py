@@ -337,7 +337,7 @@ TOPIC_RATE_LIMIT = int(os.environ.get("TOPIC_RATE_LIMIT", "5"))
 TOPIC_RATE_WINDOW_SECONDS = int(os.environ.get("TOPIC_RATE_WINDOW_SECONDS", "60"))
 # The largest WebSocket frame the consumers read (UTF-8 bytes); a larger one
 # gets a `too_long` error frame. Daphne's own limit must stay above it (Daphne
-# closes the connection with 1009 for a message over its limit, before the app
+# drops the connection for a message over its limit (1006 in the browser) before the app
 # sees it): deploy/ passes --websocket-max-message-size=1048576, and
 # `manage.py runserver` reads the DAPHNE_ settings below.
 WS_MAX_FRAME_BYTES = int(os.environ.get("WS_MAX_FRAME_BYTES", str(256 * 1024)))
