@@ -336,10 +336,10 @@ MESSAGE_CHANGE_RATE_WINDOW_SECONDS = int(
 TOPIC_RATE_LIMIT = int(os.environ.get("TOPIC_RATE_LIMIT", "5"))
 TOPIC_RATE_WINDOW_SECONDS = int(os.environ.get("TOPIC_RATE_WINDOW_SECONDS", "60"))
 # The largest WebSocket frame the consumers read (UTF-8 bytes); a larger one
-# gets a `too_long` error frame. Daphne's own limit must stay above it (Daphne
-# drops the connection for a message over its limit (1006 in the browser) before the app
-# sees it): deploy/ passes --websocket-max-message-size=1048576, and
-# `manage.py runserver` reads the DAPHNE_ settings below.
+# gets a `too_long` error frame. Daphne's own limit must stay above it: Daphne
+# drops the connection (1006 in the browser) for a message over its limit,
+# before the app sees it. deploy/ passes --websocket-max-message-size 1048576,
+# and `manage.py runserver` reads the DAPHNE_ settings below.
 WS_MAX_FRAME_BYTES = int(os.environ.get("WS_MAX_FRAME_BYTES", str(256 * 1024)))
 DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = 1024 * 1024
 DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = 1024 * 1024
