@@ -29,7 +29,7 @@ run: install
 	@echo "Consilium is at http://$(HOST):$(PORT)/  (Ctrl-C stops the server and the task worker)"
 	@trap 'kill 0' EXIT INT TERM; \
 		$(PY) manage.py db_worker --interval 0.5 --no-reload & \
-		$(VENV)/bin/daphne -b $(HOST) -p $(PORT) workspace.asgi:application
+		$(VENV)/bin/daphne --websocket-max-message-size 1048576 -b $(HOST) -p $(PORT) workspace.asgi:application
 
 chromium:
 	@if ! command -v chromium >/dev/null 2>&1; then \

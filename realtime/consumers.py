@@ -34,6 +34,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.db import connections
 
 from cases.models import Case
@@ -43,7 +44,7 @@ from workspace.models import User
 from workspace.services import PermissionDenied, ServiceError
 
 from . import presence, selectors, services
-from .frames import message_frame, thread_frame, user_frame
+from .frames import message_frame, phi_findings, thread_frame, user_frame
 from .models import Thread
 
 logger = logging.getLogger(__name__)
@@ -52,8 +53,11 @@ CLOSE_NOT_LOGGED_IN = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 
-# Larger than any valid frame: 10,000 characters JSON-escaped as \uXXXX pairs.
-MAX_FRAME_CHARS = 256 * 1024
+# The largest frame read is settings.WS_MAX_FRAME_BYTES (256 KiB of UTF-8):
+# more than any valid frame (10,000 characters JSON-escaped as \uXXXX pairs
+# is 120 KB) and below Daphne's own limit (1 MiB), so an oversized frame gets
+# a `too_long` error frame; only a message over Daphne's limit never reaches
+# the app (autobahn drops the connection: tests/realtime/test_daphne_limits.py).
 TYPING_THROTTLE_SECONDS = 3.0
 # Presence changes are announced at most once per case in this window, by
 # whichever process sees the first change: a hundred pages opening at once
@@ -130,8 +134,59 @@ def _int(frame: dict, key: str, *, required: bool = True) -> int | None:
     return value
 
 
-def _error_frame(code: str, detail: str, ref: Any = None) -> dict:
-    return {"type": "error", "code": code, "detail": detail, "ref": ref}
+def _error_frame(code: str, detail: str, ref: Any = None, **extra: Any) -> dict:
+    return {"type": "error", "code": code, "detail": detail, "ref": ref, **extra}
+
+
+def _too_long(text: str, limit: int) -> bool:
+    """True when ``text`` is more than ``limit`` bytes of UTF-8 (encoded only
+    when the character count leaves it in doubt)."""
+    if len(text) * 4 <= limit:
+        return False
+    if len(text) > limit:
+        return True
+    return len(text.encode("utf-8", "surrogatepass")) > limit
+
+
+def parse_frame(text_data: str | None) -> dict:
+    """The client's frame as a dict, or ``BadFrame`` (``bad_json`` /
+    ``too_long``) for anything else; never raises anything but ``BadFrame``.
+
+    Nesting too deep for the decoder (``"[" * 100000``) is ``bad_json``: the
+    C decoder stops at the interpreter's recursion limit with a
+    ``RecursionError``, which would otherwise end the consumer (a 1011 close).
+    """
+    if text_data is None:
+        raise BadFrame("Send JSON as text frames.", "bad_json")
+    limit = settings.WS_MAX_FRAME_BYTES
+    if _too_long(text_data, limit):
+        raise BadFrame(
+            f"Frames are at most {limit:,} bytes; this one was not read.", "too_long"
+        )
+    try:
+        frame = json.loads(text_data)
+    except RecursionError:
+        raise BadFrame("Frames must not be nested this deeply.", "bad_json") from None
+    except ValueError:
+        raise BadFrame("Frames must be JSON objects.", "bad_json") from None
+    if not isinstance(frame, dict):
+        raise BadFrame("Frames must be JSON objects.", "bad_json")
+    return frame
+
+
+def _ref(kind: str, frame: dict) -> Any:
+    """What an error frame's ``ref`` names: the ``client_id`` of a
+    ``message.send`` (or of a ``thread.create`` that has one), the message id
+    of a ``message.edit``, otherwise the frame type."""
+    if kind in ("message.send", "thread.create"):
+        ref = frame.get("client_id")
+        if isinstance(ref, str) and 0 < len(ref) <= 64:
+            return ref
+    elif kind == "message.edit":
+        ref = frame.get("id")
+        if isinstance(ref, int) and not isinstance(ref, bool) and ref >= 0:
+            return ref
+    return kind
 
 
 @dataclass
@@ -261,8 +316,8 @@ class CaseConsumer(_RelayingConsumer):
     async def send_json(self, content: dict) -> None:
         await self.send(text_data=json.dumps(content, separators=(",", ":")))
 
-    async def _error(self, code: str, detail: str, ref: Any = None) -> None:
-        await self.send_json(_error_frame(code, detail, ref))
+    async def _error(self, code: str, detail: str, ref: Any = None, **extra) -> None:
+        await self.send_json(_error_frame(code, detail, ref, **extra))
 
     async def _presence_join(self) -> list[dict]:
         # The cache is thread-safe: no need to queue behind database calls.
@@ -342,19 +397,10 @@ class CaseConsumer(_RelayingConsumer):
     ) -> None:
         if self.closing:
             return
-        if text_data is None:
-            await self._error("bad_json", "Send JSON as text frames.")
-            return
-        if len(text_data) > MAX_FRAME_CHARS:
-            await self._error("too_long", "Frame too large.")
-            return
         try:
-            frame = json.loads(text_data)
-        except ValueError:
-            await self._error("bad_json", "Frames must be JSON objects.")
-            return
-        if not isinstance(frame, dict):
-            await self._error("bad_json", "Frames must be JSON objects.")
+            frame = parse_frame(text_data)
+        except BadFrame as bad:
+            await self._error(bad.code, bad.detail)
             return
         kind = frame.get("type")
         handler = self.HANDLERS.get(kind) if isinstance(kind, str) else None
@@ -365,9 +411,7 @@ class CaseConsumer(_RelayingConsumer):
                 kind if isinstance(kind, str) else None,
             )
             return
-        ref = frame.get("client_id") if kind == "message.send" else kind
-        if not isinstance(ref, str) or len(ref) > 64:
-            ref = kind
+        ref = _ref(kind, frame)
         try:
             await handler(self, frame)
         except BadFrame as bad:
@@ -379,6 +423,14 @@ class CaseConsumer(_RelayingConsumer):
             await self._lose_access(lost.close_code)
         except PermissionDenied as denied:
             await self._error("forbidden", str(denied), ref)
+        except services.PHIFound as refused:
+            await self._error(
+                "phi_found", str(refused), ref, findings=phi_findings(refused)
+            )
+        except services.RateLimited as refused:
+            await self._error(
+                refused.code, str(refused), ref, retry_after=refused.retry_after
+            )
         except services.DiscussionError as refused:
             await self._error(refused.code, str(refused), ref)
         except ServiceError as refused:
@@ -410,6 +462,7 @@ class CaseConsumer(_RelayingConsumer):
         body = frame.get("body")
         if not isinstance(body, str):
             raise BadFrame("`body` must be a string.")
+        dismissed = frame.get("phi_dismissed")
 
         def post(checked: _Access):
             result = services.message_post(
@@ -418,6 +471,8 @@ class CaseConsumer(_RelayingConsumer):
                 by=checked.user,
                 body=body,
                 client_id=client_id,
+                phi_dismissed=dismissed,
+                ip=self._ip(),
             )
             return result.message.pk, result.message.seq, result.duplicate
 
@@ -437,6 +492,7 @@ class CaseConsumer(_RelayingConsumer):
         body = frame.get("body")
         if not isinstance(body, str):
             raise BadFrame("`body` must be a string.")
+        dismissed = frame.get("phi_dismissed")
         await self._run(
             lambda checked: services.message_edit(
                 message=message_id,
@@ -444,6 +500,7 @@ class CaseConsumer(_RelayingConsumer):
                 body=body,
                 case=checked.case,
                 ip=self._ip(),
+                phi_dismissed=dismissed,
             )
         )
 
@@ -459,9 +516,14 @@ class CaseConsumer(_RelayingConsumer):
         title = frame.get("title")
         if not isinstance(title, str):
             raise BadFrame("`title` must be a string.")
+        dismissed = frame.get("phi_dismissed")
         await self._run(
             lambda checked: services.thread_create(
-                case=checked.case, by=checked.user, title=title
+                case=checked.case,
+                by=checked.user,
+                title=title,
+                phi_dismissed=dismissed,
+                ip=self._ip(),
             )
         )
 
@@ -603,11 +665,9 @@ class NotificationConsumer(_RelayingConsumer):
         self, text_data: str | None = None, bytes_data: bytes | None = None
     ) -> None:
         try:
-            frame = json.loads(text_data) if text_data is not None else None
-        except ValueError:
-            frame = None
-        if not isinstance(frame, dict):
-            await self._send(_error_frame("bad_json", "Frames must be JSON objects."))
+            frame = parse_frame(text_data)
+        except BadFrame as bad:
+            await self._send(_error_frame(bad.code, bad.detail))
             return
         kind = frame.get("type")
         if kind == "ping":

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from cases.phi_gate import PHIFound, findings_payload
+from cases.services.cases import finding_as_dict
 from workspace.models import User
 
 from .models import Message, Thread
 
 __all__ = [
     "message_frame",
+    "phi_findings",
     "thread_frame",
     "user_frame",
 ]
@@ -55,3 +58,28 @@ def thread_frame(thread: Thread, *, last_id: int | None = None) -> dict[str, Any
         last_id = getattr(thread, "last_id", None)
     frame["last_id"] = last_id or 0
     return frame
+
+
+def phi_findings(refused: PHIFound) -> list[dict[str, Any]]:
+    """The findings of a ``phi_found`` error: the gate's payload (``key``,
+    ``field``, ``kind``, ``start``, ``end``, ``text``, ``reason``) plus
+    ``label`` and an excerpt, ``before`` / ``match`` / ``after``, so a client
+    highlights the span without converting offsets (Python counts code
+    points, JavaScript UTF-16 units).
+    """
+    found = []
+    for finding, data in zip(
+        refused.findings, findings_payload(refused.findings), strict=True
+    ):
+        text = refused.texts.get(finding.field, "")
+        extra = finding_as_dict(finding, text=text)
+        found.append(
+            {
+                **data,
+                "label": extra["label"],
+                "before": extra["before"],
+                "match": extra["match"],
+                "after": extra["after"],
+            }
+        )
+    return found

@@ -35,7 +35,11 @@ def discussion_context(
     form: MessageForm | None = None,
     thread_form: ThreadForm | None = None,
     next_url: str | None = None,
+    phi_findings: list[dict] | None = None,
+    topic_phi_findings: list[dict] | None = None,
 ) -> dict[str, Any]:
+    """``phi_findings`` / ``topic_phi_findings``: what the PHI gate flagged in
+    a refused message or topic title (``realtime.views.findings_for``)."""
     threads = list(selectors.threads_for_case(case))
     if not any(t.is_default for t in threads):
         services.thread_default(case=case)
@@ -73,4 +77,6 @@ def discussion_context(
         "max_body": MAX_BODY_CHARS,
         "ws_path": f"/ws/cases/{case.pk}/",
         "viewer": request.user,
+        "phi_findings": phi_findings or [],
+        "topic_phi_findings": topic_phi_findings or [],
     }

@@ -9,6 +9,7 @@ so nobody hears of a message that was rolled back.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -19,6 +20,7 @@ from django.utils.html import strip_tags
 
 from cases.models import Case
 from cases.permissions import case_access
+from cases.phi_gate import PHIFound, phi_gate
 from workspace import audit
 from workspace.events import broadcast_on_commit, case_group
 from workspace.models import Notification, User
@@ -33,7 +35,7 @@ from .models import (
     Message,
     Thread,
 )
-from .ratelimit import rate_limit_exceeded
+from .ratelimit import rate_limit_retry_after
 from .rendering import link_mentions, mention_candidates, render_body
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "DiscussionError",
     "InvalidInput",
     "NotFound",
+    "PHIFound",
     "PostResult",
     "RateLimited",
     "message_delete",
@@ -66,7 +69,50 @@ class BodyTooLong(DiscussionError):
 
 
 class RateLimited(DiscussionError):
+    """Too many actions of one kind; ``retry_after`` is the wait in seconds."""
+
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+# What each rate-limit scope (``realtime.ratelimit``) is called in refusals.
+_RATE_WHAT = {
+    "message": "sending messages",
+    "change": "changing messages",
+    "topic": "adding topics",
+}
+
+
+def _rate_limit(*, by: User, scope: str) -> None:
+    """Count one action of ``scope`` for ``by``; ``RateLimited`` when over."""
+    wait = rate_limit_retry_after(user_id=by.pk, scope=scope)
+    if wait:
+        raise RateLimited(
+            f"You are {_RATE_WHAT[scope]} too quickly; try again in "
+            f"{wait} second{'s' if wait != 1 else ''}.",
+            retry_after=wait,
+        )
+
+
+MAX_DISMISSED_KEYS = 200
+
+
+def _dismissed(keys: object) -> list[str]:
+    """The ``phi_dismissed`` keys a client sent: a list of strings."""
+    if keys is None:
+        return []
+    if not isinstance(keys, list | tuple | set | frozenset) or not all(
+        isinstance(k, str) and len(k) <= 128 for k in keys
+    ):
+        raise InvalidInput("phi_dismissed must be a list of finding keys.")
+    if len(keys) > MAX_DISMISSED_KEYS:
+        raise InvalidInput(
+            f"phi_dismissed holds at most {MAX_DISMISSED_KEYS} finding keys."
+        )
+    return list(keys)
 
 
 class NotFound(DiscussionError):
@@ -104,19 +150,38 @@ def thread_default(*, case: Case) -> Thread:
 
 
 @transaction.atomic
-def thread_create(*, case: Case, by: User, title: str) -> Thread:
+def thread_create(
+    *,
+    case: Case,
+    by: User,
+    title: str,
+    phi_dismissed: Collection[str] | None = None,
+    ip: str | None = None,
+) -> Thread:
     """Add a topic to the case and announce it with a ``thread.new`` frame.
 
     Anyone who may comment may add topics. Titles are unique per case,
-    ignoring case and surrounding space.
+    ignoring case and surrounding space. The title passes the PHI gate
+    (``PHIFound`` unless every finding is fixed or in ``phi_dismissed``).
+    Rate limited per user (``RateLimited``, scope ``topic``).
     """
     access = case_access(by, case)
     _require_comment(access)
+    dismissed = _dismissed(phi_dismissed)
     title = " ".join((title or "").split())
     if not title:
         raise InvalidInput("Give the topic a title.")
     if len(title) > MAX_TITLE_CHARS:
         raise BodyTooLong(f"Topic titles are at most {MAX_TITLE_CHARS} characters.")
+    _rate_limit(by=by, scope="topic")
+    phi_gate(
+        fields={"title": title},
+        dismissed=dismissed,
+        by=by,
+        surface="thread.create",
+        case_id=case.pk,
+        ip=ip,
+    )
     thread_default(case=case)
     if (
         Thread.objects.filter(case=case)
@@ -230,6 +295,8 @@ def message_post(
     by: User,
     body: str,
     client_id: str,
+    phi_dismissed: Collection[str] | None = None,
+    ip: str | None = None,
 ) -> PostResult:
     """Post a message; the one place a message is created.
 
@@ -245,12 +312,18 @@ def message_post(
     - On commit, ``message.new`` goes to the case group and each newly
       mentioned person who can see the case gets a ``mention`` notification.
     - Rate limited per user (``RateLimited``); repeats are not counted.
+    - The body passes the PHI gate: ``PHIFound`` (nothing stored, no ``seq``
+      taken, the ``client_id`` still free) unless every finding is fixed or
+      its key is in ``phi_dismissed``; a dismissal is audited (``phi.dismiss``)
+      in the posting transaction. A repeat of a stored ``client_id`` is not
+      scanned again.
     """
     if not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_CLIENT_ID_CHARS:
         raise InvalidInput(
             f"client_id must be a string of 1–{MAX_CLIENT_ID_CHARS} characters."
         )
     body = _clean_body(body)
+    dismissed = _dismissed(phi_dismissed)
     stored = _stored(by=by, client_id=client_id)
     if stored is not None:
         return PostResult(message=stored, duplicate=True)
@@ -259,8 +332,7 @@ def message_post(
     thread_obj = Thread.objects.filter(pk=thread_id, case=case).first()
     if thread_obj is None:
         raise NotFound("That topic does not exist in this case.")
-    if rate_limit_exceeded(user_id=by.pk):
-        raise RateLimited("You are sending messages too quickly; wait a moment.")
+    _rate_limit(by=by, scope="message")
     html, mentioned = _render(case=case, body=body)
     try:
         with transaction.atomic():
@@ -274,6 +346,17 @@ def message_post(
             stored = _stored(by=by, client_id=client_id)
             if stored is not None:
                 return PostResult(message=stored, duplicate=True)
+            # Under the lock, so the dismissal's audit event commits (or rolls
+            # back) with the message; a refusal raises before seq is taken.
+            phi_gate(
+                fields={"body": body},
+                dismissed=dismissed,
+                by=by,
+                surface="message.send",
+                target=thread_obj,
+                case_id=case.pk,
+                ip=ip,
+            )
             seq = locked.last_message_seq + 1
             Case.objects.filter(pk=case.pk).update(last_message_seq=seq)
             message = Message.objects.create(
@@ -336,6 +419,7 @@ def message_edit(
     body: str,
     case: Case | None = None,
     ip: str | None = None,
+    phi_dismissed: Collection[str] | None = None,
 ) -> Message:
     """Replace the body of the author's own live message.
 
@@ -343,12 +427,25 @@ def message_edit(
     audit trail (with a hash of the previous text, not the text), notifies
     people newly mentioned, and broadcasts ``message.updated`` on commit.
     Pass ``case`` to refuse a message from another case as ``NotFound``.
+    The new body passes the PHI gate like a new message (``PHIFound``,
+    nothing changed). Rate limited per user with deletes (scope ``change``).
     """
     body = _clean_body(body)
+    dismissed = _dismissed(phi_dismissed)
     message = _own_message(case=case, message=message, by=by)
     case = case or message.case
     if body == message.body:
         return message
+    _rate_limit(by=by, scope="change")
+    phi_gate(
+        fields={"body": body},
+        dismissed=dismissed,
+        by=by,
+        surface="message.edit",
+        target=message,
+        case_id=case.pk,
+        ip=ip,
+    )
     previous = _audit_data(message)
     html, mentioned = _render(case=case, body=body)
     already = set(message.mentions.values_list("pk", flat=True))
@@ -388,10 +485,12 @@ def message_delete(
 
     The row (and its ``seq``) stays so history has no holes; the body, HTML
     and mentions are removed. Records ``message.delete`` in the audit trail
-    and broadcasts ``message.deleted`` on commit.
+    and broadcasts ``message.deleted`` on commit. Rate limited per user with
+    edits (scope ``change``).
     """
     message = _own_message(case=case, message=message, by=by)
     case = case or message.case
+    _rate_limit(by=by, scope="change")
     data = _audit_data(message)
     message.body = ""
     message.body_html = ""

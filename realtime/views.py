@@ -13,7 +13,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from cases.phi import scan_fields
 from cases.selectors import case_get_for
+from cases.services.cases import finding_as_dict
 from workspace import audit
 from workspace.services import PermissionDenied, ServiceError
 
@@ -40,6 +42,21 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
+def _dismissed(request: HttpRequest) -> list[str]:
+    """The findings ticked "not identifying" (the ``dismiss`` boxes)."""
+    return request.POST.getlist("dismiss")[: services.MAX_DISMISSED_KEYS]
+
+
+def findings_for(field: str, text: str, dismissed: list[str]) -> list[dict]:
+    """Every finding in the refused ``text``, ticked when already dismissed,
+    with an excerpt (for ``cases/_phi_list.html``)."""
+    given = set(dismissed)
+    return [
+        finding_as_dict(f, dismissed=given, text=text)
+        for f in scan_fields({field: text})
+    ]
+
+
 def _before(request: HttpRequest) -> int | None:
     raw = request.GET.get("before", "")
     return int(raw) if raw.isdigit() else None
@@ -59,10 +76,12 @@ def thread_page(request: HttpRequest, case_id: int, thread_id: int) -> HttpRespo
     thread = get_object_or_404(Thread, pk=thread_id, case=case)
     form = None
     status = 200
+    phi_findings = None
     if request.method == "POST":
         status = 400
         form = MessageForm(request.POST)
         if form.is_valid():
+            dismissed = _dismissed(request)
             try:
                 result = services.message_post(
                     case=case,
@@ -70,6 +89,8 @@ def thread_page(request: HttpRequest, case_id: int, thread_id: int) -> HttpRespo
                     by=request.user,
                     body=form.cleaned_data["body"],
                     client_id=form.cleaned_data["client_id"],
+                    phi_dismissed=dismissed,
+                    ip=audit.client_ip(request),
                 )
             except PermissionDenied as refused:
                 flash.error(request, str(refused))
@@ -77,6 +98,11 @@ def thread_page(request: HttpRequest, case_id: int, thread_id: int) -> HttpRespo
             except services.RateLimited as refused:
                 form.add_error("body", str(refused))
                 status = 429
+            except services.PHIFound as refused:
+                phi_findings = findings_for(
+                    "body", form.cleaned_data["body"], dismissed
+                )
+                form.add_error("body", str(refused))
             except ServiceError as refused:
                 form.add_error("body", str(refused))
             else:
@@ -101,6 +127,7 @@ def thread_page(request: HttpRequest, case_id: int, thread_id: int) -> HttpRespo
         before=_before(request),
         form=form,
         next_url=reverse("discussion_thread", args=[case.pk, thread.pk]),
+        phi_findings=phi_findings,
     )
     context["case_url"] = case_url(case)
     return render(request, "realtime/thread.html", context, status=status)
@@ -111,11 +138,26 @@ def thread_page(request: HttpRequest, case_id: int, thread_id: int) -> HttpRespo
 def thread_create(request: HttpRequest, case_id: int) -> HttpResponse:
     case, access = case_get_for(request.user, case_id)
     form = ThreadForm(request.POST)
+    status = 400
+    phi_findings = None
     if form.is_valid():
+        dismissed = _dismissed(request)
         try:
             thread = services.thread_create(
-                case=case, by=request.user, title=form.cleaned_data["title"]
+                case=case,
+                by=request.user,
+                title=form.cleaned_data["title"],
+                phi_dismissed=dismissed,
+                ip=audit.client_ip(request),
             )
+        except services.PHIFound as refused:
+            phi_findings = findings_for(
+                "title", " ".join(form.cleaned_data["title"].split()), dismissed
+            )
+            form.add_error("title", str(refused))
+        except services.RateLimited as refused:
+            form.add_error("title", str(refused))
+            status = 429
         except ServiceError as refused:
             form.add_error("title", str(refused))
         else:
@@ -126,9 +168,10 @@ def thread_create(request: HttpRequest, case_id: int) -> HttpResponse:
         access=access,
         thread_form=form,
         next_url=reverse("discussion", args=[case.pk]),
+        topic_phi_findings=phi_findings,
     )
     context["case_url"] = case_url(case)
-    return render(request, "realtime/thread.html", context, status=400)
+    return render(request, "realtime/thread.html", context, status=status)
 
 
 def _own_message(request: HttpRequest, case_id: int, message_id: int):
@@ -150,7 +193,10 @@ def message_edit(request: HttpRequest, case_id: int, message_id: int) -> HttpRes
         flash.error(request, "Only the author can edit a message.")
         return redirect(back)
     form = MessageEditForm(request.POST or None, initial={"body": message.body})
+    phi_findings = []
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
+        dismissed = _dismissed(request)
         try:
             services.message_edit(
                 message=message,
@@ -158,7 +204,14 @@ def message_edit(request: HttpRequest, case_id: int, message_id: int) -> HttpRes
                 body=form.cleaned_data["body"],
                 case=case,
                 ip=audit.client_ip(request),
+                phi_dismissed=dismissed,
             )
+        except services.PHIFound as refused:
+            phi_findings = findings_for("body", form.cleaned_data["body"], dismissed)
+            form.add_error("body", str(refused))
+        except services.RateLimited as refused:
+            form.add_error("body", str(refused))
+            status = 429
         except ServiceError as refused:
             form.add_error("body", str(refused))
         else:
@@ -166,8 +219,14 @@ def message_edit(request: HttpRequest, case_id: int, message_id: int) -> HttpRes
     return render(
         request,
         "realtime/message_edit.html",
-        {"case": case, "message": message, "form": form, "back": back},
-        status=400 if request.method == "POST" else 200,
+        {
+            "case": case,
+            "message": message,
+            "form": form,
+            "back": back,
+            "phi_findings": phi_findings,
+        },
+        status=status,
     )
 
 

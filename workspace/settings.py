@@ -343,6 +343,22 @@ LOGGING = {
 # Messages a user may send per window on the WebSocket before `rate_limited`.
 MESSAGE_RATE_LIMIT = int(os.environ.get("MESSAGE_RATE_LIMIT", "20"))
 MESSAGE_RATE_WINDOW_SECONDS = int(os.environ.get("MESSAGE_RATE_WINDOW_SECONDS", "10"))
+# Edits and deletes of one's own messages, together.
+MESSAGE_CHANGE_RATE_LIMIT = int(os.environ.get("MESSAGE_CHANGE_RATE_LIMIT", "20"))
+MESSAGE_CHANGE_RATE_WINDOW_SECONDS = int(
+    os.environ.get("MESSAGE_CHANGE_RATE_WINDOW_SECONDS", "10")
+)
+# New discussion topics.
+TOPIC_RATE_LIMIT = int(os.environ.get("TOPIC_RATE_LIMIT", "5"))
+TOPIC_RATE_WINDOW_SECONDS = int(os.environ.get("TOPIC_RATE_WINDOW_SECONDS", "60"))
+# The largest WebSocket frame the consumers read (UTF-8 bytes); a larger one
+# gets a `too_long` error frame. Daphne's own limit must stay above it: Daphne
+# drops the connection (1006 in the browser) for a message over its limit,
+# before the app sees it. deploy/ passes --websocket-max-message-size 1048576,
+# and `manage.py runserver` reads the DAPHNE_ settings below.
+WS_MAX_FRAME_BYTES = int(os.environ.get("WS_MAX_FRAME_BYTES", str(256 * 1024)))
+DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = 1024 * 1024
+DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = 1024 * 1024
 PATIENT_INVITE_TTL_DAYS = int(os.environ.get("PATIENT_INVITE_TTL_DAYS", "14"))
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)

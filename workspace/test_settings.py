@@ -31,6 +31,8 @@ STORAGES["staticfiles"] = {
 # Generous limits so tests that send many messages exercise logic, not limits;
 # the rate-limit test lowers them itself.
 MESSAGE_RATE_LIMIT = 1000
+MESSAGE_CHANGE_RATE_LIMIT = 1000
+TOPIC_RATE_LIMIT = 1000
 
 # Browser and Daphne tests run the server in a forked process, which must see
 # the same test database: on SQLite that means a file, not memory.

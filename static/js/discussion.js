@@ -41,6 +41,148 @@
     return (tmp.textContent || "").replace(/\s+/g, " ").trim();
   }
 
+  // Python counts code points, JavaScript UTF-16 units: the PHI gate's
+  // offsets are code points.
+  function utf16Index(text, codePoint) {
+    return Array.from(text).slice(0, codePoint).join("").length;
+  }
+
+  let phiPanels = 0;
+
+  // The PHI gate refused a text (`phi_found`): show each finding in context
+  // with its reason, an "Edit" that selects it in `field`, and a "Not
+  // identifying" box; `onSend` resends with the ticked keys (held.dismissed).
+  // held: {body, findings, dismissed: Set of keys}.
+  function renderPhiPanel(container, held, opts) {
+    const n = ++phiPanels;
+    container.textContent = "";
+    container.hidden = false;
+    const findings = held.findings || [];
+    const count = findings.length;
+    const summary = el("p", "phi-findings__summary");
+    summary.id = "phi-summary-" + n;
+    summary.setAttribute("role", "alert");
+    summary.appendChild(el("strong", null, "Not " + opts.verb + " yet: "));
+    summary.appendChild(document.createTextNode(
+      count + " possible identifier" + (count === 1 ? "" : "s") + " found. Edit " + opts.what +
+      ", or mark each item as not identifying and choose “" + opts.sendLabel + "”."));
+    container.appendChild(summary);
+
+    // The refused text with every finding highlighted.
+    const chars = Array.from(held.body || "");
+    const spans = findings.slice().sort(function (a, b) { return a.start - b.start; });
+    const preview = el("p", "phi-findings__preview");
+    preview.setAttribute("aria-label", "Flagged in what you sent");
+    let at = 0;
+    spans.forEach(function (f) {
+      if (f.start < at) return; // overlapping: the first one is shown
+      preview.appendChild(document.createTextNode(chars.slice(at, f.start).join("")));
+      const mark = el("mark", "phi-mark", chars.slice(f.start, f.end).join("") || f.text);
+      mark.dataset.key = f.key;
+      if (held.dismissed.has(f.key)) mark.classList.add("phi-mark--dismissed");
+      preview.appendChild(mark);
+      at = f.end;
+    });
+    preview.appendChild(document.createTextNode(chars.slice(at).join("")));
+    container.appendChild(preview);
+
+    const list = el("ul", "phi-list");
+    list.setAttribute("aria-label", "Possible identifiers");
+    const boxes = [];
+    findings.forEach(function (f, i) {
+      const item = el("li", "phi-item");
+      item.dataset.key = f.key;
+      const reason = el("p", "phi-item__reason");
+      reason.appendChild(el("span", "phi-kind", f.label || f.kind));
+      reason.appendChild(document.createTextNode(" " + (f.reason || "")));
+      item.appendChild(reason);
+      const excerpt = el("p", "phi-item__excerpt");
+      excerpt.appendChild(document.createTextNode(f.before || ""));
+      excerpt.appendChild(el("mark", null, f.match || f.text));
+      excerpt.appendChild(document.createTextNode(f.after || ""));
+      item.appendChild(excerpt);
+      const row = el("div", "phi-item__actions");
+      const edit = el("button", "linklike", "Edit");
+      edit.type = "button";
+      edit.dataset.phiEdit = "";
+      edit.appendChild(el("span", "visually-hidden", " “" + f.text + "”"));
+      edit.addEventListener("click", function () { selectFinding(opts.field(), held, f); });
+      const label = el("label", "phi-item__dismiss");
+      const box = el("input");
+      box.type = "checkbox";
+      box.id = "phi-" + n + "-" + i;
+      box.dataset.phiDismiss = f.key;
+      box.checked = held.dismissed.has(f.key);
+      box.addEventListener("change", function () {
+        if (box.checked) held.dismissed.add(f.key); else held.dismissed.delete(f.key);
+        item.classList.toggle("phi-item--dismissed", box.checked);
+        preview.querySelectorAll("mark").forEach(function (m) {
+          if (m.dataset.key === f.key) m.classList.toggle("phi-mark--dismissed", box.checked);
+        });
+        hint.hidden = true;
+      });
+      item.classList.toggle("phi-item--dismissed", box.checked);
+      boxes.push(box);
+      label.appendChild(box);
+      label.appendChild(document.createTextNode(" Not identifying: keep “" + f.text + "” as written"));
+      row.appendChild(edit);
+      row.appendChild(label);
+      item.appendChild(row);
+      list.appendChild(item);
+    });
+    container.appendChild(list);
+
+    const hint = el("p", "error small", "Mark each item as not identifying first, or edit " + opts.what + ".");
+    hint.hidden = true;
+    hint.setAttribute("role", "alert");
+    const actions = el("div", "row phi-findings__actions");
+    const sendAnyway = el("button", "btn btn--small", opts.sendLabel);
+    sendAnyway.type = "button";
+    sendAnyway.dataset.phiSend = "";
+    sendAnyway.setAttribute("aria-describedby", summary.id);
+    sendAnyway.addEventListener("click", function () {
+      const open = boxes.find(function (b) { return !b.checked; });
+      if (open) {
+        hint.hidden = false;
+        open.focus();
+        return;
+      }
+      opts.onSend();
+    });
+    const editAll = el("button", "btn btn--secondary btn--small", "Edit " + opts.what);
+    editAll.type = "button";
+    editAll.addEventListener("click", function () {
+      const open = findings.find(function (f) { return !held.dismissed.has(f.key); }) || findings[0];
+      if (open) selectFinding(opts.field(), held, open); else opts.field().focus();
+    });
+    actions.appendChild(sendAnyway);
+    actions.appendChild(editAll);
+    container.appendChild(hint);
+    container.appendChild(actions);
+  }
+
+  function clearPhiPanel(container) {
+    if (!container) return;
+    container.textContent = "";
+    container.hidden = true;
+  }
+
+  // Focus the text field and select the finding in it.
+  function selectFinding(field, held, f) {
+    if (!field) return;
+    field.focus();
+    let start = -1;
+    let end = -1;
+    if (field.value === held.body) {
+      start = utf16Index(held.body, f.start);
+      end = utf16Index(held.body, f.end);
+    } else {
+      start = field.value.indexOf(f.match || f.text);
+      if (start >= 0) end = start + (f.match || f.text).length;
+    }
+    if (start >= 0 && field.setSelectionRange) field.setSelectionRange(start, end);
+  }
+
   function storageGet(key) {
     try { return window.localStorage.getItem(key); } catch (e) { return null; }
   }
@@ -69,6 +211,8 @@
       error: q("[data-composer-error]"),
       announcer: q("[data-announcer]"),
       newTopic: q("[data-new-topic]"),
+      composerPhi: q("[data-composer-phi]"),
+      topicPhi: q("[data-topic-phi]"),
     };
     const threadUrl = function (id) { return "/cases/" + caseId + "/discussion/" + id + "/"; };
     const state = {
@@ -88,6 +232,12 @@
       lastTypingSent: 0,
       pendingTopic: null,
       editing: null,
+      // Refused by the PHI gate, waiting for the author: the composer's
+      // message {clientId, thread, body, findings, dismissed}, edits by
+      // message id, the new topic {ref, title, findings, dismissed}.
+      held: null,
+      edits: new Map(), // message id -> {body, dismissed} of an edit in flight
+      topic: null,
     };
 
     root.querySelectorAll("[data-js-only]").forEach(function (n) { n.hidden = false; });
@@ -377,10 +527,17 @@
       }
     }
 
+    function sendFrame(p, clientId) {
+      const frame = { type: "message.send", thread: p.thread, client_id: clientId, body: p.body };
+      if (p.dismissed && p.dismissed.length) frame.phi_dismissed = p.dismissed;
+      return send(frame);
+    }
+
+    // Unacknowledged sends go again after a reconnect; one the PHI gate
+    // refused is no longer pending (it waits for its author), so it never
+    // goes round in a loop.
     function flushPending() {
-      state.pending.forEach(function (p, clientId) {
-        send({ type: "message.send", thread: p.thread, client_id: clientId, body: p.body });
-      });
+      state.pending.forEach(sendFrame);
     }
 
     function onHello(frame) {
@@ -469,6 +626,7 @@
     }
 
     function onUpdated(m) {
+      state.edits.delete(m.id);
       const node = document.getElementById("m" + m.id);
       if (node && els.list.contains(node)) {
         node.replaceWith(renderMessage(m));
@@ -502,18 +660,73 @@
       addTopic(t);
       if (t.created_by === me && state.pendingTopic && state.pendingTopic === t.title.toLowerCase()) {
         state.pendingTopic = null;
+        state.topic = null;
+        clearPhiPanel(els.topicPhi);
         switchThread(t.id);
       }
     }
 
+    function onPhiFound(frame) {
+      const findings = frame.findings || [];
+      const p = typeof frame.ref === "string" ? state.pending.get(frame.ref) : null;
+      if (p) {
+        // Not stored: take it back into the composer for its author.
+        state.pending.delete(frame.ref);
+        if (p.node) p.node.remove();
+        els.empty.hidden = els.list.children.length > 0;
+        const current = els.body.value;
+        if (!current.trim()) els.body.value = p.body;
+        else if (current !== p.body) els.body.value = p.body + "\n\n" + current;
+        const dismissed = new Set(p.dismissed || []);
+        state.held = { clientId: frame.ref, thread: p.thread, body: p.body, findings: findings, dismissed: dismissed };
+        showComposerError("");
+        renderPhiPanel(els.composerPhi, state.held, {
+          verb: "sent", what: "the message", sendLabel: "Send anyway",
+          field: function () { return els.body; },
+          onSend: function () { els.composer.requestSubmit(); },
+        });
+        return true;
+      }
+      if (typeof frame.ref === "number" && state.edits.has(frame.ref)) {
+        const edit = state.edits.get(frame.ref);
+        state.edits.delete(frame.ref);
+        const li = document.getElementById("m" + frame.ref);
+        if (li && els.list.contains(li)) {
+          startEdit(li, { body: edit.body, findings: findings, dismissed: new Set(edit.dismissed) });
+        }
+        return true;
+      }
+      if (state.topic && frame.ref === state.topic.ref && els.newTopic) {
+        state.pendingTopic = null;
+        const topic = state.topic;
+        topic.findings = findings;
+        topic.body = topic.title;
+        const details = els.newTopic.closest("details");
+        details.open = true;
+        const input = els.newTopic.querySelector("input[name=title]");
+        input.value = topic.title;
+        renderPhiPanel(els.topicPhi, topic, {
+          verb: "added", what: "the title", sendLabel: "Add anyway",
+          field: function () { return input; },
+          onSend: function () { els.newTopic.requestSubmit(); },
+        });
+        return true;
+      }
+      return false;
+    }
+
     function onError(frame) {
+      if (frame.code === "phi_found" && onPhiFound(frame)) return;
+      if (typeof frame.ref === "number") state.edits.delete(frame.ref);
+      if (state.topic && frame.ref === state.topic.ref) state.topic = null;
       const p = frame.ref ? state.pending.get(frame.ref) : null;
       if (p) {
         if (frame.code === "rate_limited") {
           p.node.querySelector(".msg__state").textContent = "Waiting to send…";
+          const wait = Math.max(1, Number(frame.retry_after) || 3) * 1000;
           window.setTimeout(function () {
-            if (state.pending.has(frame.ref)) send({ type: "message.send", thread: p.thread, client_id: frame.ref, body: p.body });
-          }, 3000);
+            if (state.pending.has(frame.ref)) sendFrame(p, frame.ref);
+          }, wait);
           return;
         }
         state.pending.delete(frame.ref);
@@ -625,7 +838,13 @@
         if (!state.live || !title) return;
         ev.preventDefault();
         state.pendingTopic = title.toLowerCase();
-        send({ type: "thread.create", title: title });
+        // A topic the PHI gate held keeps its ref and the ticked findings.
+        const held = state.topic && state.topic.findings ? state.topic : null;
+        const frame = { type: "thread.create", title: title, client_id: held ? held.ref : uuid() };
+        if (held && held.dismissed.size) frame.phi_dismissed = Array.from(held.dismissed);
+        state.topic = { ref: frame.client_id, title: title, findings: null, dismissed: held ? held.dismissed : new Set() };
+        clearPhiPanel(els.topicPhi);
+        send(frame);
         input.value = "";
         els.newTopic.closest("details").open = false;
       });
@@ -639,7 +858,17 @@
         return;
       }
       showComposerError("");
-      const clientId = uuid();
+      // A message the PHI gate held goes again with the same client_id (it
+      // was not stored) and the findings its author marked not identifying.
+      const held = state.held;
+      const clientId = held ? held.clientId : uuid();
+      const dismissed = held ? Array.from(held.dismissed) : [];
+      // Boxes ticked on a page the server rendered after a refused form post.
+      els.composer.querySelectorAll("input[name=dismiss]:checked").forEach(function (box) {
+        if (dismissed.indexOf(box.value) < 0) dismissed.push(box.value);
+      });
+      state.held = null;
+      clearPhiPanel(els.composerPhi);
       const node = el("li", "msg msg--mine msg--pending");
       node.dataset.clientId = clientId;
       const meta = el("div", "msg__meta");
@@ -648,13 +877,14 @@
       meta.appendChild(el("span", "msg__state small muted", "Sending…"));
       node.appendChild(meta);
       node.appendChild(el("p", "msg__body msg__plain", body));
-      state.pending.set(clientId, { thread: state.thread, body: body, node: node });
+      const pending = { thread: state.thread, body: body, node: node, dismissed: dismissed };
+      state.pending.set(clientId, pending);
       els.list.appendChild(node);
       els.empty.hidden = true;
       scrollToBottom();
       els.body.value = "";
       state.lastTypingSent = 0;
-      if (state.live && !state.syncing) send({ type: "message.send", thread: state.thread, client_id: clientId, body: body });
+      if (state.live && !state.syncing) sendFrame(pending, clientId);
     }
 
     if (els.composer) {
@@ -706,8 +936,11 @@
       }
     });
 
-    function startEdit(li) {
-      if (li.querySelector(".msg__editor")) return;
+    // held: {body, findings, dismissed} when the PHI gate refused an edit.
+    function startEdit(li, held) {
+      const open = li.querySelector(".msg__editor");
+      if (open && !held) return;
+      if (open) open.remove();
       const id = Number(li.dataset.id);
       state.editing = id;
       const bodyNode = li.querySelector(".msg__body");
@@ -719,7 +952,7 @@
       label.htmlFor = area.id;
       area.rows = 4;
       area.maxLength = maxBody;
-      area.value = li.dataset.body || textOf(bodyNode.innerHTML);
+      area.value = held ? held.body : li.dataset.body || textOf(bodyNode.innerHTML);
       const row = el("div", "row");
       const save = el("button", "btn btn--small", "Save");
       save.type = "submit";
@@ -730,6 +963,16 @@
       row.appendChild(el("span", "small muted", "Enter saves, Esc cancels"));
       form.appendChild(label);
       form.appendChild(area);
+      let phi = null;
+      if (held) {
+        phi = el("div", "phi-findings");
+        form.appendChild(phi);
+        renderPhiPanel(phi, held, {
+          verb: "saved", what: "the message", sendLabel: "Save anyway",
+          field: function () { return area; },
+          onSend: function () { form.requestSubmit(); },
+        });
+      }
       form.appendChild(row);
       bodyNode.hidden = true;
       if (actions) actions.hidden = true;
@@ -750,7 +993,12 @@
         ev.preventDefault();
         const body = area.value;
         if (!body.trim()) return;
-        if (body !== li.dataset.body) send({ type: "message.edit", id: id, body: body });
+        if (body !== li.dataset.body) {
+          const frame = { type: "message.edit", id: id, body: body };
+          const dismissed = held ? Array.from(held.dismissed) : [];
+          if (dismissed.length) frame.phi_dismissed = dismissed;
+          if (send(frame)) state.edits.set(id, { body: body, dismissed: dismissed });
+        }
         close();
       });
     }

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from cases.models import Case, CaseParticipant
 from realtime.models import Message
 from realtime.services import message_post, thread_default
+from workspace.models import AuditEvent
 
 
 def off_the_browser_loop(fn):
@@ -241,3 +242,149 @@ def test_a_dropped_page_catches_up_and_sends_its_queue_exactly_once(
     expect(divider.locator("xpath=following-sibling::li[1]")).to_contain_text(
         "While you were away"
     )
+
+
+PHI_BODY = "Mr John Smith, DOB 12/03/1961, phone 020 7946 0958"
+
+
+def test_identifiers_are_held_in_the_composer_until_dismissed_or_edited(
+    two_clinicians_on_a_case,
+):
+    case, owner, colleague = two_clinicians_on_a_case
+    box = owner.get_by_label("Message to # General")
+    colleague_log = colleague.locator("[data-messages]")
+
+    # Sent with identifiers: held, shown inline, nothing reaches anyone.
+    box.fill(PHI_BODY)
+    box.press("Enter")
+    panel = owner.locator("[data-composer-phi]")
+    expect(panel.get_by_role("alert").first).to_contain_text(
+        "3 possible identifiers found"
+    )
+    marks = panel.locator(".phi-findings__preview mark")
+    expect(marks).to_have_text(["John Smith", "12/03/1961", "020 7946 0958"])
+    expect(panel.locator(".phi-item")).to_have_count(3)
+    expect(panel.locator(".phi-item").first).to_contain_text("person's name")
+    expect(box).to_have_value(PHI_BODY)
+    expect(owner.locator("[data-messages] li.msg--pending")).to_have_count(0)
+
+    # "Send anyway" first asks for every item to be marked.
+    panel.get_by_role("button", name="Send anyway").click()
+    expect(panel.get_by_text("Mark each item as not identifying first")).to_be_visible()
+    first_box = panel.get_by_label(re.compile("Not identifying: keep “John Smith”"))
+    expect(first_box).to_be_focused()
+    # Keyboard: Space ticks the focused box, the rest by label.
+    first_box.press("Space")
+    for text in ("12/03/1961", "020 7946 0958"):
+        panel.get_by_label(re.compile(f"Not identifying: keep “{text}”")).check()
+    expect(marks.nth(0)).to_have_class(re.compile("phi-mark--dismissed"))
+    panel.get_by_role("button", name="Send anyway").click()
+
+    expect(colleague_log.locator("li.msg").last).to_contain_text("DOB 12/03/1961")
+    expect(panel).to_be_hidden()
+    expect(box).to_have_value("")
+    assert Message.objects.filter(case=case, body=PHI_BODY).count() == 1
+    assert AuditEvent.objects.filter(verb="phi.dismiss").count() == 1
+
+    # The other way out: "Edit" selects the finding; fixing it sends normally.
+    box.fill("Seen by Mr John Smith today")
+    box.press("Enter")
+    expect(panel.locator(".phi-item")).to_have_count(1)
+    panel.get_by_role("button", name="Edit “John Smith”").click()
+    expect(box).to_be_focused()
+    assert (
+        owner.evaluate(
+            "() => { const t = document.activeElement;"
+            " return t.value.slice(t.selectionStart, t.selectionEnd); }"
+        )
+        == "John Smith"
+    )
+    box.press("Backspace")
+    box.press_sequentially("the registrar")
+    box.press("Enter")
+    expect(colleague_log.locator("li.msg").last).to_contain_text(
+        "Seen by Mr the registrar today"
+    )
+    expect(panel).to_be_hidden()
+
+    # A topic title is held the same way, then added once marked.
+    owner.get_by_text("+ New topic").click()
+    owner.get_by_label("Topic title").fill("Mr John Smith follow-up")
+    owner.get_by_role("button", name="Add topic").click()
+    topic_panel = owner.locator("[data-topic-phi]")
+    expect(topic_panel.locator(".phi-findings__preview mark")).to_have_text(
+        ["John Smith"]
+    )
+    topic_panel.get_by_label(re.compile("Not identifying")).check()
+    topic_panel.get_by_role("button", name="Add anyway").click()
+    expect(
+        colleague.locator("[data-topic-list] a", has_text="Mr John Smith follow-up")
+    ).to_be_visible()
+    expect(owner.locator("[data-thread-title]")).to_have_text(
+        "# Mr John Smith follow-up"
+    )
+
+    # An edit is held in its editor until marked.
+    seeded = Message.objects.get(client_id="seed-1")
+    owner.locator("[data-topic-list] a", has_text="General").click()
+    own = owner.locator(f"#m{seeded.pk}")
+    own.get_by_role("button", name="Edit").click()
+    editor = own.get_by_label("Edit your message")
+    editor.fill("Rash started after seeing Mr John Smith")
+    editor.press("Enter")
+    held = own.locator(".phi-findings")
+    expect(held.locator(".phi-findings__preview mark")).to_have_text(["John Smith"])
+    expect(own.get_by_label("Edit your message")).to_have_value(
+        "Rash started after seeing Mr John Smith"
+    )
+    held.get_by_label(re.compile("Not identifying")).check()
+    held.get_by_role("button", name="Save anyway").click()
+    expect(colleague.locator(f"#m{seeded.pk}")).to_contain_text("seeing Mr John Smith")
+    assert AuditEvent.objects.filter(verb="phi.dismiss").count() == 3
+
+
+COUNT_ERRORS = """
+(() => {
+  window.__errors = [];
+  document.addEventListener("consilium:case-frame", (e) => {
+    if (e.detail.type === "error") window.__errors.push(e.detail.code);
+  });
+})();
+"""
+
+
+def test_a_held_message_is_not_resent_by_a_reconnect(
+    logged_in_page, make_clinician, make_case
+):
+    olive = make_clinician("olive", first_name="Olive", last_name="Owner")
+    case = make_case(olive, status=Case.Status.PUBLISHED)
+    page = logged_in_page(olive)
+    page.add_init_script(CONTROLLABLE_SOCKETS)
+    page.add_init_script(COUNT_ERRORS)
+    page.goto(f"/cases/{case.pk}/")
+    status = page.locator("[data-discussion] [data-status]")
+    expect(status).to_have_text("Live")
+    box = page.get_by_label("Message to # General")
+    box.fill(PHI_BODY)
+    box.press("Enter")
+    expect(page.locator("[data-composer-phi] .phi-item")).to_have_count(3)
+
+    # The socket drops and comes back: the held message is not in the queue.
+    page.evaluate(
+        """() => window.__sockets.filter((s) => s.url.includes('/ws/cases/'))
+        .forEach((s) => s.close())"""
+    )
+    expect(status).to_contain_text("Reconnecting")
+    expect(status).to_have_text("Live", timeout=20000)
+    # Frames are answered in order: had the queue resent the held message,
+    # its refusal would come before this message's acknowledgement.
+    box.fill("Plain note after the reconnect")
+    box.press("Enter")
+    log = page.locator("[data-messages]")
+    expect(
+        log.locator("li.msg:not(.msg--pending)", has_text="Plain note")
+    ).to_be_visible()
+    assert page.evaluate("() => window.__errors") == ["phi_found"]
+    assert list(Message.objects.filter(case=case).values_list("body", flat=True)) == [
+        "Plain note after the reconnect"
+    ]

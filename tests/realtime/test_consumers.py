@@ -4,6 +4,7 @@ every error, every refusal code, through the real ASGI stack."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -11,6 +12,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings as django_settings
 
 from cases.models import Case, CaseParticipant
+from cases.phi import finding_key, scan_fields
 from realtime.models import Message, Thread
 from realtime.services import message_post, thread_default
 from workspace.events import EVENT_TYPE, case_group
@@ -294,7 +296,8 @@ async def test_only_the_author_may_edit_or_delete(discussion):
     await send(colleague, {"type": "message.delete", "id": message_id})
     delete_error = await frame_of(colleague, "error")
 
-    assert edit_error["code"] == "forbidden" and edit_error["ref"] == "message.edit"
+    # An edit's errors name the message it was about.
+    assert edit_error["code"] == "forbidden" and edit_error["ref"] == message_id
     assert (
         delete_error["code"] == "forbidden" and delete_error["ref"] == "message.delete"
     )
@@ -593,6 +596,7 @@ async def test_sending_too_fast_gets_rate_limited(discussion, settings):
     ack = await frame_of(comm, "message.ack")
 
     assert error["code"] == "rate_limited" and error["ref"] == "c-r3"
+    assert 1 <= error["retry_after"] <= 60
     assert ack["duplicate"] is True
     assert await Message.objects.acount() == 2
     await assert_still_open(comm)
@@ -982,3 +986,279 @@ async def test_notifications_socket_answers_ping_and_reports_bad_frames(discussi
     assert unknown["code"] == "unknown_type" and unknown["ref"] == "subscribe"
     assert pong == {"type": "pong"}
     await inbox.disconnect()
+
+
+# --- the PHI gate ------------------------------------------------------------------------------
+
+PHI_BODY = "Mr John Smith, DOB 12/03/1961, phone 020 7946 0958"
+
+
+def keys_of(text: str, field: str = "body") -> list[str]:
+    return [finding_key(f) for f in scan_fields({field: text})]
+
+
+async def test_message_with_phi_is_refused_with_its_findings_and_nothing_is_stored(
+    discussion,
+):
+    owner, hello = await join(discussion.owner, discussion.case)
+    colleague, _ = await join(discussion.colleague, discussion.case)
+    thread = hello["threads"][0]["id"]
+    frame = {
+        "type": "message.send",
+        "thread": thread,
+        "client_id": "c-phi",
+        "body": PHI_BODY,
+    }
+
+    await send(owner, frame)
+    error = await frame_of(owner, "error")
+
+    assert error["code"] == "phi_found" and error["ref"] == "c-phi"
+    assert error["detail"]
+    assert [
+        {k: f[k] for k in ("key", "kind", "start", "end", "text")}
+        for f in error["findings"]
+    ] == [
+        {"key": keys_of(PHI_BODY)[0], "kind": "name", "start": 3, "end": 13,
+         "text": "John Smith"},
+        {"key": keys_of(PHI_BODY)[1], "kind": "date", "start": 19, "end": 29,
+         "text": "12/03/1961"},
+        {"key": keys_of(PHI_BODY)[2], "kind": "phone", "start": 37, "end": 50,
+         "text": "020 7946 0958"},
+    ]  # fmt: skip
+    assert all(f["reason"] and f["match"] == f["text"] for f in error["findings"])
+    assert await Message.objects.acount() == 0
+    case = await Case.objects.aget(pk=discussion.case.pk)
+    assert case.last_message_seq == 0
+    assert await nothing_more(colleague)
+    assert await nothing_more(owner)
+
+    # The same frame with the findings marked "not identifying" is stored,
+    # with the client_id and the first seq the refusal left free.
+    await send(owner, {**frame, "phi_dismissed": keys_of(PHI_BODY)})
+    found = await frames_of(owner, "message.ack", "message.new")
+    new_on_colleague = await frame_of(colleague, "message.new")
+
+    ack = found["message.ack"]
+    assert ack["client_id"] == "c-phi" and ack["duplicate"] is False
+    assert ack["seq"] == 1
+    assert new_on_colleague["message"]["body"] == PHI_BODY
+    assert await nothing_more(colleague)
+    event = await AuditEvent.objects.aget(verb="phi.dismiss")
+    assert event.actor_id == discussion.owner.pk
+    assert event.data["surface"] == "message.send"
+    assert event.data["keys"] == sorted(keys_of(PHI_BODY))
+
+    # A retry after a reconnect is the stored copy, broadcast no more.
+    await send(owner, {**frame, "phi_dismissed": keys_of(PHI_BODY)})
+    assert (await frame_of(owner, "message.ack"))["duplicate"] is True
+    assert await nothing_more(colleague)
+    assert await Message.objects.acount() == 1
+    assert await AuditEvent.objects.filter(verb="phi.dismiss").acount() == 1
+    await owner.disconnect()
+    await colleague.disconnect()
+
+
+async def test_a_send_dismissing_only_some_findings_is_refused_for_the_rest(
+    discussion,
+):
+    owner, hello = await join(discussion.owner, discussion.case)
+    thread = hello["threads"][0]["id"]
+    keys = keys_of(PHI_BODY)
+
+    await send(
+        owner,
+        {
+            "type": "message.send",
+            "thread": thread,
+            "client_id": "c-part",
+            "body": PHI_BODY,
+            "phi_dismissed": keys[:2],
+        },
+    )
+    error = await frame_of(owner, "error")
+
+    assert error["code"] == "phi_found"
+    assert [f["key"] for f in error["findings"]] == keys[2:]
+    assert await Message.objects.acount() == 0
+    await send(
+        owner,
+        {
+            "type": "message.send",
+            "thread": thread,
+            "client_id": "c-part",
+            "body": PHI_BODY,
+            "phi_dismissed": "all of them",
+        },
+    )
+    bad = await frame_of(owner, "error")
+    assert (bad["code"], bad["ref"]) == ("bad_request", "c-part")
+    await assert_still_open(owner)
+    await owner.disconnect()
+
+
+async def test_an_edit_with_phi_is_refused_naming_the_message_until_dismissed(
+    discussion,
+):
+    owner, hello = await join(discussion.owner, discussion.case)
+    colleague, _ = await join(discussion.colleague, discussion.case)
+    thread = hello["threads"][0]["id"]
+    message_id = (await post(owner, thread, "Rash resolved", "c-e1"))["message.ack"][
+        "id"
+    ]
+    await frame_of(colleague, "message.new")
+    edit = {"type": "message.edit", "id": message_id, "body": PHI_BODY}
+
+    await send(owner, edit)
+    error = await frame_of(owner, "error")
+
+    assert error["code"] == "phi_found" and error["ref"] == message_id
+    assert [f["key"] for f in error["findings"]] == keys_of(PHI_BODY)
+    message = await Message.objects.aget(pk=message_id)
+    assert message.body == "Rash resolved" and message.edited is None
+    assert await nothing_more(colleague)
+
+    await send(owner, {**edit, "phi_dismissed": keys_of(PHI_BODY)})
+    updated = await frame_of(colleague, "message.updated")
+    assert updated["message"]["body"] == PHI_BODY
+    event = await AuditEvent.objects.aget(verb="phi.dismiss")
+    assert event.data["surface"] == "message.edit"
+    await owner.disconnect()
+    await colleague.disconnect()
+
+
+async def test_a_topic_title_with_phi_is_refused_until_dismissed(discussion):
+    owner, _ = await join(discussion.owner, discussion.case)
+    colleague, _ = await join(discussion.colleague, discussion.case)
+    title = "Mr John Smith follow-up"
+
+    await send(owner, {"type": "thread.create", "title": title, "client_id": "t-1"})
+    with_ref = await frame_of(owner, "error")
+    await send(owner, {"type": "thread.create", "title": title})
+    without_ref = await frame_of(owner, "error")
+
+    assert with_ref["code"] == "phi_found" and with_ref["ref"] == "t-1"
+    assert without_ref["code"] == "phi_found"
+    assert without_ref["ref"] == "thread.create"
+    assert [f["key"] for f in with_ref["findings"]] == keys_of(title, "title")
+    assert [f["text"] for f in with_ref["findings"]] == ["John Smith"]
+    assert not await Thread.objects.filter(title=title).aexists()
+    assert await nothing_more(colleague)
+
+    await send(
+        owner,
+        {
+            "type": "thread.create",
+            "title": title,
+            "client_id": "t-1",
+            "phi_dismissed": keys_of(title, "title"),
+        },
+    )
+    new = await frame_of(colleague, "thread.new")
+    assert new["thread"]["title"] == title
+    event = await AuditEvent.objects.aget(verb="phi.dismiss")
+    assert event.data["surface"] == "thread.create"
+    await owner.disconnect()
+    await colleague.disconnect()
+
+
+# --- hardening: nesting, rate limits, size ------------------------------------------------------
+
+DEEP_FRAMES = [
+    "[" * 100_000 + "]" * 100_000,
+    '{"a":' * 30_000 + "1" + "}" * 30_000,
+    '{"type":"message.send","body":' + "[" * 5_000 + "]" * 5_000 + "}",
+]
+
+
+async def test_deeply_nested_frames_get_bad_json_and_the_connection_stays_open(
+    discussion,
+):
+    comm, _ = await join(discussion.owner, discussion.case)
+    for text in DEEP_FRAMES:
+        await comm.send_to(text_data=text)
+        error = await frame_of(comm, "error")
+        assert error["code"] == "bad_json", text[:20]
+    await assert_still_open(comm)
+    await comm.disconnect()
+
+
+async def test_notifications_socket_survives_deep_and_oversized_frames(discussion):
+    inbox = await open_socket(discussion.owner, "/ws/notifications/")
+    for text in DEEP_FRAMES:
+        await inbox.send_to(text_data=text)
+        assert (await inbox.receive_json_from(timeout=5))["code"] == "bad_json"
+    await inbox.send_to(text_data='"' + "x" * (300 * 1024) + '"')
+    too_long = await inbox.receive_json_from(timeout=5)
+    await send(inbox, {"type": "ping"})
+    assert too_long["type"] == "error" and too_long["code"] == "too_long"
+    assert await inbox.receive_json_from(timeout=5) == {"type": "pong"}
+    await inbox.disconnect()
+
+
+async def test_a_frame_over_the_byte_limit_gets_too_long_and_the_connection_stays_open(
+    discussion,
+):
+    limit = django_settings.WS_MAX_FRAME_BYTES
+    comm, hello = await join(discussion.owner, discussion.case)
+    thread = hello["threads"][0]["id"]
+
+    # Fewer characters than the limit but more bytes: it is bytes that count
+    # (Daphne's own limit is in bytes too).
+    body = "€" * (limit // 3 + 1)
+    assert len(body) < limit < len(body.encode())
+    frame = {"type": "message.send", "thread": thread, "client_id": "c-big"}
+    await comm.send_to(
+        text_data=json.dumps({**frame, "body": body}, ensure_ascii=False)
+    )
+    error = await frame_of(comm, "error")
+    await comm.send_to(text_data="x" * (limit + 1))
+    plain = await frame_of(comm, "error")
+
+    assert error["code"] == "too_long" and plain["code"] == "too_long"
+    assert f"{limit:,}" in error["detail"]
+    assert await Message.objects.acount() == 0
+    await assert_still_open(comm)
+    await comm.disconnect()
+
+
+async def test_every_writing_frame_is_rate_limited_with_a_retry_hint(
+    discussion, settings
+):
+    settings.MESSAGE_CHANGE_RATE_LIMIT = 2
+    settings.MESSAGE_CHANGE_RATE_WINDOW_SECONDS = 60
+    settings.TOPIC_RATE_LIMIT = 1
+    settings.TOPIC_RATE_WINDOW_SECONDS = 60
+    comm, hello = await join(discussion.owner, discussion.case)
+    thread = hello["threads"][0]["id"]
+    ids = [
+        (await post(comm, thread, f"m{n}", f"c-w{n}"))["message.ack"]["id"]
+        for n in range(3)
+    ]
+
+    await send(comm, {"type": "message.edit", "id": ids[0], "body": "edited"})
+    await frame_of(comm, "message.updated")
+    await send(comm, {"type": "message.delete", "id": ids[1]})
+    await frame_of(comm, "message.deleted")
+    await send(comm, {"type": "message.edit", "id": ids[2], "body": "again"})
+    edit_error = await frame_of(comm, "error")
+    await send(comm, {"type": "message.delete", "id": ids[2]})
+    delete_error = await frame_of(comm, "error")
+    await send(comm, {"type": "thread.create", "title": "Imaging"})
+    await frame_of(comm, "thread.new")
+    await send(comm, {"type": "thread.create", "title": "Bloods", "client_id": "t-b"})
+    topic_error = await frame_of(comm, "error")
+
+    assert (edit_error["code"], edit_error["ref"]) == ("rate_limited", ids[2])
+    assert (delete_error["code"], delete_error["ref"]) == (
+        "rate_limited",
+        "message.delete",
+    )
+    assert (topic_error["code"], topic_error["ref"]) == ("rate_limited", "t-b")
+    for error in (edit_error, delete_error, topic_error):
+        assert 1 <= error["retry_after"] <= 60
+    message = await Message.objects.aget(pk=ids[2])
+    assert message.body == "m2" and message.deleted is None
+    assert not await Thread.objects.filter(title="Bloods").aexists()
+    await assert_still_open(comm)
+    await comm.disconnect()

@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from cases.phi import finding_key, scan_fields
 from realtime.rendering import (
     MAX_BRACKET_COST,
     MAX_WORD_COST,
@@ -73,12 +74,15 @@ def test_xss_vectors_render_inert(body):
 @pytest.mark.parametrize("body", XSS_VECTORS)
 def test_xss_vectors_in_stored_messages_render_inert(discussion, body):
     thread = thread_default(case=discussion.case)
+    text = body + "\n\n@colin"
     message = message_post(
         case=discussion.case,
         thread=thread,
         by=discussion.owner,
-        body=body + "\n\n@colin",
+        body=text,
         client_id=f"xss-{XSS_VECTORS.index(body)}",
+        # Some vectors hold a URL the PHI gate flags; the author lets it by.
+        phi_dismissed=[finding_key(f) for f in scan_fields({"body": text})],
     ).message
     assert 'class="mention"' in message.body_html
     assert_inert(message.body_html)

@@ -8,11 +8,13 @@ import pytest
 from django.db import connection, transaction
 
 from cases.models import Case
+from cases.phi import finding_key, scan_fields
 from realtime.models import Message, Thread
 from realtime.services import (
     BodyTooLong,
     InvalidInput,
     NotFound,
+    PHIFound,
     RateLimited,
     message_delete,
     message_edit,
@@ -22,6 +24,10 @@ from realtime.services import (
 )
 from workspace.models import AuditEvent, Notification
 from workspace.services import PermissionDenied
+
+
+def dismiss_all(body: str, field: str = "body") -> list[str]:
+    return [finding_key(f) for f in scan_fields({field: body})]
 
 
 @pytest.fixture
@@ -301,12 +307,15 @@ def test_mention_links_and_notifies_people_who_can_see_the_case(
 
 
 def test_mentions_in_code_or_of_oneself_do_not_notify(discussion, general):
+    body = "`@colin` in code, @olive is me, mail colin@example.org"
     message_post(
         case=discussion.case,
         thread=general,
         by=discussion.owner,
-        body="`@colin` in code, @olive is me, mail colin@example.org",
+        body=body,
         client_id="m2",
+        # The address is flagged by the PHI gate; the author lets it by.
+        phi_dismissed=dismiss_all(body),
     )
     assert not Notification.objects.exists()
 
@@ -462,3 +471,201 @@ def test_message_history_selector_pages_in_both_directions(discussion, general):
     assert [m.pk for m in latest.messages] == ids[4:] and latest.has_more
     assert [m.pk for m in middle.messages] == ids[3:5] and middle.has_more
     assert [m.pk for m in everything.messages] == ids and not everything.has_more
+
+
+# --- the PHI gate ------------------------------------------------------------------------------
+
+PHI_BODY = "Mr John Smith, DOB 12/03/1961, phone 020 7946 0958"
+
+
+def test_post_with_phi_stores_nothing_takes_no_seq_and_leaves_the_client_id_free(
+    discussion, general, django_capture_on_commit_callbacks
+):
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(PHIFound) as refused,
+    ):
+        message_post(
+            case=discussion.case,
+            thread=general,
+            by=discussion.owner,
+            body=PHI_BODY,
+            client_id="p-1",
+        )
+
+    assert [f["kind"] for f in refused.value.payload()] == ["name", "date", "phone"]
+    assert [f["key"] for f in refused.value.payload()] == dismiss_all(PHI_BODY)
+    assert not Message.objects.exists() and payloads(callbacks) == []
+    discussion.case.refresh_from_db()
+    assert discussion.case.last_message_seq == 0
+    assert not AuditEvent.objects.filter(verb="phi.dismiss").exists()
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        result = message_post(
+            case=discussion.case,
+            thread=general,
+            by=discussion.owner,
+            body=PHI_BODY,
+            client_id="p-1",
+            phi_dismissed=dismiss_all(PHI_BODY),
+            ip="10.1.2.3",
+        )
+
+    assert result.duplicate is False and result.message.seq == 1
+    assert [p["type"] for _g, p in payloads(callbacks)] == ["message.new"]
+    event = AuditEvent.objects.get(verb="phi.dismiss")
+    assert event.actor == discussion.owner and event.case_id == discussion.case.pk
+    assert event.data["surface"] == "message.send"
+    assert event.data["keys"] == sorted(dismiss_all(PHI_BODY))
+    assert event.data["kinds"] == ["date", "name", "phone"]
+    assert "John" not in str(event.data)  # the audit holds keys, never the text
+
+
+def test_a_partial_dismissal_still_refuses_the_rest(discussion, general):
+    keys = dismiss_all(PHI_BODY)
+    with pytest.raises(PHIFound) as refused:
+        message_post(
+            case=discussion.case,
+            thread=general,
+            by=discussion.owner,
+            body=PHI_BODY,
+            client_id="p-2",
+            phi_dismissed=keys[:2],
+        )
+    assert [f["key"] for f in refused.value.payload()] == keys[2:]
+    assert not Message.objects.exists()
+
+
+def test_a_repeat_of_a_stored_client_id_is_not_scanned_again(discussion, general):
+    message_post(
+        case=discussion.case,
+        thread=general,
+        by=discussion.owner,
+        body=PHI_BODY,
+        client_id="p-3",
+        phi_dismissed=dismiss_all(PHI_BODY),
+    )
+    # A reconnecting client resends without the dismissals: the stored copy.
+    again = message_post(
+        case=discussion.case,
+        thread=general,
+        by=discussion.owner,
+        body=PHI_BODY,
+        client_id="p-3",
+    )
+    assert again.duplicate is True
+    assert AuditEvent.objects.filter(verb="phi.dismiss").count() == 1
+
+
+def test_phi_dismissed_must_be_a_list_of_strings(discussion, general):
+    for bad in ("abc", [1, 2], {"k": 1}, ["x" * 200]):
+        with pytest.raises(InvalidInput):
+            message_post(
+                case=discussion.case,
+                thread=general,
+                by=discussion.owner,
+                body="fine",
+                client_id="p-4",
+                phi_dismissed=bad,
+            )
+    assert not Message.objects.exists()
+
+
+def test_edit_with_phi_changes_nothing_until_dismissed(
+    discussion, general, django_capture_on_commit_callbacks
+):
+    message = message_post(
+        case=discussion.case,
+        thread=general,
+        by=discussion.owner,
+        body="Rash resolved",
+        client_id="p-5",
+    ).message
+
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(PHIFound) as refused,
+    ):
+        message_edit(message=message, by=discussion.owner, body=PHI_BODY)
+    message.refresh_from_db()
+    assert message.body == "Rash resolved" and message.edited is None
+    assert payloads(callbacks) == []
+    assert not AuditEvent.objects.filter(verb="message.edit").exists()
+    assert len(refused.value.findings) == 3
+
+    message_edit(
+        message=message,
+        by=discussion.owner,
+        body=PHI_BODY,
+        phi_dismissed=dismiss_all(PHI_BODY),
+    )
+    message.refresh_from_db()
+    assert message.body == PHI_BODY
+    event = AuditEvent.objects.get(verb="phi.dismiss")
+    assert event.data["surface"] == "message.edit"
+    assert event.target_id == str(message.pk)
+
+
+def test_topic_titles_pass_the_phi_gate(discussion):
+    title = "Mr John Smith follow-up"
+    with pytest.raises(PHIFound) as refused:
+        thread_create(case=discussion.case, by=discussion.owner, title=title)
+    assert [f["field"] for f in refused.value.payload()] == ["title"]
+    assert not Thread.objects.filter(title=title).exists()
+
+    thread = thread_create(
+        case=discussion.case,
+        by=discussion.owner,
+        title=title,
+        phi_dismissed=dismiss_all(title, "title"),
+    )
+    assert thread.title == title
+    event = AuditEvent.objects.get(verb="phi.dismiss")
+    assert event.data["surface"] == "thread.create"
+
+
+# --- rate limits on the other writes -----------------------------------------------------------
+
+
+def test_edits_deletes_and_topics_are_rate_limited_with_a_retry_hint(
+    discussion, general, settings
+):
+    settings.MESSAGE_CHANGE_RATE_LIMIT = 2
+    settings.MESSAGE_CHANGE_RATE_WINDOW_SECONDS = 60
+    settings.TOPIC_RATE_LIMIT = 1
+    settings.TOPIC_RATE_WINDOW_SECONDS = 60
+    messages = [
+        message_post(
+            case=discussion.case,
+            thread=general,
+            by=discussion.owner,
+            body=f"m{n}",
+            client_id=f"rl-{n}",
+        ).message
+        for n in range(3)
+    ]
+    message_edit(message=messages[0], by=discussion.owner, body="edited")
+    message_delete(message=messages[1], by=discussion.owner)
+    with pytest.raises(RateLimited) as edit_refused:
+        message_edit(message=messages[2], by=discussion.owner, body="again")
+    with pytest.raises(RateLimited):
+        message_delete(message=messages[2], by=discussion.owner)
+    thread_create(case=discussion.case, by=discussion.owner, title="Imaging")
+    with pytest.raises(RateLimited) as topic_refused:
+        thread_create(case=discussion.case, by=discussion.owner, title="Bloods")
+
+    assert 1 <= edit_refused.value.retry_after <= 60
+    assert 1 <= topic_refused.value.retry_after <= 60
+    assert "try again in" in str(topic_refused.value)
+    messages[2].refresh_from_db()
+    assert messages[2].body == "m2" and messages[2].deleted is None
+    assert not Thread.objects.filter(title="Bloods").exists()
+    # Budgets are per user and per kind: the colleague and new messages go on.
+    thread_create(case=discussion.case, by=discussion.colleague, title="Bloods")
+    message_post(
+        case=discussion.case,
+        thread=general,
+        by=discussion.owner,
+        body="still posting",
+        client_id="rl-9",
+    )

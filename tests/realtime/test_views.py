@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cases.permissions import case_access
+from cases.phi import finding_key, scan_fields
 from realtime.models import Message, Thread
 from realtime.services import message_post, thread_default
 from workspace.models import AuditEvent
@@ -354,3 +355,98 @@ def test_demo_seed_posts_the_discussion_once_and_skips_without_cases(make_clinic
         "Investigations",
     }
     assert Message.objects.filter(case=case, mentions__username="ben").exists()
+
+
+# --- the PHI gate without JavaScript -----------------------------------------------------------
+
+PHI_BODY = "Mr John Smith, DOB 12/03/1961, phone 020 7946 0958"
+
+
+def dismiss_boxes(html: str) -> list[str]:
+    return re.findall(r'name="dismiss" value="([0-9a-f]{64})"', html)
+
+
+def test_form_post_with_phi_shows_the_findings_and_posts_once_all_are_ticked(
+    discussion, client_for
+):
+    general = thread_default(case=discussion.case)
+    c = client_for(discussion.owner)
+    url = thread_url(discussion.case, general)
+    data = {"body": PHI_BODY, "client_id": "form-phi"}
+
+    refused = c.post(url, data)
+    html = refused.content.decode()
+    keys = [finding_key(f) for f in scan_fields({"body": PHI_BODY})]
+
+    assert refused.status_code == 400
+    assert "3 possible identifiers must be removed" in html
+    assert "<mark>John Smith</mark>" in html and "<mark>020 7946 0958</mark>" in html
+    assert dismiss_boxes(html) == keys
+    assert PHI_BODY in html  # the text stays in the composer to edit
+    assert not Message.objects.exists()
+
+    partly = c.post(url, {**data, "dismiss": keys[:1]})
+    assert partly.status_code == 400
+    assert f'value="{keys[0]}" checked' in partly.content.decode()
+
+    posted = c.post(url, {**data, "dismiss": keys})
+    [message] = Message.objects.all()
+    assert posted.status_code == 302 and message.body == PHI_BODY
+    assert AuditEvent.objects.get(verb="phi.dismiss").data["surface"] == (
+        "message.send"
+    )
+
+
+def test_edit_form_with_phi_shows_the_findings(discussion, client_for):
+    general = thread_default(case=discussion.case)
+    message = message_post(
+        case=discussion.case,
+        thread=general,
+        by=discussion.owner,
+        body="plain",
+        client_id="e-phi",
+    ).message
+    c = client_for(discussion.owner)
+    url = reverse("discussion_message_edit", args=[discussion.case.pk, message.pk])
+
+    refused = c.post(url, {"body": PHI_BODY})
+    keys = dismiss_boxes(refused.content.decode())
+    message.refresh_from_db()
+    body_after_refusal = message.body
+    saved = c.post(url, {"body": PHI_BODY, "dismiss": keys})
+    message.refresh_from_db()
+
+    assert refused.status_code == 400 and len(keys) == 3
+    assert body_after_refusal == "plain"
+    assert saved.status_code == 302 and message.body == PHI_BODY
+
+
+def test_topic_form_with_phi_shows_the_findings(discussion, client_for):
+    c = client_for(discussion.owner)
+    url = reverse("discussion_thread_create", args=[discussion.case.pk])
+    title = "Mr John Smith follow-up"
+
+    refused = c.post(url, {"title": title})
+    html = refused.content.decode()
+    keys = dismiss_boxes(html)
+    created = c.post(url, {"title": title, "dismiss": keys})
+
+    assert refused.status_code == 400 and "<mark>John Smith</mark>" in html
+    assert f'value="{title}"' in html
+    assert len(keys) == 1
+    assert created.status_code == 302
+    assert Thread.objects.filter(case=discussion.case, title=title).exists()
+
+
+def test_rate_limited_form_posts_answer_429(discussion, client_for, settings):
+    settings.TOPIC_RATE_LIMIT = 1
+    settings.TOPIC_RATE_WINDOW_SECONDS = 60
+    c = client_for(discussion.owner)
+    url = reverse("discussion_thread_create", args=[discussion.case.pk])
+
+    first = c.post(url, {"title": "Imaging"})
+    second = c.post(url, {"title": "Bloods"})
+
+    assert first.status_code == 302
+    assert second.status_code == 429
+    assert "adding topics too quickly" in second.content.decode()
