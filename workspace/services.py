@@ -188,9 +188,14 @@ def patient_invite_create(*, clinician: User, note: str = "") -> PatientInvite:
 
 @transaction.atomic
 def verification_request(*, user: User, ip: str | None = None) -> ClinicianProfile:
-    """Ask staff to verify the clinician's registration."""
-    profile = ClinicianProfile.objects.select_for_update().get(user=user)
-    if not profile.registration_number:
+    """Ask staff to verify the clinician's registration.
+
+    Refused (as a ServiceError, never a crash) for anyone without a
+    clinician profile, patients included.
+    """
+    require(user.is_clinician, "Only clinicians ask for verification.")
+    profile = ClinicianProfile.objects.select_for_update().filter(user=user).first()
+    if profile is None or not profile.registration_number:
         raise ServiceError(
             "Add your registration number before asking for verification."
         )

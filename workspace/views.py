@@ -158,7 +158,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@clinician_required
 def request_verification(request: HttpRequest) -> HttpResponse:
     try:
         services.verification_request(user=request.user, ip=client_ip(request))
