@@ -21,8 +21,11 @@ from .models import AuditChainHead, AuditEvent, User
 def client_ip(request: HttpRequest | None) -> str | None:
     """The caller's address as the server saw it.
 
-    X-Forwarded-For is not read here: anyone can send it. Behind a proxy,
-    Daphne's ``--proxy-headers`` puts the proxy's view into REMOTE_ADDR.
+    X-Forwarded-For is never read here: anyone can send it. Behind nginx,
+    Daphne's ``--proxy-headers`` puts the first X-Forwarded-For entry into
+    REMOTE_ADDR, which is safe only because deploy/nginx.conf overwrites the
+    header with ``$remote_addr`` (appending would keep a forged first entry)
+    and Daphne listens on loopback only.
     """
     if request is None:
         return None
