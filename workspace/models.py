@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 from datetime import timedelta
@@ -332,8 +333,10 @@ class AuditChainHead(models.Model):
 class AuditEvent(models.Model):
     """Append-only record of who did what to which object.
 
-    Each event stores the hash of its predecessor and its own hash over its
-    content, so editing or deleting a row breaks the chain where it happened.
+    Each event stores the hash of its predecessor and its own HMAC over its
+    content (keyed by the audit key named in ``key_id``, see audit_keys.py),
+    so editing or deleting a row breaks the chain where it happened, and
+    nobody without the key can recompute the hashes after an edit.
     """
 
     created = models.DateTimeField(default=timezone.now, db_index=True)
@@ -354,6 +357,7 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     data = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True)
+    key_id = models.CharField(max_length=16, blank=True)
     hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
@@ -386,10 +390,11 @@ class AuditEvent(models.Model):
             "ip": self.ip,
             "data": self.data,
             "prev_hash": self.prev_hash,
+            "key_id": self.key_id,
         }
         return json.dumps(
             payload, sort_keys=True, separators=(",", ":"), default=str
         ).encode()
 
-    def compute_hash(self) -> str:
-        return hashlib.sha256(self.canonical()).hexdigest()
+    def compute_hash(self, key: bytes) -> str:
+        return hmac.new(key, self.canonical(), hashlib.sha256).hexdigest()

@@ -12,6 +12,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from workspace.audit_keys import parse_previous_keys
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CONSILIUM_VAR_DIR", BASE_DIR / "var"))
 
@@ -328,6 +330,17 @@ LOGGING = {
 MESSAGE_RATE_LIMIT = int(os.environ.get("MESSAGE_RATE_LIMIT", "20"))
 MESSAGE_RATE_WINDOW_SECONDS = int(os.environ.get("MESSAGE_RATE_WINDOW_SECONDS", "10"))
 PATIENT_INVITE_TTL_DAYS = int(os.environ.get("PATIENT_INVITE_TTL_DAYS", "14"))
+
+# The audit chain is sealed with HMAC-SHA256 under this key (see README,
+# "Audit trail keys"). Unset, a key derived from SECRET_KEY is used (id "sk"),
+# which `check --deploy` refuses: rotating SECRET_KEY would then orphan the
+# chain. AUDIT_HMAC_PREVIOUS_KEYS ("id:key,id:key", oldest first) keeps
+# retired keys so the events they sealed still verify.
+AUDIT_HMAC_KEY = os.environ.get("AUDIT_HMAC_KEY", "")
+AUDIT_HMAC_KEY_ID = os.environ.get("AUDIT_HMAC_KEY_ID", "1")
+AUDIT_HMAC_PREVIOUS_KEYS = parse_previous_keys(
+    os.environ.get("AUDIT_HMAC_PREVIOUS_KEYS", "")
+)
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
