@@ -347,3 +347,20 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     if target.startswith("/") and not target.startswith("//"):
         return redirect(target)
     return redirect("notification_list")
+
+
+def login_locked_out(request: HttpRequest, credentials: dict | None = None):
+    """django-axes' lockout page: who is paused, for how long, and what to do."""
+    from django.conf import settings
+
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    return render(
+        request,
+        "registration/lockout.html",
+        {
+            "username": username,
+            "failure_limit": settings.AXES_FAILURE_LIMIT,
+            "cooloff_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+        },
+        status=429,
+    )
