@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -22,10 +23,23 @@ class User(AbstractUser):
         PATIENT = "patient", "Patient"
 
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CLINICIAN)
+    # Unique (case-insensitively) but only trusted once confirmed: invitations
+    # resolve an address to an account only when ``email_confirmed_at`` is set.
     email = models.EmailField("email address", blank=True)
+    email_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # A changed address waits here until its owner follows the link sent to
+    # it; ``email`` keeps the old one until then.
+    pending_email = models.EmailField(blank=True)
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~models.Q(email=""),
+                name="unique_user_email_ci",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.display_name
@@ -34,6 +48,10 @@ class User(AbstractUser):
     def display_name(self) -> str:
         full = self.get_full_name().strip()
         return full or self.username
+
+    @property
+    def email_confirmed(self) -> bool:
+        return bool(self.email) and self.email_confirmed_at is not None
 
     @property
     def is_clinician(self) -> bool:

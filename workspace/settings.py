@@ -358,6 +358,8 @@ LOGGING = {
 MESSAGE_RATE_LIMIT = int(os.environ.get("MESSAGE_RATE_LIMIT", "20"))
 MESSAGE_RATE_WINDOW_SECONDS = int(os.environ.get("MESSAGE_RATE_WINDOW_SECONDS", "10"))
 PATIENT_INVITE_TTL_DAYS = int(os.environ.get("PATIENT_INVITE_TTL_DAYS", "14"))
+# How long an e-mail confirmation link works.
+EMAIL_CONFIRM_MAX_AGE_DAYS = int(os.environ.get("EMAIL_CONFIRM_MAX_AGE_DAYS", "3"))
 
 # The audit chain is sealed with HMAC-SHA256 under this key (see README,
 # "Audit trail keys"). Unset, a key derived from SECRET_KEY is used (id "sk"),
