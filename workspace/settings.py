@@ -350,7 +350,11 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        # Every login is logged at INFO otherwise; lockouts stay visible.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- Consilium ----------------------------------------------------------------------
