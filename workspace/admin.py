@@ -50,6 +50,12 @@ class UserAdmin(DjangoUserAdmin):
     )
     # Confirmation happens only through the link sent to the address.
     readonly_fields = ["email_confirmed_at", "pending_email"]
+
+    def save_model(self, request, obj, form, change):
+        if change and "email" in form.changed_data:
+            # Staff typed a new address: nobody has confirmed it yet.
+            obj.email_confirmed_at = None
+        super().save_model(request, obj, form, change)
     add_fieldsets = (
         *DjangoUserAdmin.add_fieldsets,
         ("Consilium", {"fields": ("kind",)}),

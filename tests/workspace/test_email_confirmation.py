@@ -367,3 +367,36 @@ def test_confirmation_link_for_a_replaced_pending_address_no_longer_works(
     user.refresh_from_db()
     assert user.email == "fickle@example.org"
     assert timezone.now() - user.email_confirmed_at < timedelta(minutes=5)
+
+
+def test_an_address_changed_by_staff_in_the_admin_is_no_longer_confirmed(
+    admin_client, make_clinician
+):
+    user = make_clinician("edited", email="before@example.org")
+    page = admin_client.get(f"/admin/workspace/user/{user.pk}/change/")
+    form = page.context["adminform"].form
+    data = {
+        name: form.initial.get(name) or ""
+        for name in form.fields
+        if name not in {"password", "groups", "user_permissions", "last_login"}
+    }
+    data.update(
+        email="after@example.org",
+        date_joined_0=user.date_joined.strftime("%Y-%m-%d"),
+        date_joined_1=user.date_joined.strftime("%H:%M:%S"),
+        is_active="on",
+        **{
+            "clinician_profile-TOTAL_FORMS": "1",
+            "clinician_profile-INITIAL_FORMS": "1",
+            "clinician_profile-MIN_NUM_FORMS": "0",
+            "clinician_profile-MAX_NUM_FORMS": "1",
+            "clinician_profile-0-id": str(user.clinician_profile.pk),
+            "clinician_profile-0-user": str(user.pk),
+        },
+    )
+    data.pop("date_joined", None)
+    response = admin_client.post(f"/admin/workspace/user/{user.pk}/change/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    user.refresh_from_db()
+    assert user.email == "after@example.org"
+    assert user.email_confirmed_at is None
