@@ -56,6 +56,7 @@ class UserAdmin(DjangoUserAdmin):
             # Staff typed a new address: nobody has confirmed it yet.
             obj.email_confirmed_at = None
         super().save_model(request, obj, form, change)
+
     add_fieldsets = (
         *DjangoUserAdmin.add_fieldsets,
         ("Consilium", {"fields": ("kind",)}),
