@@ -10,6 +10,7 @@ from workspace.audit import client_ip
 
 from .models import (
     Case,
+    CaseInvitation,
     CaseParticipant,
     ConsultRequest,
     Differential,
@@ -179,3 +180,10 @@ class SubmissionAdmin(ReadOnlyAdmin):
 class FindingLinkAdmin(ReadOnlyAdmin):
     list_display = ["submission", "differential", "relation", "created"]
     list_select_related = ["submission", "differential"]
+
+
+@admin.register(CaseInvitation)
+class CaseInvitationAdmin(admin.ModelAdmin):
+    list_display = ["case", "email", "role", "status", "invited_by", "created"]
+    list_filter = ["status"]
+    readonly_fields = ["token", "accepted_by", "responded_at"]

@@ -6,9 +6,9 @@ import re
 from typing import Any
 
 from django import forms
-from django.db.models import Q
 from django.utils.text import slugify
 
+from workspace.email_addresses import looks_like_email, user_by_confirmed_email
 from workspace.models import Membership, Specialty, User, Workspace
 
 from .models import AgeBand, Case, Sex
@@ -276,7 +276,10 @@ class InviteForm(forms.Form):
     who = forms.CharField(
         max_length=254,
         label="Colleague",
-        help_text="Their username or email address. Only verified clinicians.",
+        help_text=(
+            "Their username, or an email address: unless a verified clinician "
+            "confirmed that address, it gets a one-use invitation link."
+        ),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     role = forms.ChoiceField(
@@ -284,16 +287,28 @@ class InviteForm(forms.Form):
         help_text="Collaborators edit; consultants comment and vote; viewers read.",
     )
 
-    def clean_who(self) -> User:
-        who = self.cleaned_data["who"].strip().lstrip("@")
+    def clean_who(self) -> User | str:
+        """A verified clinician, or an address to send a token link to.
+
+        An address resolves to an account only if that account confirmed it,
+        so nobody receives an invitation by putting someone's address in
+        their profile.
+        """
+        who = self.cleaned_data["who"].strip()
+        if looks_like_email(who):
+            address = forms.EmailField().clean(who)
+            user = user_by_confirmed_email(address)
+            if user is not None and user.is_verified_clinician:
+                return user
+            return address
         user = (
-            User.objects.filter(Q(username__iexact=who) | Q(email__iexact=who))
+            User.objects.filter(username__iexact=who.lstrip("@"))
             .select_related("clinician_profile")
             .first()
         )
         if user is None or not user.is_verified_clinician:
             raise forms.ValidationError(
-                "No verified clinician has that username or email."
+                "No verified clinician has that username. Invite them by email instead."
             )
         return user
 

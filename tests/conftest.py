@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.utils import timezone
 
 from workspace.models import (
     CareLink,
@@ -80,6 +81,7 @@ def make_clinician(db) -> Callable[..., User]:
         verified: bool = True,
         specialties: list[str] | None = None,
         title: str = "Dr",
+        email_confirmed: bool = True,
         **extra,
     ) -> User:
         n = next(_counter)
@@ -87,6 +89,7 @@ def make_clinician(db) -> Callable[..., User]:
         user = User.objects.create_user(
             username=username,
             email=extra.pop("email", f"{username}@example.org"),
+            email_confirmed_at=timezone.now() if email_confirmed else None,
             password=PASSWORD,
             first_name=extra.pop("first_name", username.capitalize()),
             last_name=extra.pop("last_name", "Tester"),
@@ -117,6 +120,7 @@ def make_patient(db) -> Callable[..., User]:
         user = User.objects.create_user(
             username=username,
             email=f"{username}@example.org",
+            email_confirmed_at=timezone.now(),
             password=PASSWORD,
             first_name="Pat",
             last_name=username.capitalize(),

@@ -31,9 +31,32 @@ class ClinicianProfileInline(admin.StackedInline):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ["username", "email", "first_name", "last_name", "kind", "is_staff"]
+    list_display = [
+        "username",
+        "email",
+        "email_confirmed_at",
+        "first_name",
+        "last_name",
+        "kind",
+        "is_staff",
+    ]
     list_filter = ["kind", "is_staff", "is_active"]
-    fieldsets = (*DjangoUserAdmin.fieldsets, ("Consilium", {"fields": ("kind",)}))
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        (
+            "Consilium",
+            {"fields": ("kind", "email_confirmed_at", "pending_email")},
+        ),
+    )
+    # Confirmation happens only through the link sent to the address.
+    readonly_fields = ["email_confirmed_at", "pending_email"]
+
+    def save_model(self, request, obj, form, change):
+        if change and "email" in form.changed_data:
+            # Staff typed a new address: nobody has confirmed it yet.
+            obj.email_confirmed_at = None
+        super().save_model(request, obj, form, change)
+
     add_fieldsets = (
         *DjangoUserAdmin.add_fieldsets,
         ("Consilium", {"fields": ("kind",)}),

@@ -34,11 +34,21 @@ class Demo:
 def _user(username: str, *, kind: str, first: str, last: str, email: str) -> User:
     user, created = User.objects.get_or_create(
         username=username,
-        defaults={"kind": kind, "first_name": first, "last_name": last, "email": email},
+        defaults={
+            "kind": kind,
+            "first_name": first,
+            "last_name": last,
+            "email": email,
+            "email_confirmed_at": timezone.now(),
+        },
     )
     if created or not user.check_password(DEMO_PASSWORD):
         user.set_password(DEMO_PASSWORD)
         user.save()
+    if user.email == email and user.email_confirmed_at is None:
+        # Demo addresses count as confirmed, so invitations by address resolve.
+        user.email_confirmed_at = timezone.now()
+        user.save(update_fields=["email_confirmed_at"])
     return user
 
 

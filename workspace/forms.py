@@ -107,7 +107,9 @@ class RedeemCodeForm(forms.Form):
 class ProfileForm(forms.ModelForm):
     first_name = forms.CharField(max_length=150, required=False)
     last_name = forms.CharField(max_length=150, required=False)
-    email = forms.EmailField()
+    email = forms.EmailField(
+        help_text="A new address takes effect once you follow the link we send to it."
+    )
 
     class Meta:
         model = ClinicianProfile
@@ -121,9 +123,14 @@ class ProfileForm(forms.ModelForm):
 
 
 class PatientProfileForm(forms.ModelForm):
+    # Not a model field: a new address waits for confirmation (see the view).
+    email = forms.EmailField(
+        help_text="A new address takes effect once you follow the link we send to it."
+    )
+
     class Meta:
         model = User
-        fields = ["first_name", "last_name", "email"]
+        fields = ["first_name", "last_name"]
 
 
 class WorkspaceForm(forms.Form):

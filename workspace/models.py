@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 from datetime import timedelta
@@ -10,6 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -21,10 +23,23 @@ class User(AbstractUser):
         PATIENT = "patient", "Patient"
 
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CLINICIAN)
+    # Unique (case-insensitively) but only trusted once confirmed: invitations
+    # resolve an address to an account only when ``email_confirmed_at`` is set.
     email = models.EmailField("email address", blank=True)
+    email_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # A changed address waits here until its owner follows the link sent to
+    # it; ``email`` keeps the old one until then.
+    pending_email = models.EmailField(blank=True)
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~models.Q(email=""),
+                name="unique_user_email_ci",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.display_name
@@ -33,6 +48,10 @@ class User(AbstractUser):
     def display_name(self) -> str:
         full = self.get_full_name().strip()
         return full or self.username
+
+    @property
+    def email_confirmed(self) -> bool:
+        return bool(self.email) and self.email_confirmed_at is not None
 
     @property
     def is_clinician(self) -> bool:
@@ -332,8 +351,10 @@ class AuditChainHead(models.Model):
 class AuditEvent(models.Model):
     """Append-only record of who did what to which object.
 
-    Each event stores the hash of its predecessor and its own hash over its
-    content, so editing or deleting a row breaks the chain where it happened.
+    Each event stores the hash of its predecessor and its own HMAC over its
+    content (keyed by the audit key named in ``key_id``, see audit_keys.py),
+    so editing or deleting a row breaks the chain where it happened, and
+    nobody without the key can recompute the hashes after an edit.
     """
 
     created = models.DateTimeField(default=timezone.now, db_index=True)
@@ -354,6 +375,7 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     data = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True)
+    key_id = models.CharField(max_length=16, blank=True)
     hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
@@ -386,10 +408,11 @@ class AuditEvent(models.Model):
             "ip": self.ip,
             "data": self.data,
             "prev_hash": self.prev_hash,
+            "key_id": self.key_id,
         }
         return json.dumps(
             payload, sort_keys=True, separators=(",", ":"), default=str
         ).encode()
 
-    def compute_hash(self) -> str:
-        return hashlib.sha256(self.canonical()).hexdigest()
+    def compute_hash(self, key: bytes) -> str:
+        return hmac.new(key, self.canonical(), hashlib.sha256).hexdigest()

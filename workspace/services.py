@@ -6,11 +6,11 @@ admin, commands and tests share one set of rules and one audit trail.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -74,9 +74,14 @@ def clinician_sign_up(
     registration_body: str = "",
     institution: str = "",
     ip: str | None = None,
+    url_builder: Callable[[str], str] | None = None,
 ) -> User:
-    """Create a clinician and their unverified profile."""
-    user = get_user_model().objects.create_user(
+    """Create a clinician and their unverified profile; e-mail a confirmation link.
+
+    The address is the account's but unconfirmed until the link is followed,
+    and no invitation resolves to it before then.
+    """
+    user = _create_user(
         username=username,
         email=email,
         password=password,
@@ -96,7 +101,33 @@ def clinician_sign_up(
     audit.record(actor=user, verb="account.sign_up", target=user, ip=ip)
     if registration_number:
         verification_request(user=user, ip=ip)
+    _send_confirmation(user, url_builder)
     return user
+
+
+class EmailTaken(ServiceError):
+    pass
+
+
+def _create_user(*, email: str, **fields) -> User:
+    email = email.strip()
+    if email and User.objects.filter(email__iexact=email).exists():
+        raise EmailTaken("An account with this email already exists.")
+    try:
+        with transaction.atomic():
+            return get_user_model().objects.create_user(email=email, **fields)
+    except IntegrityError as exc:
+        # A sign-up racing for the same address lost to the unique constraint.
+        if User.objects.filter(email__iexact=email).exists():
+            raise EmailTaken("An account with this email already exists.") from exc
+        raise
+
+
+def _send_confirmation(user: User, url_builder) -> None:
+    from .email_addresses import email_confirmation_send
+
+    if user.email:
+        email_confirmation_send(user=user, url_builder=url_builder, throttle=False)
 
 
 class InviteCodeError(ServiceError):
@@ -145,14 +176,18 @@ def patient_sign_up(
     first_name: str = "",
     last_name: str = "",
     ip: str | None = None,
+    url_builder: Callable[[str], str] | None = None,
 ) -> User:
-    """Create a patient by redeeming a clinician's one-time invite code."""
+    """Create a patient by redeeming a clinician's one-time invite code.
+
+    Like a clinician, the patient is sent a link to confirm their address.
+    """
     invite = invite_code_check(code)
     # Lock the invite so two sign-ups racing on one code cannot both succeed.
     invite = PatientInvite.objects.select_for_update().get(pk=invite.pk)
     if invite.used_at is not None:
         raise InviteCodeError("That invite code has already been used.")
-    user = get_user_model().objects.create_user(
+    user = _create_user(
         username=username,
         email=email,
         password=password,
@@ -162,6 +197,7 @@ def patient_sign_up(
     )
     link = _redeem(invite=invite, patient=user)
     audit.record(actor=user, verb="account.sign_up_patient", target=link, ip=ip)
+    _send_confirmation(user, url_builder)
     return user
 
 
@@ -208,9 +244,14 @@ def patient_invite_create(*, clinician: User, note: str = "") -> PatientInvite:
 
 @transaction.atomic
 def verification_request(*, user: User, ip: str | None = None) -> ClinicianProfile:
-    """Ask staff to verify the clinician's registration."""
-    profile = ClinicianProfile.objects.select_for_update().get(user=user)
-    if not profile.registration_number:
+    """Ask staff to verify the clinician's registration.
+
+    Refused (as a ServiceError, never a crash) for anyone without a
+    clinician profile, patients included.
+    """
+    require(user.is_clinician, "Only clinicians ask for verification.")
+    profile = ClinicianProfile.objects.select_for_update().filter(user=user).first()
+    if profile is None or not profile.registration_number:
         raise ServiceError(
             "Add your registration number before asking for verification."
         )
@@ -305,7 +346,15 @@ def workspace_invite(
     role: str = Membership.Role.MEMBER,
     accept_url_builder=None,
 ) -> InviteOutcome:
-    """Invite a clinician by username or email; they accept from their dashboard or the emailed link."""
+    """Invite a clinician by username or e-mail address.
+
+    An address resolves to an account only if that account confirmed it;
+    otherwise the invitation goes to the address as a token link that
+    whichever clinician logs in through it may accept. A known invitee also
+    gets a notification, and an e-mail only at a confirmed address.
+    """
+    from .email_addresses import looks_like_email, user_lookup
+
     membership = membership_of(by, workspace)
     require(
         bool(membership and membership.can_manage), "Only owners and admins can invite."
@@ -318,15 +367,17 @@ def workspace_invite(
     who = who.strip()
     if not who:
         raise ServiceError("Enter a username or an email address.")
-    invitee = User.objects.filter(
-        Q(username__iexact=who) | Q(email__iexact=who)
-    ).first()
+    by_email = looks_like_email(who)
+    invitee = user_lookup(who)
+    if invitee is not None and by_email and not invitee.is_clinician:
+        # Saying so would tell the inviter whose address belongs to a patient.
+        invitee = None
     if invitee is not None:
         if not invitee.is_clinician:
             raise ServiceError("Only clinicians can join a workspace.")
         if Membership.objects.filter(workspace=workspace, user=invitee).exists():
             raise ServiceError(f"{invitee.username} is already a member.")
-    elif "@" not in who:
+    elif not by_email:
         raise ServiceError(
             f"No clinician is called {who!r}. Invite them by email instead."
         )
@@ -336,13 +387,13 @@ def workspace_invite(
     existing = (
         pending.filter(invitee=invitee).first()
         if invitee
-        else pending.filter(email__iexact=who).first()
+        else pending.filter(invitee__isnull=True, email__iexact=who).first()
     )
     invitation = existing or WorkspaceInvitation.objects.create(
         workspace=workspace,
         invited_by=by,
         invitee=invitee,
-        email=invitee.email if invitee else who,
+        email=(invitee.email if invitee.email_confirmed else "") if invitee else who,
         role=role,
     )
     accept_path = reverse("workspace_invitation", args=[invitation.token])
@@ -383,13 +434,10 @@ def workspace_invitation_respond(
     invitation = WorkspaceInvitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.status != WorkspaceInvitation.Status.PENDING:
         raise ServiceError("This invitation is no longer open.")
-    addressed_to_user = invitation.invitee_id == user.pk or (
-        invitation.invitee_id is None
-        and invitation.email
-        and user.email
-        and invitation.email.lower() == user.email.lower()
-    )
-    require(bool(addressed_to_user), "This invitation was sent to someone else.")
+    # An invitation to a known account is that account's alone; one sent to
+    # an address is a token link, accepted by whoever logs in through it.
+    addressed_to_user = invitation.invitee_id in (None, user.pk)
+    require(addressed_to_user, "This invitation was sent to someone else.")
     require(user.is_clinician, "Only clinicians can join a workspace.")
     invitation.status = (
         WorkspaceInvitation.Status.ACCEPTED

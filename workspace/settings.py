@@ -7,10 +7,13 @@ service independently (see the settings table in DESIGN.md).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from workspace.audit_keys import parse_previous_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CONSILIUM_VAR_DIR", BASE_DIR / "var"))
@@ -53,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "channels",
     "django_tasks_db",
+    "axes",
     "workspace",
     "media_handling",
     "cases",
@@ -69,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "workspace.urls"
@@ -244,6 +250,30 @@ TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
 
 # --- Auth -------------------------------------------------------------------------
 AUTH_USER_MODEL = "workspace.User"
+# django-axes first: it refuses a locked-out username+address before any
+# password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failures for one
+# username from one address, that pair is refused for AXES_COOLOFF_MINUTES.
+# Counts live in Redis in scale mode (shared by every process) and in the
+# database when embedded (the local-memory cache isn't shared between them).
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = (
+    "axes.handlers.cache.AxesCacheHandler"
+    if REDIS_URL
+    else "axes.handlers.database.AxesDatabaseHandler"
+)
+AXES_LOCKOUT_CALLABLE = "workspace.views.login_locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+# The same address the audit trail records (REMOTE_ADDR), never a header a
+# client can write.
+AXES_CLIENT_IP_CALLABLE = "workspace.audit.client_ip"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -336,7 +366,11 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        # Every login is logged at INFO otherwise; lockouts stay visible.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- Consilium ----------------------------------------------------------------------
@@ -360,6 +394,19 @@ WS_MAX_FRAME_BYTES = int(os.environ.get("WS_MAX_FRAME_BYTES", str(256 * 1024)))
 DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = 1024 * 1024
 DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = 1024 * 1024
 PATIENT_INVITE_TTL_DAYS = int(os.environ.get("PATIENT_INVITE_TTL_DAYS", "14"))
+# How long an e-mail confirmation link works.
+EMAIL_CONFIRM_MAX_AGE_DAYS = int(os.environ.get("EMAIL_CONFIRM_MAX_AGE_DAYS", "3"))
+
+# The audit chain is sealed with HMAC-SHA256 under this key (see README,
+# "Audit trail keys"). Unset, a key derived from SECRET_KEY is used (id "sk"),
+# which `check --deploy` refuses: rotating SECRET_KEY would then orphan the
+# chain. AUDIT_HMAC_PREVIOUS_KEYS ("id:key,id:key", oldest first) keeps
+# retired keys so the events they sealed still verify.
+AUDIT_HMAC_KEY = os.environ.get("AUDIT_HMAC_KEY", "")
+AUDIT_HMAC_KEY_ID = os.environ.get("AUDIT_HMAC_KEY_ID", "1")
+AUDIT_HMAC_PREVIOUS_KEYS = parse_previous_keys(
+    os.environ.get("AUDIT_HMAC_PREVIOUS_KEYS", "")
+)
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,12 @@ account_patterns = [
     path("profile/", views.profile, name="profile"),
     path("profile/verify/", views.request_verification, name="request_verification"),
     path("profile/redeem/", views.redeem_code, name="redeem_code"),
+    path(
+        "email/resend/",
+        views.email_confirmation_resend,
+        name="email_confirmation_resend",
+    ),
+    path("email/confirm/<str:token>/", views.email_confirm, name="email_confirm"),
     path("", include("django.contrib.auth.urls")),
 ]
 

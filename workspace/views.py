@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
+from . import email_addresses, selectors, services
 from .audit import client_ip
 from .forms import (
     ClinicianSignUpForm,
@@ -86,25 +86,32 @@ def signup_clinician(request: HttpRequest) -> HttpResponse:
     form = ClinicianSignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        user = services.clinician_sign_up(
-            username=data["username"],
-            email=data["email"],
-            password=data["password1"],
-            first_name=data["first_name"],
-            last_name=data["last_name"],
-            title=data["title"],
-            specialties=list(data["specialties"]),
-            registration_number=data["registration_number"],
-            registration_body=data["registration_body"],
-            institution=data["institution"],
-            ip=client_ip(request),
-        )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(
-            request,
-            "Welcome to Consilium. Staff will verify your registration; until then you see only your own cases.",
-        )
-        return redirect("home")
+        try:
+            user = services.clinician_sign_up(
+                username=data["username"],
+                email=data["email"],
+                password=data["password1"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                title=data["title"],
+                specialties=list(data["specialties"]),
+                registration_number=data["registration_number"],
+                registration_body=data["registration_body"],
+                institution=data["institution"],
+                ip=client_ip(request),
+                url_builder=request.build_absolute_uri,
+            )
+        except services.EmailTaken as exc:
+            form.add_error("email", str(exc))
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(
+                request,
+                "Welcome to Consilium. Staff will verify your registration; until then "
+                "you see only your own cases. We sent you a link to confirm your email "
+                "address.",
+            )
+            return redirect("home")
     return render(request, "registration/signup_clinician.html", {"form": form})
 
 
@@ -125,12 +132,19 @@ def signup_patient(request: HttpRequest) -> HttpResponse:
                 first_name=data["first_name"],
                 last_name=data["last_name"],
                 ip=client_ip(request),
+                url_builder=request.build_absolute_uri,
             )
         except services.InviteCodeError as exc:
             form.add_error("code", str(exc))
+        except services.EmailTaken as exc:
+            form.add_error("email", str(exc))
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Your account is linked to your clinician.")
+            messages.success(
+                request,
+                "Your account is linked to your clinician. We sent you a link to "
+                "confirm your email address.",
+            )
             return redirect("home")
     return render(request, "registration/signup_patient.html", {"form": form})
 
@@ -139,11 +153,15 @@ def signup_patient(request: HttpRequest) -> HttpResponse:
 def profile(request: HttpRequest) -> HttpResponse:
     user = request.user
     if user.is_patient:
-        form = PatientProfileForm(request.POST or None, instance=user)
+        form = PatientProfileForm(
+            request.POST or None, instance=user, initial={"email": user.email}
+        )
         if request.method == "POST" and form.is_valid():
-            form.save()
-            messages.success(request, "Profile saved.")
-            return redirect("profile")
+            with transaction.atomic():
+                if _email_change(request, form):
+                    form.save()
+                    messages.success(request, "Profile saved.")
+                    return redirect("profile")
         return render(
             request,
             "workspace/profile_patient.html",
@@ -165,25 +183,88 @@ def profile(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
-            registration_changed = "registration_number" in form.changed_data
-            form.save()
-            user.first_name = form.cleaned_data["first_name"]
-            user.last_name = form.cleaned_data["last_name"]
-            user.email = form.cleaned_data["email"]
-            user.save(update_fields=["first_name", "last_name", "email"])
-            if registration_changed and profile_obj.is_verified:
-                # A new registration number needs fresh verification.
-                profile_obj.verification = ClinicianProfile.Verification.UNVERIFIED
-                profile_obj.save(update_fields=["verification"])
-        messages.success(request, "Profile saved.")
-        return redirect("profile")
+            if _email_change(request, form):
+                registration_changed = "registration_number" in form.changed_data
+                form.save()
+                user.first_name = form.cleaned_data["first_name"]
+                user.last_name = form.cleaned_data["last_name"]
+                user.save(update_fields=["first_name", "last_name"])
+                if registration_changed and profile_obj.is_verified:
+                    # A new registration number needs fresh verification.
+                    profile_obj.verification = ClinicianProfile.Verification.UNVERIFIED
+                    profile_obj.save(update_fields=["verification"])
+                messages.success(request, "Profile saved.")
+                return redirect("profile")
     return render(
         request, "workspace/profile.html", {"form": form, "profile": profile_obj}
     )
 
 
+def _email_change(request: HttpRequest, form) -> bool:
+    """Start confirming a changed address; False (with a form error) if refused."""
+    try:
+        sent = email_addresses.email_change_request(
+            user=request.user,
+            address=form.cleaned_data["email"],
+            url_builder=request.build_absolute_uri,
+            ip=client_ip(request),
+        )
+    except email_addresses.EmailError as exc:
+        form.add_error("email", str(exc))
+        return False
+    request.user.refresh_from_db()
+    if sent:
+        messages.info(
+            request,
+            f"We sent a confirmation link to {request.user.pending_email}. Your "
+            "address changes once you follow it.",
+        )
+    return True
+
+
 @require_POST
 @login_required
+def email_confirmation_resend(request: HttpRequest) -> HttpResponse:
+    try:
+        address = email_addresses.email_confirmation_send(
+            user=request.user, url_builder=request.build_absolute_uri
+        )
+    except email_addresses.EmailError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"We sent a new confirmation link to {address}.")
+    return redirect("profile")
+
+
+def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows what the link confirms; POST confirms (mail scanners only GET)."""
+    if request.method == "POST":
+        try:
+            user = email_addresses.email_confirm(token=token, ip=client_ip(request))
+        except email_addresses.EmailError as exc:
+            return render(
+                request,
+                "registration/email_confirm.html",
+                {"error": str(exc)},
+                status=400,
+            )
+        messages.success(request, f"{user.email} is confirmed.")
+        return redirect("profile" if request.user.is_authenticated else "login")
+    try:
+        account, address = email_addresses.confirmation_preview(token)
+    except email_addresses.EmailError as exc:
+        return render(
+            request, "registration/email_confirm.html", {"error": str(exc)}, status=400
+        )
+    return render(
+        request,
+        "registration/email_confirm.html",
+        {"account": account, "address": address},
+    )
+
+
+@require_POST
+@clinician_required
 def request_verification(request: HttpRequest) -> HttpResponse:
     try:
         services.verification_request(user=request.user, ip=client_ip(request))
@@ -378,3 +459,20 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     if target.startswith("/") and not target.startswith("//"):
         return redirect(target)
     return redirect("notification_list")
+
+
+def login_locked_out(request: HttpRequest, credentials: dict | None = None):
+    """django-axes' lockout page: who is paused, for how long, and what to do."""
+    from django.conf import settings
+
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    return render(
+        request,
+        "registration/lockout.html",
+        {
+            "username": username,
+            "failure_limit": settings.AXES_FAILURE_LIMIT,
+            "cooloff_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+        },
+        status=429,
+    )

@@ -11,6 +11,8 @@ of showing one.
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -20,7 +22,7 @@ from django.utils.text import slugify
 from workspace.markdown import render_markdown
 from workspace.models import Specialty, Workspace
 
-__all__ = ["AgeBand", "Case", "CaseParticipant", "Sex", "Tag"]
+__all__ = ["AgeBand", "Case", "CaseInvitation", "CaseParticipant", "Sex", "Tag"]
 
 # Bump when workspace.markdown changes its output, so stale caches re-render.
 RENDER_VERSION = 1
@@ -240,3 +242,49 @@ class CaseParticipant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.case} ({self.role})"
+
+
+def _invitation_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class CaseInvitation(models.Model):
+    """An invitation to a case sent to an address no account has confirmed.
+
+    It goes out as a token link; whichever verified clinician logs in through
+    it first becomes the participant, once.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="invitations")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=CaseParticipant.Role.choices)
+    token = models.CharField(max_length=64, unique=True, default=_invitation_token)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"Invitation to {self.case} for {self.email}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("case_invitation", args=[self.token])

@@ -17,7 +17,7 @@ that others can already see pass the same gate (:func:`case_update`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
@@ -29,8 +29,9 @@ from workspace import audit
 from workspace.events import broadcast_on_commit, case_group
 from workspace.models import Membership, Notification, Specialty, User, Workspace
 from workspace.services import ServiceError, notification_create, require
+from workspace.tasks import email_send
 
-from ..models import AgeBand, Case, CaseParticipant, Sex, Tag
+from ..models import AgeBand, Case, CaseInvitation, CaseParticipant, Sex, Tag
 from ..permissions import case_access
 from ..phi import Finding, finding_key, findings_unresolved, scan_fields
 from ..phi_gate import PHIFound, phi_gate
@@ -46,6 +47,7 @@ __all__ = [
     "PHIFound",
     "case_archive",
     "case_create",
+    "case_invitation_accept",
     "case_phi_scan",
     "case_publish",
     "case_resolve",
@@ -54,6 +56,7 @@ __all__ = [
     "finding_as_dict",
     "participant_change_role",
     "participant_invite",
+    "participant_invite_email",
     "participant_remove",
     "phi_scan_fields",
 ]
@@ -697,6 +700,114 @@ def participant_invite(
         case_id=case.pk,
         ip=ip,
         data={"user": invitee.username, "role": role},
+    )
+    _announce(case, participants=True)
+    return participant
+
+
+@transaction.atomic
+def participant_invite_email(
+    *,
+    case: Case,
+    by: User,
+    email: str,
+    role: str,
+    ip: str | None = None,
+    url_builder: Callable[[str], str] | None = None,
+) -> CaseInvitation:
+    """Invite by an address no verified clinician has confirmed: mail a token link.
+
+    The same rules as ``participant_invite``. The mail names neither the case
+    nor its content: nobody knows yet who reads that mailbox. Inviting the
+    same address again re-sends the open invitation with the new role.
+    """
+    require(case_access(by, case).can_manage, "Only the case owner can invite.")
+    if role not in INVITABLE_ROLES:
+        raise CaseInvalid({"role": "Choose collaborator, consultant or viewer."})
+    case = _locked(case)
+    require(
+        case.status != Case.Status.ARCHIVED, "Archived cases take no new participants."
+    )
+    email = email.strip()
+    invitation = CaseInvitation.objects.filter(
+        case=case, email__iexact=email, status=CaseInvitation.Status.PENDING
+    ).first()
+    if invitation is None:
+        invitation = CaseInvitation.objects.create(
+            case=case, invited_by=by, email=email, role=role
+        )
+    elif invitation.role != role:
+        invitation.role = role
+        invitation.save(update_fields=["role"])
+    path = invitation.get_absolute_url()
+    url = url_builder(path) if url_builder else path
+    subject = f"{by.display_name} invited you to a case on Consilium"
+    body = (
+        f"{by.display_name} invited you to take part in a de-identified case on "
+        f"Consilium as {invitation.get_role_display().lower()}.\n\n"
+        f"Open the invitation (log in or sign up as a clinician first):\n{url}\n\n"
+        "Only verified clinicians can join. The link works once.\n"
+    )
+    transaction.on_commit(
+        lambda: email_send.enqueue(subject=subject, body=body, to=[email])
+    )
+    audit.record(
+        actor=by,
+        verb="case.invite_email",
+        target=case,
+        case_id=case.pk,
+        ip=ip,
+        data={"email": email, "role": role},
+    )
+    return invitation
+
+
+@transaction.atomic
+def case_invitation_accept(
+    *, invitation: CaseInvitation, user: User, ip: str | None = None
+) -> CaseParticipant:
+    """Whoever follows an address invitation's link joins the case, once.
+
+    Only a verified clinician, only while the invitation is open and the case
+    not archived. Someone who already takes part keeps their role.
+    """
+    invitation = CaseInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.status != CaseInvitation.Status.PENDING:
+        raise ServiceError("This invitation is no longer open.")
+    require(user.is_verified_clinician, "Only verified clinicians can join a case.")
+    case = _locked(invitation.case)
+    require(
+        case.status != Case.Status.ARCHIVED, "Archived cases take no new participants."
+    )
+    invitation.status = CaseInvitation.Status.ACCEPTED
+    invitation.accepted_by = user
+    invitation.responded_at = timezone.now()
+    invitation.save(update_fields=["status", "accepted_by", "responded_at"])
+    participant = CaseParticipant.objects.filter(case=case, user=user).first()
+    if participant is not None:
+        return participant
+    participant = CaseParticipant.objects.create(
+        case=case, user=user, role=invitation.role, added_by=invitation.invited_by
+    )
+    notification_create(
+        user=invitation.invited_by,
+        kind=Notification.Kind.CASE_INVITE,
+        title=f"{user.display_name} accepted your invitation to a case",
+        body=case.title,
+        url=reverse("case_detail", args=[case.pk]),
+        data={"case": case.pk, "role": invitation.role},
+    )
+    audit.record(
+        actor=user,
+        verb="case.participant_add",
+        target=case,
+        case_id=case.pk,
+        ip=ip,
+        data={
+            "user": user.username,
+            "role": invitation.role,
+            "invitation": invitation.pk,
+        },
     )
     _announce(case, participants=True)
     return participant

@@ -33,7 +33,7 @@ from ..forms import (
     ResolveForm,
     RoleForm,
 )
-from ..models import Case, CaseParticipant, Tag
+from ..models import Case, CaseInvitation, CaseParticipant, Tag
 from ..permissions import CaseAccess
 from ..search import cases_search
 from ..selectors import Feed, case_get_for
@@ -408,6 +408,11 @@ def _detail(
             "participants": participants,
             "my_participation": my_participation,
             "invite_form": invite_form or (InviteForm() if access.can_manage else None),
+            "pending_invitations": (
+                list(case.invitations.filter(status=CaseInvitation.Status.PENDING))
+                if access.can_manage
+                else []
+            ),
             "resolve_form": resolve_form
             or (
                 ResolveForm()
@@ -478,25 +483,43 @@ def participant_add(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied("Only the case owner can invite.")
     form = InviteForm(request.POST)
     if form.is_valid():
+        who = form.cleaned_data["who"]
         try:
-            participant = services.participant_invite(
-                case=case,
-                by=request.user,
-                invitee=form.cleaned_data["who"],
-                role=form.cleaned_data["role"],
-                ip=client_ip(request),
-            )
+            if isinstance(who, str):
+                invitation = services.participant_invite_email(
+                    case=case,
+                    by=request.user,
+                    email=who,
+                    role=form.cleaned_data["role"],
+                    ip=client_ip(request),
+                    url_builder=request.build_absolute_uri,
+                )
+            else:
+                participant = services.participant_invite(
+                    case=case,
+                    by=request.user,
+                    invitee=who,
+                    role=form.cleaned_data["role"],
+                    ip=client_ip(request),
+                )
         except CaseInvalid as exc:
             _add_errors(form, exc.errors)
         except workspace_services.ServiceError as exc:
             _service_refusal(exc)
             form.add_error(None, str(exc))
         else:
-            messages.success(
-                request,
-                f"Added {participant.user.display_name} as "
-                f"{participant.get_role_display().lower()}.",
-            )
+            if isinstance(who, str):
+                messages.success(
+                    request,
+                    f"Sent an invitation link to {invitation.email} "
+                    f"({invitation.get_role_display().lower()}).",
+                )
+            else:
+                messages.success(
+                    request,
+                    f"Added {participant.user.display_name} as "
+                    f"{participant.get_role_display().lower()}.",
+                )
             return redirect(f"{case.get_absolute_url()}#participants")
     return _detail(request, case, access, invite_form=form, status=400)
 
@@ -562,6 +585,37 @@ def participant_remove(
     return redirect(f"{case.get_absolute_url()}#participants")
 
 
+@clinician_required
+def case_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """An address invitation's link: whoever logs in through it may join, once.
+
+    The page names neither the case nor its content until the visitor is a
+    participant.
+    """
+    invitation = get_object_or_404(
+        CaseInvitation.objects.select_related("case", "invited_by"), token=token
+    )
+    error = ""
+    if request.method == "POST":
+        try:
+            services.case_invitation_accept(
+                invitation=invitation, user=request.user, ip=client_ip(request)
+            )
+        except workspace_services.ServiceError as exc:
+            error = str(exc)
+        else:
+            messages.success(request, "You joined the case.")
+            return redirect(invitation.case)
+    elif invitation.status != CaseInvitation.Status.PENDING:
+        error = "This invitation is no longer open."
+    return render(
+        request,
+        "cases/invitation.html",
+        {"invitation": invitation, "error": error},
+        status=400 if error else 200,
+    )
+
+
 urlpatterns = [
     path("cases/", case_list, name="case_list"),
     path("cases/new/", case_create, name="case_create"),
@@ -572,6 +626,7 @@ urlpatterns = [
     path("cases/<int:pk>/autosave/", case_autosave, name="case_autosave"),
     path("cases/<int:pk>/resolve/", case_resolve, name="case_resolve"),
     path("cases/<int:pk>/archive/", case_archive, name="case_archive"),
+    path("cases/invitations/<str:token>/", case_invitation, name="case_invitation"),
     path(
         "cases/<int:pk>/participants/",
         participant_add,

@@ -14,7 +14,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -26,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from workspace import audit
 from workspace import services as workspace_services
 from workspace.audit import client_ip
+from workspace.email_addresses import user_lookup
 from workspace.markdown import render_markdown
 from workspace.models import Specialty, User
 from workspace.views import clinician_required
@@ -99,10 +99,9 @@ class ConsultRequestForm(forms.Form):
         who = self.cleaned_data["assignee"].strip().lstrip("@")
         if not who:
             return None
-        user = User.objects.filter(
-            Q(username__iexact=who) | Q(email__iexact=who), kind=User.Kind.CLINICIAN
-        ).first()
-        if user is None:
+        # An address counts only once its account confirmed it.
+        user = user_lookup(who)
+        if user is None or not user.is_clinician:
             raise forms.ValidationError("No clinician with that username or email.")
         return user
 

@@ -402,3 +402,31 @@ def test_request_form_suggests_verified_colleagues_from_the_workspace(
     assert '<option value="wscolleague">' in html
     assert "wsnewbie" not in html
     assert '<option value="wsowner">' not in html
+
+
+def test_named_specialist_by_address_resolves_only_a_confirmed_address(
+    client_for, world, make_clinician
+):
+    make_clinician(
+        "squatter",
+        email="head.of.derm@hospital.example",
+        email_confirmed=False,
+        specialties=["Dermatology"],
+    )
+    url = reverse("consult_request", args=[world.case.pk])
+    refused = client_for(world.owner).post(
+        url,
+        {
+            "question": "Thoughts?",
+            "urgency": "routine",
+            "assignee": "head.of.derm@hospital.example",
+        },
+    )
+    assert refused.status_code == 400
+    assert "No clinician with that username or email." in refused.content.decode()
+    accepted = client_for(world.owner).post(
+        url,
+        {"question": "Thoughts?", "urgency": "routine", "assignee": "DERM@example.org"},
+    )
+    assert accepted.status_code == 302
+    assert ConsultRequest.objects.filter(assignee=world.derm).exists()

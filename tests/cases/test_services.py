@@ -567,3 +567,29 @@ def test_rendered_cache_is_ignored_when_its_version_is_stale(cast):
     case.rendered = {"_v": -1, "history": "<p>stale</p>"}
 
     assert case.html("history") == "<p><em>fresh</em></p>"
+
+
+def test_address_invitation_follows_the_invite_rules_and_closes_with_the_case(
+    cast, make_clinician
+):
+    case = cast.case()
+    with pytest.raises(PermissionDenied):
+        services.participant_invite_email(
+            case=case, by=cast.collaborator, email="x@hospital.example", role="viewer"
+        )
+    with pytest.raises(CaseInvalid):
+        services.participant_invite_email(
+            case=case, by=cast.owner, email="x@hospital.example", role="owner"
+        )
+    invitation = services.participant_invite_email(
+        case=case, by=cast.owner, email="x@hospital.example", role="viewer"
+    )
+    again = services.participant_invite_email(
+        case=case, by=cast.owner, email="X@hospital.example", role="consultant"
+    )
+    assert again.pk == invitation.pk and again.role == "consultant"
+    services.case_archive(case=case, by=cast.owner)
+    with pytest.raises(ServiceError, match="Archived"):
+        services.case_invitation_accept(
+            invitation=invitation, user=make_clinician("joiner")
+        )

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from cases.models import Case, CaseParticipant
+from cases.models import Case, CaseInvitation, CaseParticipant
 from cases.phi import finding_key, scan_fields
 from cases.services import cases as services
 from workspace.models import AuditEvent, Specialty
@@ -440,7 +440,7 @@ def test_invite_form_shows_field_errors(cast, client_for):
     )
 
     assert response.status_code == 400
-    assert "No verified clinician has that username or email." in _html(response)
+    assert "No verified clinician has that username." in _html(response)
 
 
 def test_invite_by_email_adds_the_clinician(cast, client_for, make_clinician):
@@ -512,3 +512,95 @@ def test_case_page_query_count_does_not_grow_with_participants(
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(case.get_absolute_url())
     assert response.status_code == 200
+
+
+# --- Invitations by address (issue 13: no hijack through an unconfirmed email) -----
+
+
+def test_invite_by_an_unconfirmed_address_sends_a_link_instead_of_adding_its_holder(
+    cast, client_for, make_clinician, mailoutbox, django_capture_on_commit_callbacks
+):
+    squatter = make_clinician(
+        "squatter", email="newhire@hospital.example", email_confirmed=False
+    )
+    case = cast.case()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(cast.owner).post(
+            reverse("case_participant_add", args=[case.pk]),
+            {"who": "NewHire@hospital.example", "role": "consultant"},
+        )
+
+    assert response.status_code == 302
+    assert not CaseParticipant.objects.filter(case=case, user=squatter).exists()
+    assert not squatter.notifications.exists()
+    invitation = CaseInvitation.objects.get(case=case)
+    assert (invitation.email, invitation.role) == (
+        "NewHire@hospital.example",
+        "consultant",
+    )
+    [mail] = mailoutbox
+    assert mail.to == ["NewHire@hospital.example"]
+    assert f"http://testserver/cases/invitations/{invitation.token}/" in mail.body
+    assert case.title not in mail.body + mail.subject
+    page = client_for(cast.owner).get(case.get_absolute_url())
+    assert "NewHire@hospital.example" in _html(page)
+    assert AuditEvent.objects.filter(verb="case.invite_email", case_id=case.pk).exists()
+
+
+def test_whoever_opens_the_case_invitation_link_joins_once(
+    cast, client_for, make_clinician
+):
+    case = cast.case()
+    invitation = services.participant_invite_email(
+        case=case, by=cast.owner, email="anyone@hospital.example", role="viewer"
+    )
+    joiner = make_clinician("joiner", email="joiner@elsewhere.example")
+    client = client_for(joiner)
+    page = client.get(reverse("case_invitation", args=[invitation.token]))
+    assert page.status_code == 200
+    assert case.title not in _html(page)
+
+    response = client.post(reverse("case_invitation", args=[invitation.token]))
+
+    assert response.status_code == 302
+    assert CaseParticipant.objects.get(case=case, user=joiner).role == "viewer"
+    invitation.refresh_from_db()
+    assert (invitation.status, invitation.accepted_by) == ("accepted", joiner)
+    late = client_for(make_clinician("late"))
+    again = late.post(reverse("case_invitation", args=[invitation.token]))
+    assert again.status_code == 400
+    assert "no longer open" in _html(again)
+
+
+def test_an_unverified_clinician_cannot_join_through_a_case_invitation_link(
+    cast, client_for, make_clinician
+):
+    case = cast.case()
+    invitation = services.participant_invite_email(
+        case=case, by=cast.owner, email="anyone@hospital.example", role="viewer"
+    )
+    unverified = make_clinician("notyet", verified=False)
+    response = client_for(unverified).post(
+        reverse("case_invitation", args=[invitation.token])
+    )
+    assert response.status_code == 400
+    assert "Only verified clinicians" in _html(response)
+    assert not CaseParticipant.objects.filter(case=case, user=unverified).exists()
+    invitation.refresh_from_db()
+    assert invitation.status == "pending"
+
+
+def test_a_username_shaped_like_an_address_does_not_take_its_case_invitation(
+    cast, client_for, make_clinician
+):
+    impostor = make_clinician("boss@hospital.example", email="me@impostor.example")
+    case = cast.case()
+    client_for(cast.owner).post(
+        reverse("case_participant_add", args=[case.pk]),
+        {"who": "boss@hospital.example", "role": "viewer"},
+    )
+    assert not CaseParticipant.objects.filter(case=case, user=impostor).exists()
+    assert CaseInvitation.objects.filter(
+        case=case, email="boss@hospital.example"
+    ).exists()

@@ -257,3 +257,19 @@ def test_a_code_from_a_clinician_who_lost_verification_cannot_be_redeemed(
 
     assert "waiting for verification" in response.content.decode()
     assert not CareLink.objects.exists()
+
+
+def test_patient_asking_for_verification_gets_403_not_a_crash(make_patient):
+    from django.test import Client
+
+    patient = make_patient()
+    client = Client(raise_request_exception=False)
+    client.force_login(patient)
+    response = client.post(reverse("request_verification"))
+    assert response.status_code == 403
+    assert not AuditEvent.objects.filter(verb="clinician.verification_request").exists()
+
+
+def test_verification_request_service_refuses_patients_with_a_message(make_patient):
+    with pytest.raises(services.ServiceError, match="Only clinicians"):
+        services.verification_request(user=make_patient())

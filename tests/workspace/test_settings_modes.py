@@ -38,6 +38,9 @@ SERVICE_VARS = [
     "ALLOWED_HOSTS",
     "CONSILIUM_TEST_S3",
     "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "AUDIT_HMAC_KEY",
+    "AUDIT_HMAC_KEY_ID",
+    "AUDIT_HMAC_PREVIOUS_KEYS",
 ]
 
 
@@ -129,6 +132,7 @@ def test_check_deploy_is_clean_with_production_variables(debug):
         DEBUG=debug,
         SECRET_KEY="k" * 20 + "a-real-production-secret-with-entropy-9f8e7d6c5b4a",
         ALLOWED_HOSTS="consilium.example.org",
+        AUDIT_HMAC_KEY="an-audit-key-of-plenty-of-random-characters-5e4d3c2b1a",
     )
     out = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -139,3 +143,23 @@ def test_check_deploy_is_clean_with_production_variables(debug):
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "no issues" in out.stdout
+
+
+def test_check_deploy_refuses_production_without_an_audit_key():
+    clean = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
+    clean.update(
+        DJANGO_SETTINGS_MODULE="workspace.settings",
+        DEBUG="0",
+        SECRET_KEY="k" * 20 + "a-real-production-secret-with-entropy-9f8e7d6c5b4a",
+        ALLOWED_HOSTS="consilium.example.org",
+    )
+    out = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode != 0
+    assert "consilium.E001" in out.stderr + out.stdout
+    assert "AUDIT_HMAC_KEY is not set" in out.stderr + out.stdout

@@ -120,3 +120,14 @@ def test_seed_demo_is_idempotent(capsys):
     assert Membership.objects.count() == first
     out = capsys.readouterr().out
     assert "ana" in out and "pat" in out
+
+
+def test_seed_demo_users_have_confirmed_addresses_that_invitations_resolve_to():
+    from workspace.email_addresses import user_by_confirmed_email
+    from workspace.models import User
+
+    call_command("seed_demo")
+    for username in ["ana", "ben", "sam", "uma", "pat"]:
+        user = User.objects.get(username=username)
+        assert user.email_confirmed, username
+    assert user_by_confirmed_email("BEN@demo.consilium").username == "ben"
