@@ -20,11 +20,10 @@ link only) to whoever has that e-mail switched on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.timesince import timeuntil
 
 from workspace.mail.models import EmailKind
 from workspace.mail.sending import once_claim
@@ -42,6 +41,13 @@ DUE_SOON_SHARE = 0.25
 class EscalationReport:
     due_soon: int
     overdue: int
+
+
+def _in_words(delta: timedelta) -> str:
+    minutes = max(1, round(delta.total_seconds() / 60))
+    if minutes < 90:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{round(minutes / 60)} hours"
 
 
 def _is_due_soon(consult: ConsultRequest, now: datetime) -> bool:
@@ -86,7 +92,7 @@ def _remind_due_soon(consult: ConsultRequest, now: datetime) -> bool:
             [consult.assignee],
             consult,
             "due_soon",
-            f"Due in {timeuntil(consult.due_at, now)}: the consult on "
+            f"Due in {_in_words(consult.due_at - now)}: the consult on "
             f"“{consult.case.title}”",
             f"{consult.get_urgency_display()} consult from "
             f"{consult.requested_by.display_name}, "

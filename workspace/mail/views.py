@@ -21,8 +21,10 @@ from .services import email_preference_update, email_unsubscribe
 
 @login_required
 def email_preferences(request: HttpRequest) -> HttpResponse:
+    # An all-unticked form posts nothing, which is still a submission.
+    data = request.POST if request.method == "POST" else None
     form = EmailPreferenceForm(
-        request.POST or None, instance=preference_for(request.user), user=request.user
+        data, instance=preference_for(request.user), user=request.user
     )
     if request.method == "POST" and form.is_valid():
         email_preference_update(
