@@ -604,3 +604,37 @@ def test_bad_digest_choice_is_a_form_error(team, client_for):
     assert response.status_code == 200
     assert b"Select a valid choice" in response.content
     assert not EmailPreference.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_mention_queues_a_delayed_digest_task_on_the_database_queue(mentioned):
+    from django.test import override_settings
+    from django_tasks_db.models import DBTaskResult
+
+    team = mentioned
+    with override_settings(
+        TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    ):
+        message_post(
+            case=team.case,
+            thread=thread_default(case=team.case),
+            by=team.owner,
+            body="@dana a question",
+            client_id="db-1",
+        )
+        [queued] = DBTaskResult.objects.filter(
+            task_path="workspace.mail.tasks.mention_digest"
+        )
+        assert queued.args_kwargs["kwargs"] == {"user_id": team.derm.pk}
+        assert queued.run_after >= timezone.now() + timedelta(minutes=4)
+
+        call_command("db_worker", batch=True, no_startup_delay=True, verbosity=0)
+        assert mail.outbox == []  # not due yet
+
+        past = timezone.now() - timedelta(minutes=10)
+        DBTaskResult.objects.filter(pk=queued.pk).update(run_after=past)
+        PendingMention.objects.update(created=past)
+        call_command("db_worker", batch=True, no_startup_delay=True, verbosity=0)
+
+    [digest] = mail.outbox
+    assert digest.to == ["dana@example.org"]
