@@ -638,3 +638,42 @@ def test_a_mention_queues_a_delayed_digest_task_on_the_database_queue(mentioned)
 
     [digest] = mail.outbox
     assert digest.to == ["dana@example.org"]
+
+
+def test_week_old_mentions_are_dropped_and_finished_rows_forgotten(
+    mentioned, django_capture_on_commit_callbacks
+):
+    from workspace.mail.services import pending_mentions_prune
+
+    team = mentioned
+    mention(team, "@dana old", "m1", django_capture_on_commit_callbacks)
+    mention(team, "@dana sent", "m2", django_capture_on_commit_callbacks)
+    stale, sent = PendingMention.objects.order_by("pk")
+    PendingMention.objects.filter(pk=sent.pk).update(state="sent")
+
+    deleted = pending_mentions_prune(now=timezone.now() + timedelta(days=8))
+
+    assert deleted == 1
+    assert not PendingMention.objects.filter(pk=sent.pk).exists()
+    assert PendingMention.objects.get(pk=stale.pk).state == "dropped"
+    assert mention_digests_send(now=timezone.now() + timedelta(days=8)) == 0
+
+
+def test_stored_markdown_bodies_are_flattened_by_the_migration(team):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    old = Notification.objects.create(
+        user=team.derm, title="Old", body="**Sepsis** vs _viral_ rash"
+    )
+    plain = Notification.objects.create(user=team.derm, title="Plain", body="Fine.")
+
+    import_module("workspace.mail.migrations.0002_notification_bodies_as_text").flatten(
+        apps, None
+    )
+
+    old.refresh_from_db()
+    plain.refresh_from_db()
+    assert old.body == "Sepsis vs viral rash"
+    assert plain.body == "Fine."

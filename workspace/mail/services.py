@@ -223,6 +223,24 @@ def _digest_send(user_id: int, now: datetime) -> int:
     return int(sent)
 
 
+# Mentions older than this are no longer news: they are not e-mailed (someone
+# who kept a page open for a week has seen the badge), and finished rows go.
+PENDING_MENTION_MAX_AGE = timedelta(days=7)
+
+
+def pending_mentions_prune(*, now: datetime | None = None) -> int:
+    """Drop stale pending mentions and delete old finished ones; returns deletions."""
+    cutoff = (now or timezone.now()) - PENDING_MENTION_MAX_AGE
+    old = PendingMention.objects.filter(created__lt=cutoff)
+    # Delete what was finished before this run; the ones dropped now go on
+    # the next run.
+    deleted, _ = old.exclude(state=PendingMention.State.PENDING).delete()
+    old.filter(state=PendingMention.State.PENDING).update(
+        state=PendingMention.State.DROPPED
+    )
+    return deleted
+
+
 # --- Preferences and unsubscribing ---------------------------------------------------
 
 
