@@ -39,6 +39,7 @@ from django.db import connections
 
 from cases.models import Case
 from cases.permissions import CaseAccess, case_access
+from workspace import online
 from workspace.events import EVENT_TYPE, case_group, user_group
 from workspace.models import User
 from workspace.services import PermissionDenied, ServiceError
@@ -649,17 +650,43 @@ class NotificationConsumer(_RelayingConsumer):
 
     async def connect(self) -> None:
         self.group = None
+        self.beat = None
         await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_NOT_LOGGED_IN)
             return
+        self.user_id = user.pk
         self.group = user_group(user)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        # While this socket is open the user counts as online, so missed-mention
+        # e-mails wait (workspace.online, workspace.mail).
+        await self._online()
+        self.beat = asyncio.create_task(self._beat())
+
+    async def _online(self) -> None:
+        await sync_to_async(online.user_connection_open, thread_sensitive=False)(
+            user_id=self.user_id, connection=self.channel_name
+        )
+
+    async def _beat(self) -> None:
+        try:
+            while True:
+                await asyncio.sleep(online.HEARTBEAT_SECONDS)
+                await self._online()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("online heartbeat failed for user %s", self.user_id)
 
     async def disconnect(self, code: int) -> None:
+        if self.beat is not None:
+            self.beat.cancel()
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await sync_to_async(online.user_connection_close, thread_sensitive=False)(
+                user_id=self.user_id, connection=self.channel_name
+            )
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None

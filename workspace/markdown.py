@@ -31,6 +31,7 @@ management commands alike.
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 import xml.etree.ElementTree as etree
@@ -48,6 +49,7 @@ __all__ = [
     "ALLOWED_TAGS",
     "INLINE_TAGS",
     "LINK_REL",
+    "markdown_to_text",
     "render_inline",
     "render_markdown",
 ]
@@ -213,3 +215,23 @@ def render_inline(text: str) -> str:
     one_line = _BLOCK_START.sub(r"\\\g<0>", one_line, count=1)
     one_line = _NUMBERED_ITEM.sub(r"\1\\\2", one_line, count=1)
     return _render(one_line, _renderer.inline_cleaner)
+
+
+_INLINE_NAMES = "|".join(sorted(INLINE_TAGS - {"br"}))
+_INLINE_TAG = re.compile(rf"</?(?:{_INLINE_NAMES})\b[^>]*>")
+_ANY_TAG = re.compile(r"<[^>]*>")
+
+
+def markdown_to_text(text: str) -> str:
+    """One line of plain text for previews (notification lists, toasts, e-mails).
+
+    Markup is rendered and then dropped, so ``**sepsis**`` previews as
+    ``sepsis`` and a list as its items; inline tags vanish without a gap,
+    block boundaries become one space, and entities are decoded (the caller
+    escapes the text for wherever it goes).
+    """
+    rendered = render_markdown(text)
+    if not rendered:
+        return ""
+    flat = _ANY_TAG.sub(" ", _INLINE_TAG.sub("", rendered))
+    return " ".join(html.unescape(flat).split())

@@ -17,6 +17,8 @@ from django.utils.text import slugify
 
 from . import audit
 from .events import broadcast_on_commit, user_group
+from .mail.services import notification_email_on_commit
+from .markdown import markdown_to_text
 from .models import (
     CareLink,
     ClinicianProfile,
@@ -499,9 +501,18 @@ def notification_create(
     url: str = "",
     data: dict | None = None,
 ) -> Notification:
-    """Store a notification and push it to the user's open pages on commit."""
+    """Store a notification, push it to the user's open pages and queue any
+    e-mail it calls for (:mod:`workspace.mail`), all on commit.
+
+    ``body`` may be markdown: it is stored as the plain-text preview.
+    """
     notification = Notification.objects.create(
-        user=user, kind=kind, title=title[:200], body=body, url=url, data=data or {}
+        user=user,
+        kind=kind,
+        title=title[:200],
+        body=markdown_to_text(body),
+        url=url,
+        data=data or {},
     )
     broadcast_on_commit(
         user_group(user),
@@ -513,6 +524,7 @@ def notification_create(
             ).count(),
         },
     )
+    notification_email_on_commit(notification)
     return notification
 
 

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "axes",
     "workspace",
+    "workspace.mail",
     "media_handling",
     "cases",
     "realtime",
@@ -303,6 +304,11 @@ if _EMAIL_BACKEND.endswith("smtp.EmailBackend"):
 DEFAULT_FROM_EMAIL = os.environ.get(
     "DEFAULT_FROM_EMAIL", "Consilium <no-reply@localhost>"
 )
+# Links in e-mails are absolute: tasks and commands have no request to ask.
+SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000").rstrip("/")
+# A mention still unread this long, by someone with no page open, is e-mailed
+# (one digest with every unread mention since the last one).
+NOTIFICATION_DIGEST_MINUTES = int(os.environ.get("NOTIFICATION_DIGEST_MINUTES", "5"))
 SESSION_COOKIE_AGE = 60 * 60 * 12
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

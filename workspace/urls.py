@@ -22,6 +22,7 @@ account_patterns = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("workspace.mail.urls")),
     path("accounts/", include(account_patterns)),
     path("workspaces/", views.workspace_list, name="workspace_list"),
     path("workspaces/<slug:slug>/", views.workspace_detail, name="workspace_detail"),

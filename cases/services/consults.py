@@ -142,7 +142,13 @@ def _notify(
             title=title,
             body=body[:500],
             url=_url(consult),
-            data={"consult": consult.pk, "case": consult.case_id},
+            # The status says which step this was (workspace.mail e-mails
+            # some steps).
+            data={
+                "consult": consult.pk,
+                "case": consult.case_id,
+                "status": consult.status,
+            },
         )
 
 

@@ -972,6 +972,24 @@ async def test_mention_arrives_on_the_mentioned_users_notifications_socket(discu
     await owner.disconnect()
 
 
+async def test_notifications_socket_marks_the_user_online_until_it_closes(
+    discussion,
+):
+    from workspace.online import user_is_online
+
+    is_online = sync_to_async(user_is_online, thread_sensitive=False)
+    assert not await is_online(discussion.colleague.pk)
+    first = await open_socket(discussion.colleague, "/ws/notifications/")
+    second = await open_socket(discussion.colleague, "/ws/notifications/")
+
+    assert await is_online(discussion.colleague.pk)
+    assert not await is_online(discussion.owner.pk)
+    await first.disconnect()
+    assert await is_online(discussion.colleague.pk)  # one tab is still open
+    await second.disconnect()
+    assert not await is_online(discussion.colleague.pk)
+
+
 async def test_notifications_socket_answers_ping_and_reports_bad_frames(discussion):
     inbox = await open_socket(discussion.owner, "/ws/notifications/")
 
