@@ -257,8 +257,8 @@ def _search_tilted(
     height, width = rgb.shape[:2]
     turn = cv2.getRotationMatrix2D((width / 2, height / 2), tilt, 1.0)
     cos, sin = abs(turn[0, 0]), abs(turn[0, 1])
-    out_w = int(math.ceil(width * cos + height * sin))
-    out_h = int(math.ceil(width * sin + height * cos))
+    out_w = math.ceil(width * cos + height * sin)
+    out_h = math.ceil(width * sin + height * cos)
     turn[0, 2] += out_w / 2 - width / 2
     turn[1, 2] += out_h / 2 - height / 2
     turned = cv2.warpAffine(
