@@ -409,7 +409,7 @@ def submission_attach(
     differential: Differential,
     relation: str,
     note: str = "",
-    blur_faces: bool = False,
+    blur_faces: bool = True,
     ip: str | None = None,
 ) -> FindingLink:
     """Put a submission on a differential entry of a case ``by`` can edit.
@@ -420,7 +420,8 @@ def submission_attach(
     de-identified content: the link's canonical URL, and a new case-grade
     asset made from the patient's copy by a task queued on commit (one per
     case, reused when the same submission goes on another entry of that
-    case; faces blurred when ``blur_faces``). The patient is told
+    case; faces blurred when ``blur_faces``, and never shown to the case
+    before ``by`` has reviewed it: see ``submission_media``). The patient is told
     their submission was added to their notes, without the case.
     """
     if relation not in FindingLink.Relation.values:
