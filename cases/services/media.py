@@ -223,12 +223,8 @@ def case_media_faces_confirm(
         target=asset,
         case_id=item.case_id,
         ip=ip,
-        data={
-            "faces": len(keep),
-            "drawn": len(drawn),
-            "release": release,
-            "by_rule": review_after,
-        },
+        data={"faces": len(keep), "drawn": len(drawn), "release": release}
+        | ({"by_rule": True} if review_after else {}),
     )
     _announce(item)
     return item

@@ -20,6 +20,7 @@ from tests.fixtures.submissions import (
     attach,
     case_with_entry,
     processed_asset,
+    review_copy,
     run_on_commit,
     submit,
 )
@@ -184,8 +185,12 @@ def test_case_participants_see_the_findings_content_but_not_the_patient(
     photo = processed_asset(pat, mf.write_jpeg(tmp_path / "p.jpg"))
     media = submit(pat, doc, asset=photo, description="Secret words from Perpetua")
     link = submit(pat, doc, link=TIKTOK)
-    attach(media, doc, entry, note="Matches the distribution")
+    finding = attach(media, doc, entry, note="Matches the distribution")
     attach(link, doc, entry, relation="refutes")
+    # Until the clinician has reviewed the copy, the case sees none of it.
+    unreviewed = findings_for_differentials([entry.pk], viewer)[entry.pk][0]
+    assert not unreviewed.asset_ready and not unreviewed.media_url
+    review_copy(finding, doc)
 
     found = findings_for_differentials([entry.pk], viewer)[entry.pk]
     html = render_to_string("cases/_findings.html", {"findings": found, "label": "x"})
@@ -220,7 +225,7 @@ def test_finding_media_is_hidden_from_those_who_cannot_see_the_case(
     outsider = make_clinician("outsider")
     _, entry = case_with_entry(make_case, doc)  # a draft: participants only
     photo = processed_asset(pat, mf.write_jpeg(tmp_path / "p.jpg"))
-    attach(submit(pat, doc, asset=photo), doc, entry)
+    review_copy(attach(submit(pat, doc, asset=photo), doc, entry), doc)
     (finding,) = findings_for_differentials([entry.pk])[entry.pk]
 
     assert client_for(outsider).get(finding.media_url).status_code == 404
