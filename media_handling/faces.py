@@ -404,8 +404,9 @@ class FaceTrack:
 
     Between two keyframes of a face its rect moves linearly; before the first
     and after the last it is held for ``hold_s`` seconds (a face seen at one
-    sample is probably there until the next). Every rect is grown by
-    ``padding`` to cover movement the keyframes missed.
+    sample is probably there until the next), grown along the face's last
+    movement so a face that keeps moving stays covered. Every rect is grown
+    by ``padding`` to cover movement the keyframes missed.
     """
 
     faces: tuple[tuple[Keyframe, ...], ...] = ()
@@ -499,9 +500,13 @@ def _rect_at(
     face: tuple[Keyframe, ...], times: tuple[float, ...], t: float, hold_s: float
 ) -> Rect | None:
     if t <= times[0]:
-        return face[0][1] if times[0] - t <= hold_s else None
+        if times[0] - t > hold_s:
+            return None
+        return _extrapolated(face[0], face[1] if len(face) > 1 else None, t)
     if t >= times[-1]:
-        return face[-1][1] if t - times[-1] <= hold_s else None
+        if t - times[-1] > hold_s:
+            return None
+        return _extrapolated(face[-1], face[-2] if len(face) > 1 else None, t)
     i = bisect.bisect_right(times, t)
     (t0, a), (t1, b) = face[i - 1], face[i]
     k = (t - t0) / (t1 - t0)
@@ -513,6 +518,22 @@ def _rect_at(
     y1 = a.bottom + (b.bottom - a.bottom) * k
     left, top = math.floor(x0), math.floor(y0)
     return Rect(left, top, math.ceil(x1) - left, math.ceil(y1) - top)
+
+
+def _extrapolated(edge: Keyframe, inner: Keyframe | None, t: float) -> Rect:
+    """The rect of ``edge`` held to time ``t``, grown to where the face would
+    be had it kept moving as between ``inner`` and ``edge`` (a pan goes on
+    after the last sample): both places are covered."""
+    t0, rect = edge
+    if inner is None or t == t0 or inner[0] == t0:
+        return rect
+    t1, other = inner
+    k = (t - t0) / (t0 - t1)
+    dx, dy = (rect.x - other.x) * k, (rect.y - other.y) * k
+    moved = Rect(
+        math.floor(rect.x + dx), math.floor(rect.y + dy), rect.w + 1, rect.h + 1
+    )
+    return _union(rect, moved)
 
 
 def detect_faces_in_video(
