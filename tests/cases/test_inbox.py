@@ -3,6 +3,8 @@ participants see of an attached finding (its content, never the patient)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -172,6 +174,31 @@ def test_attach_form_offers_only_entries_of_cases_the_clinician_can_edit(
     assert response.status_code == 302
     finding = FindingLink.objects.get()
     assert (finding.differential, finding.relation) == (mine, "context")
+
+
+def test_the_attach_form_blurs_faces_by_default_and_links_the_review(
+    tmp_path, doc_client, pat, doc, make_case
+):
+    case, entry = case_with_entry(make_case, doc)
+    photo = processed_asset(pat, mf.write_jpeg(tmp_path / "p.jpg"))
+    submission = submit(pat, doc, asset=photo)
+    page = doc_client.get(reverse("inbox_review", args=[submission.pk]))
+    box = re.search(r"<input[^>]*name=\"blur_faces\"[^>]*>", page.content.decode())
+    assert box is not None and "checked" in box.group(0)
+
+    with run_on_commit():
+        response = doc_client.post(
+            reverse("inbox_attach", args=[submission.pk]),
+            {"differential": entry.pk, "relation": "supports", "blur_faces": "on"},
+        )
+
+    assert response.status_code == 302
+    finding = FindingLink.objects.get()
+    assert finding.blur_faces is True
+    assert finding.asset.status == "needs_review"
+    page = doc_client.get(reverse("inbox_review", args=[submission.pk])).content
+    review = reverse("case_media_review", args=[case.pk, finding.asset_id])
+    assert review.encode() in page
 
 
 # --- Findings on the case -------------------------------------------------------------
