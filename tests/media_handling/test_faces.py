@@ -107,15 +107,27 @@ def test_pictures_without_faces_give_no_detections():
         assert detect_faces(mf.face_free(name)) == [], name
 
 
+def _in_a_new_thread(work):
+    with ThreadPoolExecutor(max_workers=1) as pool:  # nothing cached there yet
+        return pool.submit(work).result()
+
+
 def test_what_is_found_does_not_depend_on_what_was_searched_before():
     # A detector reused across pictures of other sizes once gave garbage
-    # (OpenCV sizes a net's buffers for the first input it sees).
-    photo = mf.astronaut()
-    first = detect_faces(photo)
-    detect_faces(mf.face_picture(size=(700, 300), face=(20, 20, 200, 200)))
-    detect_faces(mf.face_free("coffee.jpg"))
+    # (OpenCV sizes a net's buffers for the first input it sees), so a
+    # picture's faces depended on what an earlier, unrelated call had seen.
+    pictures = [
+        mf.astronaut(),
+        mf.face_picture(size=(700, 300), face=(20, 20, 200, 200)),
+        mf.face_free("coffee.jpg"),
+        Image.fromarray(mf.checkerboard(320, 240, cell=16)),
+    ]
+    alone = [_in_a_new_thread(lambda p=p: detect_faces(p)) for p in pictures]
 
-    assert detect_faces(photo) == first
+    in_a_row = _in_a_new_thread(lambda: [detect_faces(p) for p in pictures])
+
+    assert in_a_row == alone
+    assert [len(found) for found in alone] == [1, 1, 0, 0]
 
 
 def test_threads_detecting_at_once_each_get_the_right_answer():
