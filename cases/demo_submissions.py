@@ -27,7 +27,8 @@ from media_handling.models import MediaAsset
 from workspace.demo import Demo
 from workspace.events import user_group
 
-from .models import Case, Differential, FindingLink, Submission
+from .models import Case, CaseAsset, Differential, FindingLink, Submission
+from .services import media as case_media
 from .services import submission_media
 from .services import submissions as services
 
@@ -140,9 +141,16 @@ def _attach_now(submission: Submission, clinician, entry: Differential) -> None:
     )
     # Make the case copy now rather than waiting for the worker.
     copy = submission_media.case_copy_make(finding)
-    if copy is not None:
+    if copy is None:
+        return
+    media_services.asset_process(asset_id=copy.pk)
+    submission_media.case_copy_settle(finding)
+    copy.refresh_from_db()
+    if copy.is_pending:  # faces found and blurred by rule
         media_services.asset_process(asset_id=copy.pk)
-        submission_media.case_copy_settle(finding)
+    # The demo's clinician has already reviewed the copy (a calf) and shared it.
+    item = CaseAsset.objects.get(case_id=finding.case_id, asset_id=copy.pk)
+    case_media.case_media_faces_confirm(item=item, by=clinician, release=True)
 
 
 def seed(demo: Demo) -> None:

@@ -125,7 +125,12 @@ class AttachForm(forms.Form):
         help_text="Colleagues on the case see this. Don't include the patient's name.",
     )
     blur_faces = forms.BooleanField(
-        label="Blur faces in the copy shared with the case", required=False
+        label="Blur faces in the copy shared with the case",
+        required=False,
+        initial=True,
+        help_text="Faces are searched for either way, and you review the copy "
+        "before anyone on the case sees it; untick to keep faces sharp, which "
+        "you then confirm face by face.",
     )
 
     def __init__(self, *args, groups, has_media: bool = True, **kwargs):

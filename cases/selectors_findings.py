@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 
@@ -34,6 +34,7 @@ from workspace.models import User
 
 from .models import (
     Case,
+    CaseAsset,
     CaseParticipant,
     Differential,
     FindingLink,
@@ -254,7 +255,11 @@ def _view(finding: FindingLink) -> FindingView:
         SocialLink.Platform(finding.platform).label if finding.platform else ""
     )
     media_url = poster_url = ""
-    if asset is not None and asset.is_ready:
+    # Shown once the clinician has reviewed and released the case copy.
+    ready = bool(
+        asset is not None and asset.is_ready and getattr(finding, "copy_released", True)
+    )
+    if ready:
         main = "video" if asset.kind == "video" else "display"
         media_url = _finding_media_url(finding, main)
         # A small still for the list: the thumbnail, else the poster.
@@ -276,7 +281,7 @@ def _view(finding: FindingLink) -> FindingView:
         embed_url=finding.embed_url,
         asset_kind=asset.kind if asset else "",
         asset_status=asset.status if asset else "",
-        asset_ready=bool(asset and asset.is_ready),
+        asset_ready=ready,
         media_url=media_url,
         poster_url=poster_url,
     )
@@ -285,25 +290,34 @@ def _view(finding: FindingLink) -> FindingView:
 def _findings() -> QuerySet[FindingLink]:
     # Deliberately no select_related("submission"): nothing of the patient's
     # record is loaded for a case page.
-    return FindingLink.objects.select_related("asset", "created_by").only(
-        "id",
-        "case_id",
-        "differential_id",
-        "relation",
-        "note",
-        "created",
-        "platform",
-        "canonical_url",
-        "embed_url",
-        "withdrawn_at",
-        "asset__id",
-        "asset__kind",
-        "asset__status",
-        "asset__renditions",
-        "created_by__id",
-        "created_by__username",
-        "created_by__first_name",
-        "created_by__last_name",
+    released = CaseAsset.objects.filter(
+        case_id=OuterRef("case_id"),
+        asset_id=OuterRef("asset_id"),
+        released_at__isnull=False,
+    )
+    return (
+        FindingLink.objects.select_related("asset", "created_by")
+        .annotate(copy_released=Exists(released))
+        .only(
+            "id",
+            "case_id",
+            "differential_id",
+            "relation",
+            "note",
+            "created",
+            "platform",
+            "canonical_url",
+            "embed_url",
+            "withdrawn_at",
+            "asset__id",
+            "asset__kind",
+            "asset__status",
+            "asset__renditions",
+            "created_by__id",
+            "created_by__username",
+            "created_by__first_name",
+            "created_by__last_name",
+        )
     )
 
 

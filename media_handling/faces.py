@@ -1,9 +1,13 @@
 """Find faces and make them unrecognisable, in still images and over time.
 
-Detection uses the Haar cascades that ship inside opencv-python-headless, so
-nothing is downloaded at run time. Haar cascades miss faces (turned away,
-small, badly lit) and sometimes find faces that are not there, so detections
-are suggestions for the uploader to confirm or correct, never a guarantee.
+Detection runs CenterFace, a small convolutional face detector (MIT licence),
+through OpenCV's DNN module. Its ONNX file ships in this package
+(``media_handling/models/centerface``, see the README there), so nothing is
+downloaded at run time and no extra runtime is needed. Every picture is
+searched upright and tilted both ways (``TILTS``), small pictures are enlarged
+first and dark ones get a brightened second look, because a missed face is the
+mistake that matters. Detections are still suggestions for the uploader to
+confirm or correct, never a guarantee.
 
 Every ``Rect`` is ``(x, y, w, h)`` in displayed pixels: after EXIF orientation
 for images and after the display matrix for video.
@@ -12,23 +16,45 @@ for images and after the display matrix for video.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import math
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NamedTuple
 
 import cv2
 import numpy as np
 from PIL import Image, ImageFilter
 
-FRONTAL_CASCADE = "haarcascade_frontalface_default.xml"
-PROFILE_CASCADE = "haarcascade_profileface.xml"
+MODEL_PATH = (
+    Path(__file__).resolve().parent / "models" / "centerface" / "centerface.onnx"
+)
+MODEL_SHA256 = "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc"
+_OUTPUTS = ("537", "538", "539", "540")  # heatmap, scale, offset, landmarks
 
-# Detection runs on a copy no larger than this, which keeps it fast on camera
-# originals; Haar's smallest face (24 px) is then about 2% of the long side.
+# A heatmap peak at or above this is a face. CenterFace scores real faces
+# 0.6-1.0 and scores no face-free test picture above 0.2; a low threshold
+# trades a few extra boxes for the uploader to untick against missed faces.
+SCORE_THRESHOLD = 0.35
+# Pictures are searched at most this large (long side) ...
 DETECT_MAX_SIDE = 1024
+# ... and small ones are enlarged to this (at most ``MAX_UPSCALE`` times), so
+# a face a few dozen pixels across covers enough of the network's grid.
+DETECT_MIN_SIDE = 512
+MAX_UPSCALE = 3.0
+# Degrees each picture is also searched at: the network finds faces tilted up
+# to about 35 degrees, so these cover heads tilted up to about 65 degrees.
+TILTS = (0.0, 30.0, -30.0)
+# Tilted searches run on a copy at most this large (long side).
+TILT_MAX_SIDE = 640
+# Mean grey level under which a brightened copy is searched as well.
+DARK_MEAN = 90.0
+# Nets kept per thread, one per input shape (see ``_net``).
+NETS_PER_THREAD = 8
 # A blurred region is reduced to this many cells across its longer side before
 # the Gaussian pass, so no facial detail survives whatever the blur radius.
 OBSCURE_CELLS = 8
@@ -68,45 +94,66 @@ class Rect(NamedTuple):
         return Rect(x0, y0, x1 - x0, y1 - y0)
 
 
-class CascadeMissing(RuntimeError):
-    """The OpenCV install lacks its bundled Haar cascade files."""
+class DetectorMissing(RuntimeError):
+    """The face detector's model file is missing or damaged."""
 
 
 _per_thread = threading.local()
+_verified: set[Path] = set()
+_verify_lock = threading.Lock()
 
 
-def _cascade(name: str) -> cv2.CascadeClassifier:
-    """The named cascade, loaded once per thread.
+def _net(width: int, height: int) -> cv2.dnn.Net:
+    """A CenterFace net for ``width`` x ``height`` inputs, for this thread only.
 
-    A ``CascadeClassifier`` keeps scratch state between the calls of one
-    detection, so two threads detecting with one instance at once corrupt
-    each other (OpenCV fails an assertion in ``getScaleData``): two uploads
-    processed at the same time did exactly that.
+    Two rules, both learnt the hard way. One net per thread: a net keeps its
+    buffers between calls, so two threads running one net corrupt each other
+    (as two uploads processed at once did with the old Haar cascades). One
+    net per input shape: OpenCV sizes those buffers for the first input a net
+    sees, and a later input of another shape through the same net gives
+    garbage boxes, so what one call found would depend on what an earlier,
+    unrelated call had looked at.
     """
-    loaded = _per_thread.__dict__.setdefault("cascades", {})
-    if name not in loaded:
-        loaded[name] = _load_cascade(name)
-    return loaded[name]
+    nets = _per_thread.__dict__.setdefault("nets", OrderedDict())
+    key = (width, height)
+    net = nets.get(key)
+    if net is None:
+        net = _load_net(MODEL_PATH)
+        nets[key] = net
+        while len(nets) > NETS_PER_THREAD:
+            nets.popitem(last=False)
+    else:
+        nets.move_to_end(key)
+    return net
 
 
-def _cascade_cache_clear() -> None:
-    _per_thread.__dict__.pop("cascades", None)
+def _nets_clear() -> None:
+    """Forget this thread's nets (tests point ``MODEL_PATH`` elsewhere)."""
+    _per_thread.__dict__.pop("nets", None)
+    with _verify_lock:
+        _verified.clear()
 
 
-_cascade.cache_clear = _cascade_cache_clear  # type: ignore[attr-defined]
-
-
-def _load_cascade(name: str) -> cv2.CascadeClassifier:
-    path = os.path.join(cv2.data.haarcascades, name)
-    if not os.path.isfile(path):
-        raise CascadeMissing(
-            f"Haar cascade {name} not found in {cv2.data.haarcascades}; "
-            "install opencv-python-headless, which bundles it."
+def _load_net(path: Path) -> cv2.dnn.Net:
+    if not path.is_file():
+        raise DetectorMissing(
+            f"Face detector model {path.name} not found at {path}; it ships with "
+            "the media_handling package (media_handling/models/centerface)."
         )
-    classifier = cv2.CascadeClassifier(path)
-    if classifier.empty():
-        raise CascadeMissing(f"Haar cascade {path} could not be loaded.")
-    return classifier
+    with _verify_lock:
+        if path not in _verified:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if digest != MODEL_SHA256:
+                raise DetectorMissing(
+                    f"Face detector model {path} is damaged (sha256 {digest[:12]}…)."
+                )
+            _verified.add(path)
+    try:
+        return cv2.dnn.readNetFromONNX(str(path))
+    except cv2.error as exc:
+        raise DetectorMissing(
+            f"Face detector model {path} could not be loaded."
+        ) from exc
 
 
 def detect_faces(
@@ -114,51 +161,169 @@ def detect_faces(
 ) -> list[Rect]:
     """Rects to blur for the faces found in ``image``, largest first.
 
-    Each detection is grown by ``padding`` on every side (Haar boxes stop at
-    the brow and chin) and clipped to the image; overlapping detections from
-    the frontal and profile cascades are merged into their union.
+    Each detection is grown by ``padding`` on every side and clipped to the
+    image; overlapping detections (of the upright, tilted and brightened
+    searches) are merged into their union. ``profiles=False`` searches the
+    upright picture only, which is faster and misses tilted heads.
     """
-    gray, scale = _detection_input(image)
-    found = _run_cascade(_cascade(FRONTAL_CASCADE), gray)
-    if profiles:
-        # The profile cascade only knows faces turned one way; run it on the
-        # mirror image too and mirror the hits back.
-        cascade = _cascade(PROFILE_CASCADE)
-        found += _run_cascade(cascade, gray)
-        mirrored = np.ascontiguousarray(gray[:, ::-1])
-        width = gray.shape[1]
-        found += [
-            Rect(width - r.right, r.y, r.w, r.h)
-            for r in _run_cascade(cascade, mirrored)
-        ]
+    rgb = np.asarray(image.convert("RGB"))
+    tilts = TILTS if profiles else (0.0,)
+    found = _detect_rgb(rgb, tilts=tilts)
     rects = []
     for rect in merge_rects(found):
-        full = rect.scaled(1 / scale, 1 / scale).padded(padding)
-        clipped = full.clipped(image.width, image.height)
+        clipped = rect.padded(padding).clipped(image.width, image.height)
         if clipped is not None:
             rects.append(clipped)
     return sorted(rects, key=lambda r: r.w * r.h, reverse=True)
 
 
-def _detection_input(image: Image.Image) -> tuple[np.ndarray, float]:
-    scale = min(1.0, DETECT_MAX_SIDE / max(image.size))
-    small = image
-    if scale < 1.0:
-        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        small = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    gray = np.asarray(small.convert("L"))
-    # Local (CLAHE) rather than global equalisation: a large bright or dark
-    # background would otherwise squeeze the face into a few grey levels.
-    clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
-    return clahe.apply(gray), scale
-
-
-def _run_cascade(cascade: cv2.CascadeClassifier, gray: np.ndarray) -> list[Rect]:
-    min_side = max(24, min(gray.shape) // 25)
-    hits = cascade.detectMultiScale(
-        gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side)
+def _detect_rgb(
+    rgb: np.ndarray,
+    *,
+    tilts: Sequence[float] = TILTS,
+    max_side: int = DETECT_MAX_SIDE,
+    threshold: float = SCORE_THRESHOLD,
+) -> list[Rect]:
+    """Unpadded face boxes in ``rgb`` (H x W x 3) pixels, from every search."""
+    height, width = rgb.shape[:2]
+    if not height or not width:
+        return []
+    long_side = max(width, height)
+    scale = min(
+        max_side / long_side, max(1.0, min(MAX_UPSCALE, DETECT_MIN_SIDE / long_side))
     )
-    return [Rect(*(int(v) for v in hit)) for hit in hits]
+    work = rgb
+    if scale != 1.0:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        work = cv2.resize(rgb, size, interpolation=interpolation)
+    looks = [work]
+    if float(cv2.cvtColor(work, cv2.COLOR_RGB2GRAY).mean()) < DARK_MEAN:
+        looks.append(_brightened(work))
+    upright: list[Rect] = []
+    tilted: list[Rect] = []
+    for look in looks:
+        for tilt in tilts:
+            # Tilted searches back up the upright one (which already finds
+            # heads tilted up to ~35 degrees), at a lower resolution.
+            shrink = 1.0 if not tilt else min(1.0, TILT_MAX_SIDE / max(look.shape[:2]))
+            small = look
+            if shrink < 1.0:
+                size = (
+                    max(1, round(look.shape[1] * shrink)),
+                    max(1, round(look.shape[0] * shrink)),
+                )
+                small = cv2.resize(look, size, interpolation=cv2.INTER_AREA)
+            for x0, y0, x1, y1 in _search_tilted(small, tilt, threshold):
+                factor = 1 / (scale * shrink)
+                rect = Rect(
+                    math.floor(x0),
+                    math.floor(y0),
+                    math.ceil(x1) - math.floor(x0),
+                    math.ceil(y1) - math.floor(y0),
+                ).scaled(factor, factor)
+                clipped = rect.clipped(width, height)
+                if clipped is not None:
+                    (tilted if tilt else upright).append(clipped)
+    # A tilted search's box encloses the turned box, so it is looser than an
+    # upright one of the same face: keep it only for faces upright missed.
+    extra = [
+        t
+        for t in tilted
+        if not any(_iou(t, u) >= 0.1 or _contains(t, u) for u in upright)
+    ]
+    return upright + extra
+
+
+def _brightened(rgb: np.ndarray) -> np.ndarray:
+    """A dark picture lifted to mid grey (gamma), then locally equalised (CLAHE)."""
+    mean = max(1.0, float(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).mean()))
+    gamma = math.log(0.45) / math.log(mean / 255)
+    table = (np.linspace(0, 1, 256) ** gamma * 255).clip(0, 255).astype(np.uint8)
+    lifted = cv2.LUT(rgb, table)
+    lab = cv2.cvtColor(lifted, cv2.COLOR_RGB2LAB)
+    clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+    lab[:, :, 0] = clahe.apply(lab[:, :, 0])
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+
+
+def _search_tilted(
+    rgb: np.ndarray, tilt: float, threshold: float
+) -> list[tuple[float, float, float, float]]:
+    """Boxes (x0, y0, x1, y1) found in ``rgb`` turned by ``tilt`` degrees,
+    as the boxes enclosing them back in ``rgb``'s pixels."""
+    if not tilt:
+        return _forward(rgb, threshold)
+    height, width = rgb.shape[:2]
+    turn = cv2.getRotationMatrix2D((width / 2, height / 2), tilt, 1.0)
+    cos, sin = abs(turn[0, 0]), abs(turn[0, 1])
+    out_w = math.ceil(width * cos + height * sin)
+    out_h = math.ceil(width * sin + height * cos)
+    turn[0, 2] += out_w / 2 - width / 2
+    turn[1, 2] += out_h / 2 - height / 2
+    turned = cv2.warpAffine(
+        rgb, turn, (out_w, out_h), flags=cv2.INTER_LINEAR, borderValue=(127, 127, 127)
+    )
+    back = cv2.invertAffineTransform(turn)
+    boxes = []
+    for x0, y0, x1, y1 in _forward(turned, threshold):
+        corners = np.array([[x0, y0, 1], [x1, y0, 1], [x0, y1, 1], [x1, y1, 1]])
+        points = corners @ back.T
+        boxes.append(
+            (
+                float(points[:, 0].min()),
+                float(points[:, 1].min()),
+                float(points[:, 0].max()),
+                float(points[:, 1].max()),
+            )
+        )
+    return boxes
+
+
+def _forward(
+    rgb: np.ndarray, threshold: float
+) -> list[tuple[float, float, float, float]]:
+    """CenterFace on one picture: boxes (x0, y0, x1, y1) in its pixels.
+
+    The picture is padded (not stretched) to multiples of 32, as the network
+    needs; decoding follows the reference implementation (deface's
+    ``centerface.py``): each heatmap cell over the threshold is a face centre,
+    with its size and sub-cell offset read from the other outputs.
+    """
+    height, width = rgb.shape[:2]
+    pad_w, pad_h = -(-width // 32) * 32, -(-height // 32) * 32
+    if (pad_w, pad_h) != (width, height):
+        rgb = cv2.copyMakeBorder(
+            rgb, 0, pad_h - height, 0, pad_w - width, cv2.BORDER_CONSTANT, value=0
+        )
+    blob = cv2.dnn.blobFromImage(np.ascontiguousarray(rgb), 1.0, swapRB=False)
+    net = _net(pad_w, pad_h)
+    net.setInput(blob)
+    heatmap, scales, offsets, _ = net.forward(list(_OUTPUTS))
+    heat = heatmap[0, 0]
+    ys, xs = np.nonzero(heat >= threshold)
+    if not len(ys):
+        return []
+    side_h = np.exp(np.clip(scales[0, 0, ys, xs], -10, 10)) * 4
+    side_w = np.exp(np.clip(scales[0, 1, ys, xs], -10, 10)) * 4
+    cy = (ys + offsets[0, 0, ys, xs] + 0.5) * 4
+    cx = (xs + offsets[0, 1, ys, xs] + 0.5) * 4
+    x0 = np.clip(cx - side_w / 2, 0, width)
+    y0 = np.clip(cy - side_h / 2, 0, height)
+    x1 = np.clip(cx + side_w / 2, 0, width)
+    y1 = np.clip(cy + side_h / 2, 0, height)
+    scores = heat[ys, xs]
+    boxes = [
+        [float(a), float(b), float(c - a), float(d - b)]
+        for a, b, c, d in zip(x0, y0, x1, y1, strict=True)
+    ]
+    keep = cv2.dnn.NMSBoxes(boxes, scores.astype(float).tolist(), threshold, 0.3)
+    result = []
+    for i in np.asarray(keep).reshape(-1):
+        x, y, w, h = boxes[int(i)]
+        if w >= 2 and h >= 2:
+            result.append((x, y, x + w, y + h))
+    return result
 
 
 def merge_rects(rects: Iterable[Rect], *, min_overlap: float = 0.3) -> list[Rect]:
@@ -228,6 +393,10 @@ def _obscure(region: Image.Image) -> Image.Image:
 
 Keyframe = tuple[float, Rect]
 
+# How fast (face sizes per second) a face may cross the frame and still be
+# taken for the same face at the next sample, e.g. while the camera pans.
+PAN_SIZES_PER_S = 3.0
+
 
 @dataclass(frozen=True)
 class FaceTrack:
@@ -235,8 +404,9 @@ class FaceTrack:
 
     Between two keyframes of a face its rect moves linearly; before the first
     and after the last it is held for ``hold_s`` seconds (a face seen at one
-    sample is probably there until the next). Every rect is grown by
-    ``padding`` to cover movement the keyframes missed.
+    sample is probably there until the next), grown along the face's last
+    movement so a face that keeps moving stays covered. Every rect is grown
+    by ``padding`` to cover movement the keyframes missed.
     """
 
     faces: tuple[tuple[Keyframe, ...], ...] = ()
@@ -312,9 +482,11 @@ def _closest_face(
         if i in taken or t - last_t > max_gap_s:
             continue
         # Overlap decides; failing that, a face that moved less than its own
-        # size between samples is still the same face.
+        # size, or (the camera panning) up to PAN_SIZES_PER_S of its sizes a
+        # second, between samples is still the same face.
         distance = math.dist(_centre(rect), _centre(last)) / max(last.w, last.h, 1)
-        score = _iou(rect, last) + (1.0 / (1.0 + distance) if distance < 1.0 else 0.0)
+        reach = max(1.0, PAN_SIZES_PER_S * (t - last_t))
+        score = _iou(rect, last) + (1.0 / (1.0 + distance) if distance < reach else 0.0)
         if score > best_score:
             best, best_score = i, score
     return best
@@ -328,9 +500,13 @@ def _rect_at(
     face: tuple[Keyframe, ...], times: tuple[float, ...], t: float, hold_s: float
 ) -> Rect | None:
     if t <= times[0]:
-        return face[0][1] if times[0] - t <= hold_s else None
+        if times[0] - t > hold_s:
+            return None
+        return _extrapolated(face[0], face[1] if len(face) > 1 else None, t)
     if t >= times[-1]:
-        return face[-1][1] if t - times[-1] <= hold_s else None
+        if t - times[-1] > hold_s:
+            return None
+        return _extrapolated(face[-1], face[-2] if len(face) > 1 else None, t)
     i = bisect.bisect_right(times, t)
     (t0, a), (t1, b) = face[i - 1], face[i]
     k = (t - t0) / (t1 - t0)
@@ -344,10 +520,26 @@ def _rect_at(
     return Rect(left, top, math.ceil(x1) - left, math.ceil(y1) - top)
 
 
+def _extrapolated(edge: Keyframe, inner: Keyframe | None, t: float) -> Rect:
+    """The rect of ``edge`` held to time ``t``, grown to where the face would
+    be had it kept moving as between ``inner`` and ``edge`` (a pan goes on
+    after the last sample): both places are covered."""
+    t0, rect = edge
+    if inner is None or t == t0 or inner[0] == t0:
+        return rect
+    t1, other = inner
+    k = (t - t0) / (t0 - t1)
+    dx, dy = (rect.x - other.x) * k, (rect.y - other.y) * k
+    moved = Rect(
+        math.floor(rect.x + dx), math.floor(rect.y + dy), rect.w + 1, rect.h + 1
+    )
+    return _union(rect, moved)
+
+
 def detect_faces_in_video(
     path: str | os.PathLike[str],
     *,
-    sample_every_s: float = 1.0,
+    sample_every_s: float = 0.5,
     max_samples: int = 300,
     padding: float = 0.15,
 ) -> list[tuple[float, Rect]]:

@@ -96,7 +96,7 @@ def deidentify_video(source: Path, workdir: Path) -> Processed:
     made = make_renditions(still, workdir / "renditions", sizes=POSTER_SIZES)
     still.unlink(missing_ok=True)
     keyframes = detect_faces_in_video(
-        video, max_samples=conf.video_face_samples(), sample_every_s=1.0
+        video, max_samples=conf.video_face_samples(), sample_every_s=0.5
     )
     track = FaceTrack.from_keyframes(keyframes)
     proposals = [

@@ -95,14 +95,28 @@ def _delete_on_commit(names: Iterable[str]) -> None:
 # --- creating assets ------------------------------------------------------------------
 
 
+REVIEW_REQUIRED = (
+    "Check this for faces before it is shared: nobody else sees it until you have."
+)
+REVIEW_AFTER_BLUR = (
+    "The faces found were blurred: check that none was missed before it is shared."
+)
+
+
 def asset_create_from_upload(
-    *, upload: AcceptedUpload, uploaded_by: User, owner_group: str = ""
+    *,
+    upload: AcceptedUpload,
+    uploaded_by: User,
+    owner_group: str = "",
+    review_required: bool = False,
 ) -> MediaAsset:
     """Store an accepted upload privately and queue it for processing.
 
     The upload's temporary file is moved (local storage) or streamed (S3)
     into ``incoming/<key>``; the asset starts ``uploaded`` and the task is
-    enqueued when the surrounding transaction commits.
+    enqueued when the surrounding transaction commits. With
+    ``review_required`` a processed photo or video always needs review,
+    faces found or not (a patient's file copied onto a case).
     """
     check_size(upload.sniffed, upload.size)
     asset = MediaAsset(
@@ -112,6 +126,7 @@ def asset_create_from_upload(
         sha256=getattr(upload, "sha256", ""),
         uploaded_by=uploaded_by,
         owner_group=owner_group,
+        faces={"review_required": True} if review_required else {},
     )
     stored = media_storage.save_file(media_storage.incoming_name(asset.key), upload)
     try:
@@ -204,13 +219,16 @@ def _run_deidentify(asset: MediaAsset, token: str) -> str:
         outcome = {"status": MediaAsset.Status.REJECTED, "reason": SERVER_FAILURE}
     else:
         faces = result.faces
+        reason = result.review_reason
+        required = bool((asset.faces or {}).get("review_required"))
+        if required and asset.kind in pipeline.BLURRERS:
+            faces = {**faces, "review_required": True}
+            reason = reason or REVIEW_REQUIRED
         outcome = {
             "status": (
-                MediaAsset.Status.NEEDS_REVIEW
-                if result.review_reason
-                else MediaAsset.Status.READY
+                MediaAsset.Status.NEEDS_REVIEW if reason else MediaAsset.Status.READY
             ),
-            "reason": result.review_reason,
+            "reason": reason,
             "size": size,
             "sha256": digest,
             "metadata": result.metadata,
@@ -263,14 +281,18 @@ def _run_blur(asset: MediaAsset, token: str) -> str:
         )
     faces = dict(asset.faces or {})
     kept, drawn = pipeline.chosen_regions(faces)
+    review_after = bool((faces.get("decision") or {}).get("review_after"))
     faces["blurred"] = [*faces.get("blurred", []), *kept, *[[[0.0, *r]] for r in drawn]]
     faces["proposed"] = []
     faces["decision"] = None
     report = dict(asset.report or {})
     report["blurred"] = [*report.get("blurred", []), *blurred.lines]
     outcome = {
-        "status": MediaAsset.Status.READY,
-        "reason": "",
+        # Blurred on someone's behalf (not their own review): they still check.
+        "status": (
+            MediaAsset.Status.NEEDS_REVIEW if review_after else MediaAsset.Status.READY
+        ),
+        "reason": REVIEW_AFTER_BLUR if review_after else "",
         "faces": faces,
         "report": report,
         "renditions": {**(asset.renditions or {}), **stored},
@@ -346,6 +368,7 @@ def asset_faces_decide(
     by: User,
     keep: Iterable[str] = (),
     drawn: Sequence[Sequence[float]] = (),
+    review_after: bool = False,
 ) -> MediaAsset:
     """Record the uploader's choice of regions to blur, and act on it.
 
@@ -353,7 +376,8 @@ def asset_faces_decide(
     rendition pixels (clipped to it; video: the whole clip). With anything to
     blur the asset goes back to ``processing`` and the task replaces every
     rendition with a blurred one; with nothing, the uploader has reviewed the
-    proposals and the asset is ``ready``.
+    proposals and the asset is ``ready``. With ``review_after`` (a blur
+    chosen by a rule, not by looking) the blurred asset needs review again.
     """
     asset = MediaAsset.objects.select_for_update().get(pk=asset.pk)
     require(
@@ -378,6 +402,7 @@ def asset_faces_decide(
         "drawn": rects,
         "by": by.pk,
         "at": timezone.now().isoformat(),
+        "review_after": bool(review_after and (keep or rects)),
     }
     asset.faces = faces
     asset.status_reason = ""
@@ -387,6 +412,7 @@ def asset_faces_decide(
         asset.save()
         _enqueue(asset)
     else:
+        require(not review_after, "Nothing was chosen to blur.")
         faces["proposed"] = []
         faces["decision"] = None
         report = dict(asset.report or {})

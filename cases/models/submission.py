@@ -236,8 +236,9 @@ class FindingLink(models.Model):
         on_delete=models.SET_NULL,
         related_name="findings",
     )
-    # The clinician's choice when attaching: blur every face found in the copy.
-    blur_faces = models.BooleanField(default=False)
+    # The clinician's choice when attaching: blur every face found in the copy
+    # (the default); the copy is reviewed before the case sees it either way.
+    blur_faces = models.BooleanField(default=True)
     # The link as a case may show it: canonical form, no patient words.
     platform = models.CharField(
         max_length=16, choices=SocialLink.Platform.choices, blank=True

@@ -122,12 +122,15 @@ def case_media_upload(
     upload,
     caption: str = "",
     dismissed: Collection[str] = (),
+    review_required: bool = False,
     ip: str | None = None,
 ) -> CaseAsset:
     """Add one streamed upload to the case; processing starts after commit.
 
     ``upload`` is what ``CappedUploadHandler`` put in ``request.FILES``: a
     refused file raises MediaError with its reason, and nothing is stored.
+    With ``review_required`` (a patient's file) the uploader must review it
+    on the face review page before it can be released, faces found or not.
     """
     _require_can_add(case, by)
     if isinstance(upload, RejectedUpload):
@@ -145,7 +148,10 @@ def case_media_upload(
             ip=ip,
         )
         asset = media_services.asset_create_from_upload(
-            upload=upload, uploaded_by=by, owner_group=case_group(case)
+            upload=upload,
+            uploaded_by=by,
+            owner_group=case_group(case),
+            review_required=review_required,
         )
         try:
             item = _link(case, asset, by, caption)
@@ -227,6 +233,7 @@ def case_media_faces_confirm(
     keep: Iterable[str] = (),
     drawn: Sequence[Sequence[float]] = (),
     release: bool = True,
+    review_after: bool = False,
     ip: str | None = None,
 ) -> CaseAsset:
     """Apply the uploader's choice of faces and regions to blur.
@@ -234,13 +241,17 @@ def case_media_faces_confirm(
     The chosen regions are blurred into every stored rendition by the task
     (nobody else sees the item meanwhile); choosing none records that the
     uploader reviewed it. With ``release`` the item is released, and becomes
-    visible to the case once the asset is ready.
+    visible to the case once the asset is ready. ``review_after`` marks a
+    blur applied by rule (a patient's copy): it needs review again after.
     """
     item = CaseAsset.objects.select_for_update().select_related("case").get(pk=item.pk)
     _require_uploader(item, by)
+    require(
+        not (release and review_after), "A copy still to be reviewed can't be released."
+    )
     keep, drawn = list(keep), list(drawn)
     asset = media_services.asset_faces_decide(
-        asset=item.asset, by=by, keep=keep, drawn=drawn
+        asset=item.asset, by=by, keep=keep, drawn=drawn, review_after=review_after
     )
     item.asset = asset
     if release and not item.released_at:
@@ -252,7 +263,8 @@ def case_media_faces_confirm(
         target=asset,
         case_id=item.case_id,
         ip=ip,
-        data={"faces": len(keep), "drawn": len(drawn), "release": release},
+        data={"faces": len(keep), "drawn": len(drawn), "release": release}
+        | ({"by_rule": True} if review_after else {}),
     )
     _announce(item)
     return item

@@ -6,10 +6,13 @@ is shown only to the patient and their clinician, who know who is in it.
 
 A finding's case copy is a *new* asset made from the patient's copy's master
 rendition and de-identified again by the same pipeline, uploaded in the
-clinician's name (never the patient's) and added to the case's gallery. Its
-faces are then settled as the clinician chose when attaching: every proposed
-face blurred, or none. Copying happens in a task (``cases.tasks_findings``),
-because a video may be gigabytes and storage may be remote.
+clinician's name (never the patient's) and added to the case's gallery,
+unreleased. Face detection always runs on it and it always needs review: when
+the clinician chose to blur faces (the default) every face found is blurred
+first, then, either way, nobody else on the case sees the copy until the
+clinician has reviewed it on the face review page (``cases.views.media``) and
+released it. Copying happens in a task (``cases.tasks_findings``), because a
+video may be gigabytes and storage may be remote.
 """
 
 from __future__ import annotations
@@ -195,6 +198,7 @@ def case_copy_make(finding: FindingLink) -> MediaAsset | None:
                     by=finding.created_by,
                     upload=upload,
                     caption=COPY_CAPTION,
+                    review_required=True,
                 )
             finally:
                 upload.close()
@@ -204,11 +208,13 @@ def case_copy_make(finding: FindingLink) -> MediaAsset | None:
 
 
 def case_copy_settle(finding: FindingLink, *, attempt: int = 0) -> str:
-    """Apply the clinician's face choice once the copy is processed, release
-    it to the case, and tell the case page (``finding.updated``).
+    """Once the copy is processed, blur every face found if the clinician
+    chose to, and tell the case page (``finding.updated``).
 
-    Returns the copy's status, or "waiting" after queueing another look while
-    the media worker is still on it (processing, or blurring the faces).
+    The copy is never released here: it waits, ``needs_review``, for the
+    clinician's own review. Returns the copy's status, or "waiting" after
+    queueing another look while the media worker is still on it
+    (processing, or blurring the faces).
     """
     finding = FindingLink.objects.select_related("asset", "created_by").get(
         pk=finding.pk
@@ -219,17 +225,23 @@ def case_copy_settle(finding: FindingLink, *, attempt: int = 0) -> str:
     if copy.is_pending:
         return _wait(finding, copy, attempt)
     item = _case_item(finding)
-    if item is not None and item.released_at is None and finding.created_by:
-        if copy.status == MediaAsset.Status.NEEDS_REVIEW:
-            faces = [p["id"] for p in copy.proposed_faces]
-            item = case_media.case_media_faces_confirm(
-                item=item,
-                by=finding.created_by,
-                keep=faces if finding.blur_faces else [],
-                release=True,
-            )
-        elif copy.status == MediaAsset.Status.READY:
-            item = case_media.case_media_release(item=item, by=finding.created_by)
+    faces = [p["id"] for p in copy.proposed_faces]
+    if (
+        item is not None
+        and item.released_at is None
+        and finding.created_by
+        and finding.blur_faces
+        and faces
+        and copy.status == MediaAsset.Status.NEEDS_REVIEW
+        and not (copy.faces or {}).get("blurred")
+    ):
+        item = case_media.case_media_faces_confirm(
+            item=item,
+            by=finding.created_by,
+            keep=faces,
+            release=False,
+            review_after=True,
+        )
         copy = item.asset
         if copy.is_pending:
             return _wait(finding, copy, attempt)

@@ -544,7 +544,7 @@ def submission_attach(
     differential: Differential,
     relation: str,
     note: str = "",
-    blur_faces: bool = False,
+    blur_faces: bool = True,
     dismissed: Collection[str] = (),
     ip: str | None = None,
 ) -> FindingLink:
@@ -556,11 +556,12 @@ def submission_attach(
     de-identified content: the link's canonical URL, and a new case-grade
     asset made from the patient's copy by a task queued on commit (one per
     case, reused when the same submission goes on another entry of that
-    case; faces blurred when ``blur_faces``). The note, which every
-    participant reads, passes the PHI gate (``PHIFound`` until each finding
-    is edited away or in ``dismissed``; dismissals go on the case's trail).
-    The patient is told their submission was added to their notes, without
-    the case.
+    case; faces blurred when ``blur_faces``, and never shown to the case
+    before ``by`` has reviewed it: see ``submission_media``). The note, which
+    every participant reads, passes the PHI gate (``PHIFound`` until each
+    finding is edited away or in ``dismissed``; dismissals go on the case's
+    trail). The patient is told their submission was added to their notes,
+    without the case.
     """
     if relation not in FindingLink.Relation.values:
         raise SubmissionInvalid({"relation": "Choose how this relates."})

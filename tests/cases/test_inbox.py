@@ -3,6 +3,8 @@ participants see of an attached finding (its content, never the patient)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -21,6 +23,7 @@ from tests.fixtures.submissions import (
     attach,
     case_with_entry,
     processed_asset,
+    review_copy,
     run_on_commit,
     submit,
 )
@@ -174,6 +177,31 @@ def test_attach_form_offers_only_entries_of_cases_the_clinician_can_edit(
     assert (finding.differential, finding.relation) == (mine, "context")
 
 
+def test_the_attach_form_blurs_faces_by_default_and_links_the_review(
+    tmp_path, doc_client, pat, doc, make_case
+):
+    case, entry = case_with_entry(make_case, doc)
+    photo = processed_asset(pat, mf.write_jpeg(tmp_path / "p.jpg"))
+    submission = submit(pat, doc, asset=photo)
+    page = doc_client.get(reverse("inbox_review", args=[submission.pk]))
+    box = re.search(r"<input[^>]*name=\"blur_faces\"[^>]*>", page.content.decode())
+    assert box is not None and "checked" in box.group(0)
+
+    with run_on_commit():
+        response = doc_client.post(
+            reverse("inbox_attach", args=[submission.pk]),
+            {"differential": entry.pk, "relation": "supports", "blur_faces": "on"},
+        )
+
+    assert response.status_code == 302
+    finding = FindingLink.objects.get()
+    assert finding.blur_faces is True
+    assert finding.asset.status == "needs_review"
+    page = doc_client.get(reverse("inbox_review", args=[submission.pk])).content
+    review = reverse("case_media_review", args=[case.pk, finding.asset_id])
+    assert review.encode() in page
+
+
 # --- Findings on the case -------------------------------------------------------------
 
 
@@ -185,8 +213,12 @@ def test_case_participants_see_the_findings_content_but_not_the_patient(
     photo = processed_asset(pat, mf.write_jpeg(tmp_path / "p.jpg"))
     media = submit(pat, doc, asset=photo, description="Secret words from Perpetua")
     link = submit(pat, doc, link=TIKTOK)
-    attach(media, doc, entry, note="Matches the distribution")
+    finding = attach(media, doc, entry, note="Matches the distribution")
     attach(link, doc, entry, relation="refutes")
+    # Until the clinician has reviewed the copy, the case sees none of it.
+    unreviewed = findings_for_differentials([entry.pk], viewer)[entry.pk][0]
+    assert not unreviewed.asset_ready and not unreviewed.media_url
+    review_copy(finding, doc)
 
     found = findings_for_differentials([entry.pk], viewer)[entry.pk]
     html = render_to_string("cases/_findings.html", {"findings": found, "label": "x"})
@@ -221,7 +253,7 @@ def test_finding_media_is_hidden_from_those_who_cannot_see_the_case(
     outsider = make_clinician("outsider")
     _, entry = case_with_entry(make_case, doc)  # a draft: participants only
     photo = processed_asset(pat, mf.write_jpeg(tmp_path / "p.jpg"))
-    attach(submit(pat, doc, asset=photo), doc, entry)
+    review_copy(attach(submit(pat, doc, asset=photo), doc, entry), doc)
     (finding,) = findings_for_differentials([entry.pk])[entry.pk]
 
     assert client_for(outsider).get(finding.media_url).status_code == 404
@@ -238,7 +270,7 @@ def test_finding_media_is_audited_once_per_response_whatever_its_range(
     viewer = make_clinician("viewer")
     case, entry = case_with_entry(make_case, doc, participants={viewer: "viewer"})
     photo = processed_asset(pat, mf.write_jpeg(tmp_path / "p.jpg"))
-    attach(submit(pat, doc, asset=photo), doc, entry)
+    review_copy(attach(submit(pat, doc, asset=photo), doc, entry), doc)
     (finding,) = findings_for_differentials([entry.pk], viewer)[entry.pk]
 
     response = client_for(viewer).get(finding.media_url, HTTP_RANGE=header)

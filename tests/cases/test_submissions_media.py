@@ -5,6 +5,7 @@ from storage here); withdrawing deletes the patient's file."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 
 import pytest
@@ -12,6 +13,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from cases.models import CaseAsset, Differential, FindingLink, Submission
+from cases.services import media as case_media
 from cases.services import submissions as services
 from media_handling import storage as media_storage
 from media_handling.models import MediaAsset
@@ -85,14 +87,15 @@ def test_attaching_a_video_makes_a_new_deidentified_case_copy(
     finding.refresh_from_db()
     copy = finding.asset
     assert copy is not None and copy.pk != phone_video.pk
-    assert copy.status == MediaAsset.Status.READY
+    # Always held for the clinician's review, faces found or not.
+    assert copy.status == MediaAsset.Status.NEEDS_REVIEW
     assert copy.kind == "video"
     # Uploaded in the clinician's name, announced to the case, never the patient.
     assert copy.uploaded_by == doc
     assert copy.owner_group == case_group(case)
     item = CaseAsset.objects.get(case=case, asset=copy)
     assert item.added_by == doc
-    assert item.released_at is not None
+    assert item.released_at is None
     assert item.visible_to(doc)
     # Read back from storage: nothing planted, nothing naming the patient.
     files = stored_bytes(copy)
@@ -116,45 +119,113 @@ def test_attaching_a_photo_strips_planted_exif_from_the_case_copy(
     finding = attach(submission, doc, entry)
 
     copy = FindingLink.objects.get(pk=finding.pk).asset
-    assert copy.status == MediaAsset.Status.READY
+    assert copy.status == MediaAsset.Status.NEEDS_REVIEW
     for name in copy.renditions.values():
         assert identifying(media_storage.read_bytes(name), pat) == [], name
 
 
-def test_faces_are_blurred_in_the_case_copy_when_asked(tmp_path, pat, doc, make_case):
-    picture = mf.face_picture()
+def _selfie(tmp_path, pat):
+    picture = mf.face_picture(size=(480, 360), face=(150, 60, 220, 220))
     path = mf.write_jpeg(tmp_path / "selfie.jpg", orientation=1, displayed=picture)
-    photo = processed_asset(pat, path)
+    return processed_asset(pat, path)
+
+
+def _collaborator(make_clinician, case):
+    from cases.models import CaseParticipant
+
+    other = make_clinician("colleague")
+    CaseParticipant.objects.create(
+        case=case, user=other, role=CaseParticipant.Role.COLLABORATOR
+    )
+    return other
+
+
+def _face_left(asset: MediaAsset) -> list:
+    from PIL import Image
+
+    from media_handling.faces import detect_faces
+
+    data = media_storage.read_bytes(asset.renditions["display"])
+    return detect_faces(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def test_blurring_faces_is_the_default_and_the_copy_waits_for_review(
+    tmp_path, pat, doc, make_case, make_clinician
+):
+    photo = _selfie(tmp_path, pat)
     # The patient's copy keeps the face: it stays between patient and clinician.
     assert photo.proposed_faces
-    _, entry = case_with_entry(make_case, doc)
+    case, entry = case_with_entry(make_case, doc)
+    colleague = _collaborator(make_clinician, case)
     submission = submit(pat, doc, asset=photo)
 
-    finding = attach(submission, doc, entry, blur_faces=True)
+    finding = attach(submission, doc, entry)  # blur_faces not given
 
-    copy = FindingLink.objects.get(pk=finding.pk).asset
-    assert copy.status == MediaAsset.Status.READY
+    finding = FindingLink.objects.get(pk=finding.pk)
+    copy = finding.asset
+    assert finding.blur_faces is True
     assert copy.faces["blurred"], copy.faces
     assert any("blurred in the photo" in line for line in copy.report["blurred"])
-    assert FindingLink.objects.get(pk=finding.pk).blur_faces is True
+    assert _face_left(copy) == []
+    # Blurred by rule, not by looking: the clinician still reviews it first.
+    assert copy.status == MediaAsset.Status.NEEDS_REVIEW
+    item = CaseAsset.objects.get(case=case, asset=copy)
+    assert item.released_at is None
+    assert not item.visible_to(colleague)
+    assert not CaseAsset.objects.visible_to(colleague).filter(pk=item.pk).exists()
+
+    with run_on_commit():
+        item = case_media.case_media_faces_confirm(item=item, by=doc, release=True)
+
+    item.refresh_from_db()
+    assert item.asset.status == MediaAsset.Status.READY
+    assert item.visible_to(colleague)
 
 
-def test_faces_stay_when_the_clinician_does_not_ask_to_blur(
-    tmp_path, pat, doc, make_case
+def test_faces_stay_sharp_only_after_the_clinician_confirms_it(
+    tmp_path, pat, doc, make_case, make_clinician
 ):
-    path = mf.write_jpeg(
-        tmp_path / "selfie.jpg", orientation=1, displayed=mf.face_picture()
-    )
-    photo = processed_asset(pat, path)
-    _, entry = case_with_entry(make_case, doc)
+    photo = _selfie(tmp_path, pat)
+    case, entry = case_with_entry(make_case, doc)
+    colleague = _collaborator(make_clinician, case)
     submission = submit(pat, doc, asset=photo)
 
     finding = attach(submission, doc, entry, blur_faces=False)
 
     copy = FindingLink.objects.get(pk=finding.pk).asset
+    assert copy.status == MediaAsset.Status.NEEDS_REVIEW
+    assert copy.proposed_faces and not copy.faces.get("blurred")
+    item = CaseAsset.objects.get(case=case, asset=copy)
+    assert not item.visible_to(colleague)
+    # Releasing without the review is refused.
+    with pytest.raises(ServiceError, match="Choose which faces"):
+        case_media.case_media_release(item=item, by=doc)
+    assert case_media.case_media_release_all(case=case, by=doc) == 0
+
+    with run_on_commit():
+        case_media.case_media_faces_confirm(item=item, by=doc, keep=[], release=True)
+
+    copy.refresh_from_db()
     assert copy.status == MediaAsset.Status.READY
-    assert not copy.faces.get("blurred")
     assert "Reviewed: nothing blurred." in copy.report["blurred"]
+    assert CaseAsset.objects.get(pk=item.pk).visible_to(colleague)
+
+
+def test_a_copy_without_faces_found_still_waits_for_review(
+    pat, doc, phone_photo, make_case, make_clinician
+):
+    case, entry = case_with_entry(make_case, doc)
+    colleague = _collaborator(make_clinician, case)
+    submission = submit(pat, doc, asset=phone_photo)
+
+    finding = attach(submission, doc, entry)
+
+    copy = FindingLink.objects.get(pk=finding.pk).asset
+    assert copy.proposed_faces == []
+    assert copy.status == MediaAsset.Status.NEEDS_REVIEW
+    assert "Check this for faces" in copy.status_reason
+    item = CaseAsset.objects.get(case=case, asset=copy)
+    assert not item.visible_to(colleague)
 
 
 def test_one_copy_per_case_however_many_entries(pat, doc, phone_photo, make_case):

@@ -26,6 +26,7 @@ from tests.fixtures.submissions import (
     attach,
     case_with_entry,
     processed_asset,
+    review_copy,
     run_on_commit,
     submit,
 )
@@ -73,6 +74,8 @@ def shared_photo(tmp_path, pat, doc, colleague, make_case):
         attach(submission, doc, other_entry, relation="refutes"),
         attach(submission, doc, far_entry, relation="context", blur_faces=True),
     ]
+    for finding in findings[::2]:  # one copy per case, each reviewed and released
+        review_copy(finding, doc)
     for finding in findings:
         finding.refresh_from_db()
     return submission, photo, findings, (first, second)

@@ -256,6 +256,36 @@ def test_detected_faces_are_found_again_in_video_and_then_blurred_away(tmp_path)
         assert detect_faces(image) == []
 
 
+def _covers(rects, truth, share=0.9) -> bool:
+    x, y, w, h = truth
+    for r in rects:
+        iw = min(r.right, x + w) - max(r.x, x)
+        ih = min(r.bottom, y + h) - max(r.y, y)
+        if iw > 0 and ih > 0 and iw * ih >= share * w * h:
+            return True
+    return False
+
+
+def test_a_face_in_a_panning_shot_is_covered_on_every_frame(tmp_path):
+    # Given a real face crossing the picture at ~1.6 face widths a second
+    frames, face_at = mf.panning_face_frames(size=(320, 240), side=120, seconds=2.0)
+    source = mf.write_video(
+        tmp_path / "pan.mp4", size=(320, 240), fps=10, seconds=2.0, frames=frames
+    )
+
+    # When it is detected every half second and tracked, as the pipeline does
+    track = FaceTrack.from_keyframes(detect_faces_in_video(source, sample_every_s=0.5))
+    clean_video(source, tmp_path / "clean.mp4", faces=track)
+
+    # Then one track covers the face on every frame, samples or not...
+    assert len(track.faces) == 1
+    for i in range(20):
+        assert _covers(track.rects_at(i / 10), face_at(i / 10)), i
+    # ...and no face is left to find in the cleaned video
+    for _, image in display_frames(tmp_path / "clean.mp4", every_s=0.1):
+        assert detect_faces(image) == []
+
+
 def test_display_frames_samples_upright_pictures(tmp_path):
     source = mf.write_video(
         tmp_path / "turned.mp4", rotation=90, audio=False, seconds=1.0

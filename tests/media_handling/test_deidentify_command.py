@@ -289,3 +289,97 @@ def test_bad_key_is_refused_before_anything_is_written(key, tmp_path):
         )
 
     assert not (tmp_path / "out").exists()
+
+
+# --- faces in photos and videos -------------------------------------------------------
+
+
+def _face_folder(tmp_path: Path) -> Path:
+    from tests.fixtures import media_factory as mf
+
+    root = tmp_path / "in"
+    root.mkdir()
+    mf.write_jpeg(
+        root / "selfie.jpg",
+        orientation=1,
+        displayed=mf.face_picture(size=(480, 360), face=(150, 60, 220, 220)),
+    )
+    Image.open(mf.DATA / "coffee.jpg").save(root / "coffee.jpg")
+    return root
+
+
+def _written(line: str) -> Path:
+    """The output file a report line names."""
+    if line.startswith("cleaned "):
+        return Path(line.split(" -> ", 1)[1].split(" (", 1)[0])
+    return Path(line.rsplit("written to ", 1)[1])
+
+
+def _faces_left(path: Path) -> list:
+    from media_handling.faces import detect_faces
+
+    with Image.open(path) as opened:
+        return detect_faces(opened.convert("RGB"))
+
+
+def test_a_photo_with_a_face_is_blurred_before_it_is_reported_cleaned(tmp_path):
+    root = _face_folder(tmp_path)
+    out = tmp_path / "out"
+
+    lines, error = _run(str(root), "--out", str(out))
+
+    assert error is None
+    selfie = next(line for line in lines if "selfie" in line)
+    assert selfie.startswith("cleaned ") and selfie.endswith("(1 face(s) blurred)")
+    assert _written(selfie).is_relative_to(out)
+    assert _faces_left(_written(selfie)) == []
+    coffee = next(line for line in lines if "coffee" in line)
+    assert coffee.startswith("cleaned ") and not coffee.endswith(")")
+
+
+def test_with_keep_faces_a_photo_with_a_face_needs_review_not_cleaned(tmp_path):
+    root = _face_folder(tmp_path)
+    out = tmp_path / "out"
+
+    lines, error = _run(str(root), "--out", str(out), "--keep-faces")
+
+    assert error is None
+    selfie = next(line for line in lines if "selfie" in line)
+    assert selfie.startswith("needs review: ")
+    assert "1 face(s) detected and left sharp" in selfie
+    assert len(_faces_left(_written(selfie))) == 1
+    assert lines[-1] == "1 cleaned, 1 need review, 0 failed, 0 skipped"
+
+
+def test_a_video_with_a_face_is_blurred_on_every_frame_before_cleaned(tmp_path):
+    from media_handling.deid.video import display_frames
+    from media_handling.faces import detect_faces
+    from tests.fixtures import media_factory as mf
+
+    root = tmp_path / "in"
+    root.mkdir()
+    frames, _ = mf.panning_face_frames(size=(320, 240), side=120, seconds=2.0)
+    mf.write_video(
+        root / "clip.mp4", size=(320, 240), fps=10, seconds=2.0, frames=frames
+    )
+    out = tmp_path / "out"
+
+    lines, error = _run(str(root), "--out", str(out))
+
+    assert error is None
+    assert lines[0].startswith("cleaned ") and "face(s) blurred" in lines[0]
+    for _, image in display_frames(_written(lines[0]), every_s=0.2):
+        assert detect_faces(image) == []
+
+
+def test_a_face_that_survives_blurring_is_reported_for_review(tmp_path, monkeypatch):
+    from media_handling.management.commands import deidentify
+
+    root = _face_folder(tmp_path)
+    (root / "coffee.jpg").unlink()
+    monkeypatch.setattr(deidentify, "_blur", lambda path, kind, found: None)
+
+    lines, _ = _run(str(root), "--out", str(tmp_path / "out"))
+
+    assert lines[0].startswith("needs review: ")
+    assert "still detected after blurring" in lines[0]

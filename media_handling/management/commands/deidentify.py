@@ -5,10 +5,16 @@ its content: DICOM through ``media_handling.deid.dicom`` (one UID key for the
 whole run, so series and references stay intact across files), images and
 video through ``media_handling.deid.image``/``video``. One line per input:
 
-- ``cleaned <src> -> <dst>``
-- ``needs review: <src>: <reason>`` (written, but burned-in text may remain)
+- ``cleaned <src> -> <dst>`` (``(N faces blurred)`` when faces were found)
+- ``needs review: <src>: <reason>`` (written, but burned-in text may remain,
+  or a photo or video still shows a face the detector found)
 - ``failed: <src>: <reason>`` (nothing written)
 - ``skipped: <src>: <reason>`` (not a failure: e.g. a DICOMDIR index)
+
+Photos and videos are searched for faces (``media_handling.faces``) after
+cleaning: faces found are blurred and searched for again, and a file is only
+reported ``cleaned`` when none is found any more. With ``--keep-faces`` they
+are left sharp and the file is reported ``needs review``.
 
 then a summary; the exit status is non-zero when any file failed.
 
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import uuid
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -66,7 +73,8 @@ class Outcome:
 
     def line(self) -> str:
         if self.status == CLEANED:
-            return f"cleaned {self.source} -> {self.output}"
+            note = f" ({self.reason})" if self.reason else ""
+            return f"cleaned {self.source} -> {self.output}{note}"
         return f"{self.status}: {self.source}: {self.reason}"
 
 
@@ -99,9 +107,12 @@ def deidentify_paths(
     *,
     options: DicomDeidOptions,
     limits: ZipLimits | None = None,
+    blur_faces: bool = True,
 ) -> Iterator[Outcome]:
     """De-identify every file under ``paths`` into ``out_dir``, one Outcome
-    per input file. A failed file writes nothing; others are unaffected."""
+    per input file. A failed file writes nothing; others are unaffected.
+    Faces found in photos and videos are blurred (``blur_faces``) or the
+    file is reported as needing review; never as cleaned."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     names = OutputNames(out)
@@ -110,12 +121,17 @@ def deidentify_paths(
             yield Outcome(FAILED, item.display, reason=item.error)
             continue
         try:
-            yield _process(item, options, names)
+            yield _process(item, options, names, blur_faces)
         except Exception as exc:  # one bad file must not stop the batch
             yield Outcome(FAILED, item.display, reason=f"{type(exc).__name__}: {exc}")
 
 
-def _process(item: InputFile, options: DicomDeidOptions, names: OutputNames) -> Outcome:
+def _process(
+    item: InputFile,
+    options: DicomDeidOptions,
+    names: OutputNames,
+    blur_faces: bool = True,
+) -> Outcome:
     if item.path.name.upper() == "DICOMDIR":
         return Outcome(
             SKIPPED,
@@ -126,9 +142,11 @@ def _process(item: InputFile, options: DicomDeidOptions, names: OutputNames) -> 
     if kind == "dicom":
         return _process_dicom(item, options, names)
     if kind == "image":
-        return _process_media(item, "image", "clean_image", names)
+        outcome = _process_media(item, "image", "clean_image", names)
+        return _face_check(outcome, "image", blur_faces)
     if kind == "video":
-        return _process_media(item, "video", "clean_video", names)
+        outcome = _process_media(item, "video", "clean_video", names)
+        return _face_check(outcome, "video", blur_faces)
     if kind == "zip":
         return Outcome(
             FAILED, item.display, reason="archive inside an archive (not expanded)"
@@ -176,6 +194,79 @@ def _process_media(
     return Outcome(CLEANED, item.display, dst)
 
 
+def _faces_in(path: Path, kind: str) -> list[Any]:
+    """Faces found in a cleaned photo (rects) or video ((t, rect) keyframes)."""
+    faces = __import__("media_handling.faces", fromlist=["detect_faces"])
+    if kind == "video":
+        return faces.detect_faces_in_video(path)
+    from PIL import Image
+
+    with Image.open(path) as opened:
+        return faces.detect_faces(opened.convert("RGB"))
+
+
+def _blur(path: Path, kind: str, found: list[Any]) -> None:
+    """Blur ``found`` into the cleaned file at ``path``, replacing it."""
+    blurred = path.with_name(f".{uuid.uuid4().hex}.blur{path.suffix}")
+    try:
+        if kind == "video":
+            from media_handling.deid.video import clean_video
+            from media_handling.faces import FaceTrack
+
+            clean_video(path, blurred, faces=FaceTrack.from_keyframes(found))
+        else:
+            from media_handling.deid.image import clean_image
+
+            clean_image(path, blurred, faces=found)
+        os.replace(blurred, path)
+    finally:
+        blurred.unlink(missing_ok=True)
+
+
+def _face_check(outcome: Outcome, kind: str, blur_faces: bool) -> Outcome:
+    """A cleaned photo or video is only "cleaned" once no face is found in it."""
+    if outcome.status != CLEANED or outcome.output is None:
+        return outcome
+    dst = outcome.output
+    try:
+        found = _faces_in(dst, kind)
+        if not found:
+            return outcome
+        count = len(found) if kind == "image" else _tracks(found)
+        noun = f"{count} face(s)"
+        if not blur_faces:
+            return Outcome(
+                NEEDS_REVIEW,
+                outcome.source,
+                dst,
+                f"{noun} detected and left sharp (--keep-faces); written to {dst}",
+            )
+        _blur(dst, kind, found)
+        left = _faces_in(dst, kind)
+    except Exception as exc:
+        return Outcome(
+            NEEDS_REVIEW,
+            outcome.source,
+            dst,
+            f"face detection failed ({type(exc).__name__}: {exc}); check it for "
+            f"faces (written to {dst})",
+        )
+    if left:
+        return Outcome(
+            NEEDS_REVIEW,
+            outcome.source,
+            dst,
+            f"a face is still detected after blurring; written to {dst}",
+        )
+    return Outcome(CLEANED, outcome.source, dst, f"{noun} blurred")
+
+
+def _tracks(keyframes: list[Any]) -> int:
+    from media_handling.faces import FaceTrack
+
+    return len(FaceTrack.from_keyframes(keyframes).faces)
+
+
 def _uid_key(hex_key: str | None) -> bytes:
     if hex_key is None:
         return secrets.token_bytes(32)
@@ -211,6 +302,12 @@ class Command(BaseCommand):
             help="secret UID key (hex, >= 16 bytes); random per run when omitted. "
             "Reuse it to keep UIDs consistent across runs.",
         )
+        parser.add_argument(
+            "--keep-faces",
+            action="store_true",
+            help="leave faces found in photos and videos sharp; such files are "
+            "reported as needing review instead of being blurred",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         options = DicomDeidOptions(
@@ -221,7 +318,12 @@ class Command(BaseCommand):
             # pydicom warns about every odd value it reads; the per-file lines
             # already say what matters.
             warnings.simplefilter("ignore", UserWarning)
-            outcomes = deidentify_paths(opts["paths"], opts["out"], options=options)
+            outcomes = deidentify_paths(
+                opts["paths"],
+                opts["out"],
+                options=options,
+                blur_faces=not opts["keep_faces"],
+            )
             for outcome in outcomes:
                 counts[outcome.status] += 1
                 self.stdout.write(outcome.line())
