@@ -1,0 +1,359 @@
+"""Names found with the given/family-name lexicon rather than a title.
+
+- A given name from the lexicon followed by a capitalised word that is a
+  family name or no ordinary English word: "Eleanor Vantongeren".
+- Lower-case names after "pt", "patient", titles and relations:
+  "pt eleanor vantongeren", "mrs o'connor", "daughter sarah".
+- A capitalised name before an apposition: "Okonkwo Adebayo, a retired
+  teacher", "Vantongeren, aged 54".
+- The name under a sign-off: "Kind regards, Tom".
+
+Ambiguous words need more: a given name that is mostly an English word
+("Will", "May", "Hope") needs a lexicon family name after it, and eponyms
+("Austin Flint murmur", "Sister Mary Joseph nodule") are left alone by the
+same checks the title-based detector uses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from .core import (
+    _EPONYMS,
+    _FIRST_NAMES,
+    _LOW,
+    _NOT_NAMES,
+    _TOKEN,
+    _UP,
+    REASONS,
+    _Doc,
+    _Hit,
+    _name_span,
+)
+from .lexicon import FIRST_NAMES, SURNAMES, VERY_COMMON, WORDS
+
+_CAP_WORD = re.compile(rf"(?<![\w'’-])[{_UP}][{_LOW}]+(?:['’-][{_UP}]?[{_LOW}]+)*")
+_SPACE_THEN_TOKEN = re.compile(rf"[ \t]+(?={_TOKEN})")
+_NEXT_TOKEN = re.compile(_TOKEN)
+_TOKEN_SPLIT = re.compile(r"[\s]+")
+# Words that start a capitalised phrase which is a place, organisation or
+# heading rather than a person ("Santa Ana", "Saint John").
+_NOT_BEFORE = re.compile(
+    r"(?:\b(?:St|Saint|Ste|San|Santa|Fort|Port|Mount|Lake)\.?\s+|[-/])$"
+)
+# Clinical and everyday words that the name lists hold but that are far more
+# often something else in a note.
+_STOP = (
+    _NOT_NAMES
+    | _EPONYMS
+    | frozenset(
+        [
+            "alert",
+            "well",
+            "sat",
+            "stable",
+            "settled",
+            "better",
+            "worse",
+            "fine",
+            "good",
+            "poor",
+            "fair",
+            "dry",
+            "wet",
+            "lying",
+            "sitting",
+            "standing",
+            "walking",
+            "eating",
+            "drinking",
+            "sleeping",
+            "seen",
+            "noted",
+            "plan",
+            "impression",
+            "assessment",
+            "diagnosis",
+            "history",
+            "examination",
+            "exam",
+            "imaging",
+            "bloods",
+            "labs",
+            "results",
+            "management",
+            "summary",
+            "discharge",
+            "admission",
+            "review",
+            "follow",
+            "referral",
+            "letter",
+            "report",
+            "note",
+            "notes",
+            "chest",
+            "heart",
+            "lung",
+            "lungs",
+            "abdomen",
+            "head",
+            "neck",
+            "back",
+            "leg",
+            "legs",
+            "arm",
+            "arms",
+            "hand",
+            "hands",
+            "foot",
+            "feet",
+            "eye",
+            "eyes",
+            "ear",
+            "ears",
+            "skin",
+            "bone",
+            "bones",
+            "joint",
+            "joints",
+            "knee",
+            "hip",
+            "spine",
+            "brain",
+            "renal",
+            "liver",
+            "kidney",
+            "blood",
+            "urine",
+            "stool",
+            "pain",
+            "fever",
+            "cough",
+            "rash",
+            "nausea",
+            "vomiting",
+            "headache",
+        ]
+    )
+)
+_SURNAME_PARTICLE = re.compile(
+    r"(?:van|von|de|del|della|di|da|du|la|le|al|el|bin|ibn|o)$"
+)
+
+
+def _is_surnameish(word: str) -> bool:
+    """A capitalised word after a given name: a family name or no English word."""
+    folded = word.casefold().strip("'’")
+    if folded in _STOP:
+        return False
+    parts = re.split(r"[-'’]", folded)
+    if any(part in SURNAMES for part in parts):
+        return True
+    return all(part not in WORDS for part in parts if part)
+
+
+def _capitalised_names(doc: _Doc) -> Iterator[_Hit]:
+    text = doc.text
+    reason = f"{REASONS['name']} (a given name and a family name)."
+    for match in _CAP_WORD.finditer(text):
+        word = match.group()
+        folded = word.casefold()
+        if folded not in FIRST_NAMES or folded in _STOP or word in _FIRST_NAMES:
+            continue  # the core detector already handles its own short list
+        start = match.start()
+        if _NOT_BEFORE.search(text, max(0, start - 8), start):
+            continue
+        gap = _SPACE_THEN_TOKEN.match(text, match.end())
+        if gap is None:
+            continue
+        second = _NEXT_TOKEN.match(text, gap.end())
+        if second is None or not _is_surnameish(second.group()):
+            continue
+        second_folded = second.group().casefold()
+        if folded in VERY_COMMON and (
+            second_folded not in SURNAMES or second_folded in WORDS
+        ):
+            continue  # "Will Continue", "May Need"
+        if folded in WORDS and second_folded in VERY_COMMON:
+            continue  # "Grace Will", "Hope Street"
+        span = _name_span(text, start, surname_first=False)
+        if span and span[1] >= second.end():
+            yield _Hit(*span, "name", reason)
+
+
+# --- lower-case names after "pt", titles and relations ----------------------
+_LOWER_TRIGGER = re.compile(
+    r"(?<![\w-])(?P<t>pt|pts|patient|mr|mrs|ms|mx|miss|dr|prof|nurse|sister"
+    r"|wife|husband|partner|son|daughter|mother|father|mum|mom|dad|brother"
+    r"|grandson|granddaughter|grandmother|grandfather|niece|nephew|aunt|uncle"
+    r"|carer|caregiver|friend|neighbour|neighbor|named|called|aka)"
+    r"(?:'s)?\.?:?[ \t]+(?:(?:is|was|called|named)[ \t]+)?"
+    r"(?P<a>[a-z][a-z'’]+(?:-[a-z]+)?)(?:[ \t]+(?P<b>[a-z][a-z'’]+(?:-[a-z]+)?))?"
+)
+_TITLES = frozenset(["mr", "mrs", "ms", "mx", "miss", "dr", "prof"])
+_LOWER_STARTS = frozenset(
+    [
+        "pt",
+        "pts",
+        "patient",
+        "mr",
+        "mrs",
+        "ms",
+        "mx",
+        "miss",
+        "dr",
+        "prof",
+        "nurse",
+        "sister",
+        "wife",
+        "husband",
+        "partner",
+        "son",
+        "daughter",
+        "mother",
+        "father",
+        "mum",
+        "mom",
+        "dad",
+        "brother",
+        "grandson",
+        "granddaughter",
+        "grandmother",
+        "grandfather",
+        "niece",
+        "nephew",
+        "aunt",
+        "uncle",
+        "carer",
+        "caregiver",
+        "friend",
+        "neighbour",
+        "neighbor",
+        "named",
+        "called",
+        "aka",
+    ]
+)
+
+
+def _lexicon_name(word: str) -> bool:
+    return word in FIRST_NAMES or word in SURNAMES
+
+
+def _lower_names(doc: _Doc) -> Iterator[_Hit]:
+    text = doc.text
+    for start in doc.word_starts(_LOWER_STARTS):
+        match = _LOWER_TRIGGER.match(text, start)
+        if match is None:
+            continue
+        trigger = match["t"]
+        first = match["a"].strip("'’")
+        second = (match["b"] or "").strip("'’")
+        if first in _STOP or first in VERY_COMMON:
+            continue
+        if trigger in _TITLES:
+            # "mrs smith": after a title a lexicon name is enough.
+            ok = _lexicon_name(first) or first not in WORDS
+        else:
+            ok = first in FIRST_NAMES and (
+                first not in WORDS
+                or (second and second in SURNAMES and second not in _STOP)
+            )
+        if not ok:
+            continue
+        end = match.end("a")
+        if (
+            second
+            and second not in _STOP
+            and second not in VERY_COMMON
+            and (second in SURNAMES or second not in WORDS)
+        ):
+            end = match.end("b")
+        elif _SURNAME_PARTICLE.fullmatch(first):
+            continue
+        reason = f"{REASONS['name']} (after “{trigger}”)."
+        yield _Hit(match.start("a"), end, "name", reason)
+
+
+# --- appositions and sign-offs ------------------------------------------------
+_APPOSITION = re.compile(
+    rf"(?<![\w'’-])(?P<n>{_TOKEN}(?:[ \t]+{_TOKEN}){{0,2}}),[ \t]+"
+    r"(?:an?[ \t]+(?:\d{1,3}[- ]?(?:year|yr)s?[- ]old|retired|former|local|young"
+    r"|elderly|married|single|widowed|divorced|keen|self-employed|\w+ed|\w+[ \t]+"
+    r"(?:teacher|nurse|farmer|driver|engineer|student|builder|mother|father))"
+    r"|aged[ \t]+\d|age[ \t]+\d|\d{1,3}[ \t]*(?:,|y\b|yo\b|years?\b|[MF]\b))"
+)
+_SIGN_OFF = re.compile(
+    r"(?i:(?:kind|best|warm|warmest|many)[ \t]+(?:regards|wishes|thanks)|regards"
+    r"|yours[ \t]+(?:sincerely|faithfully|truly)|sincerely|thanks|thank[ \t]+you"
+    r"|cheers|love|with[ \t]+thanks|signed)[ \t]*[,.!-]?[ \t]*\n?[ \t]*"
+)
+_SIGN_OFF_STARTS = frozenset(
+    [
+        "kind",
+        "best",
+        "warm",
+        "warmest",
+        "many",
+        "regards",
+        "yours",
+        "sincerely",
+        "thanks",
+        "thank",
+        "cheers",
+        "love",
+        "with",
+        "signed",
+    ]
+)
+
+
+def _plausible_name(words: list[str]) -> bool:
+    folded = [w.casefold() for w in words]
+    if any(w in _STOP for w in folded):
+        return False
+    if any(_lexicon_name(w) and w not in WORDS for w in folded):
+        return True
+    return all(w not in WORDS for w in folded)
+
+
+def _appositions(doc: _Doc) -> Iterator[_Hit]:
+    text = doc.text
+    if ", " not in text:
+        return
+    reason = f"{REASONS['name']} (described as a person)."
+    for match in _APPOSITION.finditer(text):
+        words = _TOKEN_SPLIT.split(match["n"])
+        # Sentence-initial single words are too often headings ("Chest, ...").
+        if len(words) == 1 and words[0].casefold() in WORDS:
+            continue
+        if _plausible_name(words):
+            span = _name_span(text, match.start("n"), surname_first=False)
+            if span:
+                yield _Hit(*span, "name", reason)
+
+
+def _sign_offs(doc: _Doc) -> Iterator[_Hit]:
+    text = doc.text
+    for start in doc.word_starts(_SIGN_OFF_STARTS):
+        match = _SIGN_OFF.match(text, start)
+        if match is None:
+            continue
+        name = _NEXT_TOKEN.match(text, match.end())
+        if name is None:
+            continue
+        span = _name_span(text, match.end(), surname_first=False)
+        if span is None:
+            continue
+        words = _TOKEN_SPLIT.split(text[span[0] : span[1]])
+        if _plausible_name(words) or words[0].casefold() in FIRST_NAMES - WORDS:
+            yield _Hit(*span, "name", f"{REASONS['name']} (signing off).")
+
+
+def name_hits(doc: _Doc) -> Iterator[_Hit]:
+    yield from _capitalised_names(doc)
+    yield from _lower_names(doc)
+    yield from _appositions(doc)
+    yield from _sign_offs(doc)
