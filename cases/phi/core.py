@@ -15,15 +15,6 @@ import string
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-__all__ = [
-    "KINDS",
-    "Finding",
-    "finding_key",
-    "findings_unresolved",
-    "scan_fields",
-    "scan_text",
-]
-
 # Most specific first: decides the kind of merged, overlapping findings.
 KINDS = (
     "ssn",

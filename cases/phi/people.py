@@ -30,8 +30,9 @@ from .core import (
     _Doc,
     _Hit,
     _name_span,
+    _words,
 )
-from .lexicon import FIRST_NAMES, SURNAMES, VERY_COMMON, WORDS
+from .lexicon import FIRST_NAMES, PLACES, SURNAMES, VERY_COMMON, WORDS
 
 _CAP_WORD = re.compile(rf"(?<![\w'’-])[{_UP}][{_LOW}]+(?:['’-][{_UP}]?[{_LOW}]+)*")
 _SPACE_THEN_TOKEN = re.compile(rf"[ \t]+(?={_TOKEN})")
@@ -47,96 +48,30 @@ _NOT_BEFORE = re.compile(
 _STOP = (
     _NOT_NAMES
     | _EPONYMS
-    | frozenset(
-        [
-            "alert",
-            "well",
-            "sat",
-            "stable",
-            "settled",
-            "better",
-            "worse",
-            "fine",
-            "good",
-            "poor",
-            "fair",
-            "dry",
-            "wet",
-            "lying",
-            "sitting",
-            "standing",
-            "walking",
-            "eating",
-            "drinking",
-            "sleeping",
-            "seen",
-            "noted",
-            "plan",
-            "impression",
-            "assessment",
-            "diagnosis",
-            "history",
-            "examination",
-            "exam",
-            "imaging",
-            "bloods",
-            "labs",
-            "results",
-            "management",
-            "summary",
-            "discharge",
-            "admission",
-            "review",
-            "follow",
-            "referral",
-            "letter",
-            "report",
-            "note",
-            "notes",
-            "chest",
-            "heart",
-            "lung",
-            "lungs",
-            "abdomen",
-            "head",
-            "neck",
-            "back",
-            "leg",
-            "legs",
-            "arm",
-            "arms",
-            "hand",
-            "hands",
-            "foot",
-            "feet",
-            "eye",
-            "eyes",
-            "ear",
-            "ears",
-            "skin",
-            "bone",
-            "bones",
-            "joint",
-            "joints",
-            "knee",
-            "hip",
-            "spine",
-            "brain",
-            "renal",
-            "liver",
-            "kidney",
-            "blood",
-            "urine",
-            "stool",
-            "pain",
-            "fever",
-            "cough",
-            "rash",
-            "nausea",
-            "vomiting",
-            "headache",
-        ]
+    | _words(
+        """
+        alert well sat stable settled better worse fine good poor fair dry wet
+        lying sitting standing walking eating drinking sleeping seen noted plan
+        impression assessment diagnosis history examination exam imaging bloods
+        labs results management summary discharge admission review follow
+        referral letter report note notes chest heart lung lungs abdomen head
+        neck back leg legs arm arms hand hands foot feet eye eyes ear ears skin
+        bone bones joint joints knee hip spine brain renal liver kidney blood
+        urine stool pain fever cough rash nausea vomiting headache street road
+        avenue lane boulevard crescent terrace river valley virus
+        """
     )
+)
+# After a name, words that make it an eponym or a place, not a person.
+_NOT_PERSON_AFTER = re.compile(
+    r"(?:['’]s?)?[ \t-]*(?:virus|viral|fever|pupils?|rings?|spots?|spotted|lesions?"
+    r"|crystals?|spirals?|rods?|fibres|fibers|duct|fissure|triangle|fascia|area"
+    r"|plexus|rules?|protocol|guidelines?|shunt|chart|questionnaire|index|method"
+    r"|technique|jaw|winking|syncope|street|road|avenue|lane|ward|bay|unit|wing)\b",
+    re.IGNORECASE,
+)
+_PARTICLES = re.compile(
+    r"(?:[ \t]+(?:van|von|der|den|de|del|della|di|da|du|la|le|ter|ten|bin|ibn|al|el))*"
 )
 _SURNAME_PARTICLE = re.compile(
     r"(?:van|von|de|del|della|di|da|du|la|le|al|el|bin|ibn|o)$"
@@ -160,27 +95,32 @@ def _capitalised_names(doc: _Doc) -> Iterator[_Hit]:
     for match in _CAP_WORD.finditer(text):
         word = match.group()
         folded = word.casefold()
-        if folded not in FIRST_NAMES or folded in _STOP or word in _FIRST_NAMES:
+        if folded not in FIRST_NAMES or word in _FIRST_NAMES:
             continue  # the core detector already handles its own short list
+        very_common = folded in VERY_COMMON
+        if folded in _STOP and not very_common:
+            continue
         start = match.start()
         if _NOT_BEFORE.search(text, max(0, start - 8), start):
             continue
-        gap = _SPACE_THEN_TOKEN.match(text, match.end())
+        particles = _PARTICLES.match(text, match.end())
+        gap = _SPACE_THEN_TOKEN.match(text, particles.end())
         if gap is None:
             continue
         second = _NEXT_TOKEN.match(text, gap.end())
         if second is None or not _is_surnameish(second.group()):
             continue
         second_folded = second.group().casefold()
-        if folded in VERY_COMMON and (
-            second_folded not in SURNAMES or second_folded in WORDS
-        ):
+        if very_common and (second_folded not in SURNAMES or second_folded in WORDS):
             continue  # "Will Continue", "May Need"
         if folded in WORDS and second_folded in VERY_COMMON:
-            continue  # "Grace Will", "Hope Street"
-        span = _name_span(text, start, surname_first=False)
-        if span and span[1] >= second.end():
-            yield _Hit(*span, "name", reason)
+            continue  # "Grace Will"
+        if f"{folded} {second_folded}" in PLACES:
+            continue  # "San Francisco", "Santa Ana"
+        span = _name_span(text, second.start(), surname_first=False)
+        if span is None or _NOT_PERSON_AFTER.match(text, span[1]):
+            continue
+        yield _Hit(start, span[1], "name", reason)
 
 
 # --- lower-case names after "pt", titles and relations ----------------------
@@ -348,7 +288,12 @@ def _sign_offs(doc: _Doc) -> Iterator[_Hit]:
         if span is None:
             continue
         words = _TOKEN_SPLIT.split(text[span[0] : span[1]])
-        if _plausible_name(words) or words[0].casefold() in FIRST_NAMES - WORDS:
+        first = words[0].casefold()
+        if _plausible_name(words) or (
+            (first in FIRST_NAMES or first in SURNAMES)
+            and first not in _STOP
+            and first not in VERY_COMMON
+        ):
             yield _Hit(*span, "name", f"{REASONS['name']} (signing off).")
 
 

@@ -42,7 +42,15 @@ from .core import (
     _Hit,
     _words,
 )
-from .lexicon import FIRST_NAMES, PLACE_WORDS, PLACES, SURNAMES, VERY_COMMON, WORDS
+from .lexicon import (
+    FIRST_NAMES,
+    PLACE_WORDS,
+    PLACES,
+    SURNAMES,
+    VERY_COMMON,
+    WORDS,
+    place_flags,
+)
 
 _CAP = rf"[{_UP}][{_LOW}]+(?:['’-][{_UP}]?[{_LOW}]+)*"
 _CAP_WORD = re.compile(rf"(?<![\w'’.-]){_CAP}")
@@ -52,9 +60,13 @@ _PLACE_TOKEN = re.compile(
 )
 _GAP = re.compile(r"[ \t]+|-")
 _DAYS = _words("Monday Tuesday Wednesday Thursday Friday Saturday Sunday")
-_NOT_PLACES = frozenset(
-    w.casefold() for w in _MONTH_NAMES | _DAYS | _NOT_NAMES | _EPONYMS
-) | frozenset(["mercy", "hope", "christmas", "easter"])
+_NOT_PLACES = frozenset(w.casefold() for w in _MONTH_NAMES | _DAYS | _NOT_NAMES) | {
+    "mercy",
+    "christmas",
+    "easter",
+}
+# Eponyms ("Wells score", "Glasgow Coma Scale") are towns only after a cue.
+_EPONYM_PLACES = frozenset(w.casefold() for w in _EPONYMS)
 
 # What makes a capitalised place-like word a disease, sign, score or device.
 _NOT_A_PLACE_AFTER = re.compile(
@@ -111,7 +123,7 @@ def _place_at(text: str, start: int) -> tuple[int, str] | None:
         pos = token.end()
         ends.append(pos)
     for size in range(len(words), 0, -1):
-        flags = PLACES.get(" ".join(words[:size]).casefold())
+        flags = place_flags(" ".join(words[:size]).casefold())
         if flags is not None and words[size - 1][:1].isupper():
             return ends[size - 1], flags
     return None
@@ -155,11 +167,14 @@ def _location_hits(doc: _Doc) -> Iterator[_Hit]:
         ):
             continue
         common = "c" in flags
+        strong = _STRONG_CUE.search(before) is not None
+        if folded in _EPONYM_PLACES and not strong:
+            continue
         if re.match(r"(?:St|Saint|Ste)\b", match.group()):
             # "at St Mary's" is a hospital or a church far more often than
             # the town of that name.
-            ok = _STRONG_CUE.search(before) is not None
-        elif _STRONG_CUE.search(before) or region:
+            ok = strong
+        elif strong or region:
             ok = not (common and folded in VERY_COMMON)
         elif _WEAK_CUE.search(before):
             ok = not common
@@ -236,7 +251,7 @@ _GENERIC = _words(
     reconstructive transgender gender identity pre-op preop pre-assessment
     booking screening vaccination test testing results student medical
     dental veterinary vet pet animal nhs va veterans military army naval
-    mission charity free base camp field this that which same other another
+    mission charity base camp field this that which same other another
     any every each some no last first second next best top good
     """
 )
@@ -283,6 +298,8 @@ def _institution_hits(doc: _Doc) -> Iterator[_Hit]:
         if not words:
             continue
         names = [w for _, w in words]
+        tail = facility.group()[len(re.match(_FACILITY, facility.group()).group()) :]
+        names += re.findall(_CAP, tail)
         proper = [
             w
             for w in names
@@ -308,21 +325,16 @@ def _institution_hits(doc: _Doc) -> Iterator[_Hit]:
             # without a word saying that someone went there.
             continue
         place = any(w in PLACES for w in folded)
-        if not cued and not saint and not place:
-            # A capitalised heading: "Previous Surgery", "Day Case Surgery".
-            if all(
-                w in WORDS and w not in PLACES for w in folded
-            ) and facility.group() in {
-                "Surgery",
-                "Practice",
-                "Health",
-                "Healthcare",
-                "School",
-                "College",
-                "Academy",
-                "University",
-            }:
-                continue
+        headings = {"Surgery", "Practice", "Health", "Healthcare", "School"}
+        headings |= {"College", "Academy", "University"}
+        if (
+            not cued
+            and not saint
+            and not place
+            and facility.group() in headings
+            and all(w in WORDS and w not in PLACES for w in folded)
+        ):
+            continue  # a capitalised heading: "Previous Surgery"
         if facility.group() in {"Health", "Healthcare", "Practice"} and not (
             cued or saint or place
         ):
@@ -343,6 +355,13 @@ _EMPLOYER_CUE = re.compile(
     r"|\b(?:is|was|as|she's|he's)[ \t]+(?:an?|the)[ \t]+[a-z][\w-]*(?:[ \t]+[a-z][\w-]*)?"
     r"[ \t]+(?:at|for|with)"
     r"|\bemployer(?:[ \t]+is|[ \t]*[:=-])"
+    r"|\b(?!(?:doctor|nurse|physician|surgeon|consultant|registrar|practitioner"
+    r"|therapist|physio|specialist|sister|matron|paramedic|midwife|carer|later|after"
+    r"|other|over|under|another|either|neither|whether|per|her|their|our|your"
+    r"|together|ever|never|better|number|order|letter|member|partner|counter"
+    r"|monitor|visitor|junior|senior|prior|anterior|posterior|interior|exterior"
+    r"|superior|inferior|patient|resident|inpatient|outpatient)\b)[a-z]{3,}"
+    r"(?:er|or|ist|ant|ian|man|woman|person|ess|eer)[ \t]+(?:at|for|with)"
     r"|\b(?:manager|director|cashier|clerk|supervisor|engineer|driver|owner"
     r"|partner|teacher|nurse|cleaner|chef|waiter|waitress|barista|accountant"
     r"|lawyer|solicitor|secretary|receptionist|technician|analyst|consultant"

@@ -92,17 +92,10 @@ _AT_SEEDS = re.compile(r"\[at\]|\(at\)|\{at\}|<at>|\[@\]|\(@\)| at | @ ")
 
 def obfuscated_email_hits(doc: _Doc) -> Iterator[_Hit]:
     lower = doc.lower
-    if (
-        " dot " not in lower
-        and "[" not in lower
-        and "(" not in lower
-        and "{" not in lower
-        and "<" not in lower
-        and " @ " not in lower
-    ):
-        # "jane.doe at example.com" still needs a dotted local part.
-        if " at " not in lower or "." not in lower:
-            return
+    spelt = any(mark in lower for mark in (" dot ", "[", "(", "{", "<", " @ "))
+    # "jane.doe at example.com" still needs a dotted local part.
+    if not spelt and (" at " not in lower or "." not in lower):
+        return
     reason = REASONS["email"] + " (written out to avoid a filter)."
     pos = 0
     while (seed := _AT_SEEDS.search(lower, pos)) is not None:
