@@ -154,7 +154,10 @@ _NOT_NAMES = _words(
     clinic hospital team department service services practitioner specialist
     consultant registrar led review referral surgeon physician doctor nurse
     sister charge station manager cardiology neurology radiology oncology
-    surgery medicine paediatrics pediatrics psychiatry dermatology
+    surgery medicine paediatrics pediatrics psychiatry dermatology ortho
+    orthos gastro cardio neuro neuros resp paeds peds obs gynae derm derma
+    rheum haem heme onc uro plastics maxfax ophth psych micro gen surg med
+    meds vascular renal hepatology diabetes endo geriatrics elderly
     orthopaedics orthopedics urology gynaecology obstetrics haematology
     hematology rheumatology endocrinology gastroenterology nephrology
     respiratory emergency icu anaesthetics anesthesiology microbiology

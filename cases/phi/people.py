@@ -67,7 +67,10 @@ _NOT_PERSON_AFTER = re.compile(
     r"(?:['’]s?)?[ \t-]*(?:virus|viral|fever|pupils?|rings?|spots?|spotted|lesions?"
     r"|crystals?|spirals?|rods?|fibres|fibers|duct|fissure|triangle|fascia|area"
     r"|plexus|rules?|protocol|guidelines?|shunt|chart|questionnaire|index|method"
-    r"|technique|jaw|winking|syncope|street|road|avenue|lane|ward|bay|unit|wing)\b",
+    r"|technique|jaw|winking|syncope|street|road|avenue|lane|ward|bay|unit|wing"
+    r"|approach|frame|wires?|splint|position|exercises?|drain|valve|line|tube"
+    r"|needle|catheter|stain|airway|incision|\w*(?:ectomy|otomy|ostomy|plasty"
+    r"|pexy|rrhaphy|scopy|graphy))\b",
     re.IGNORECASE,
 )
 _PARTICLES = re.compile(
@@ -228,7 +231,8 @@ _APPOSITION = re.compile(
 _SIGN_OFF = re.compile(
     r"(?i:(?:kind|best|warm|warmest|many)[ \t]+(?:regards|wishes|thanks)|regards"
     r"|yours[ \t]+(?:sincerely|faithfully|truly)|sincerely|thanks|thank[ \t]+you"
-    r"|cheers|love|with[ \t]+thanks|signed)[ \t]*[,.!-]?[ \t]*\n?[ \t]*"
+    r"|cheers|love|with[ \t]+thanks|signed|all[ \t]+the[ \t]+best|best(?=[ \t]*,))"
+    r"[ \t]*[,.!-]?[ \t]*\n?[ \t]*"
 )
 _SIGN_OFF_STARTS = frozenset(
     [

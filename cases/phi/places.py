@@ -168,6 +168,9 @@ def _location_hits(doc: _Doc) -> Iterator[_Hit]:
             continue
         common = "c" in flags
         strong = _STRONG_CUE.search(before) is not None
+        listed = re.search(rf"({_CAP}),[ \t]*$", before)
+        if listed and listed.group(1).casefold() in PLACES:
+            strong = True  # "Wells, Somerset"
         if folded in _EPONYM_PLACES and not strong:
             continue
         if re.match(r"(?:St|Saint|Ste)\b", match.group()):
@@ -367,6 +370,9 @@ _EMPLOYER_CUE = re.compile(
     r"|lawyer|solicitor|secretary|receptionist|technician|analyst|consultant"
     r"|developer|programmer|labourer|laborer|porter|mechanic)[ \t]+(?:at|for|with))"
     r"[ \t]+(?:the[ \t]+)?$"
+    # "works in the food hall at", "worked nights on the wards for".
+    r"|(?i:\b(?:works?|worked|working|employed|job)\b[^.;:\n]{0,40}?[ \t](?:at|for"
+    r"|with)[ \t]+(?:the[ \t]+)?)$"
 )
 _ORG = re.compile(
     rf"(?:{_CAP}|[A-Z][A-Za-z]*[A-Z][A-Za-z]*|[A-Z]{{2,}}|[A-Z][a-z]*\d+[a-z]*)"
