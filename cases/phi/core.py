@@ -220,7 +220,7 @@ _DISEASE_WORDS = (
     r"|college|school|trust|ward|unit|building|house|wing|lecture|prize|award)\b"
 )
 _AFTER_NAME_NOT_PERSON = re.compile(
-    rf"(?:['’]s?)?\s*(?:-?\s*{_DISEASE_WORDS})|-(?:like|type|esque|ian)\b",
+    rf"(?:['’]s?)?[ \t]*(?:-?[ \t]*{_DISEASE_WORDS})|-(?:like|type|esque|ian)\b",
     re.IGNORECASE,
 )
 _POSSESSIVE = re.compile(r"['’]s?\b")

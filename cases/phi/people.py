@@ -70,7 +70,8 @@ _NOT_PERSON_AFTER = re.compile(
     r"|technique|jaw|winking|syncope|street|road|avenue|lane|ward|bay|unit|wing"
     r"|approach|frame|wires?|splint|position|exercises?|drain|valve|line|tube"
     r"|needle|catheter|stain|airway|incision|\w*(?:ectomy|otomy|ostomy|plasty"
-    r"|pexy|rrhaphy|scopy|graphy))\b",
+    r"|pexy|rrhaphy|scopy|graphy)|sequence|complex|effect|equation|principle|curve"
+    r"|terrier|spaniel|retriever)\b",
     re.IGNORECASE,
 )
 _PARTICLES = re.compile(
