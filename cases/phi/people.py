@@ -32,7 +32,7 @@ from .core import (
     _name_span,
     _words,
 )
-from .lexicon import FIRST_NAMES, PLACES, SURNAMES, VERY_COMMON, WORDS
+from .lexicon import FIRST_NAMES, PLACES, REGIONS, SURNAMES, VERY_COMMON, WORDS
 
 _CAP_WORD = re.compile(rf"(?<![\w'’-])[{_UP}][{_LOW}]+(?:['’-][{_UP}]?[{_LOW}]+)*")
 _SPACE_THEN_TOKEN = re.compile(rf"[ \t]+(?={_TOKEN})")
@@ -71,7 +71,7 @@ _NOT_PERSON_AFTER = re.compile(
     r"|approach|frame|wires?|splint|position|exercises?|drain|valve|line|tube"
     r"|needle|catheter|stain|airway|incision|\w*(?:ectomy|otomy|ostomy|plasty"
     r"|pexy|rrhaphy|scopy|graphy)|sequence|complex|effect|equation|principle|curve"
-    r"|terrier|spaniel|retriever)\b",
+    r"|terrier|spaniel|retriever|flu|influenza)\b",
     re.IGNORECASE,
 )
 _PARTICLES = re.compile(
@@ -119,7 +119,8 @@ def _capitalised_names(doc: _Doc) -> Iterator[_Hit]:
             continue  # "Will Continue", "May Need"
         if folded in WORDS and second_folded in VERY_COMMON:
             continue  # "Grace Will"
-        if f"{folded} {second_folded}" in PLACES:
+        pair = f"{folded} {second_folded}"
+        if pair in PLACES or pair in REGIONS:
             continue  # "San Francisco", "Santa Ana"
         span = _name_span(text, second.start(), surname_first=False)
         if span is None or _NOT_PERSON_AFTER.match(text, span[1]):

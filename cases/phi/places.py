@@ -77,7 +77,9 @@ _NOT_A_PLACE_AFTER = re.compile(
     r"|splint|technique|knot|catheter|tube|shunt|questionnaire|index|system"
     r"|method|regimen|formula|chart|stool|criterion|classification|cocktail"
     r"|bandage|pessary|stitch|suture|triage|tomato|tea|salts?|water|spa|bun"
-    r"|sausage|chair|ham|cheese|terrier|spaniel)\b",
+    r"|sausage|chair|ham|cheese|terrier|spaniel|brace|jacket|sprouts?|mustard|cake"
+    r"|tart|pudding|sponge|boots?|pasty|cream|bean|beans|nut|nuts|orange|plane"
+    r"|line|cast|mixture|sauce|cow|milk|\w+(?:itis|osis|oma|pathy|aemia|emia))\b",
     re.IGNORECASE,
 )
 _STRONG_CUE = re.compile(
@@ -90,6 +92,9 @@ _STRONG_CUE = re.compile(
     r"|(?:town|city|village|county|borough|parish|suburb|district|area)[ \t]+of)"
     r"|\b(?:lives|live|living|lived|moved|visiting|visited|left))[ \t]+$",
     re.IGNORECASE,
+)
+_CLOSES_PHRASE = re.compile(
+    r"[ \t]*(?:[,;.)\n]|$|[ \t](?:and|or|where|since|until|last|before|after)\b)"
 )
 _WEAK_CUE = re.compile(r"\b(?:in|at|to|around)[ \t]+(?:the[ \t]+)?$")
 _FOLLOWED_BY_REGION = re.compile(
@@ -182,8 +187,11 @@ def _location_hits(doc: _Doc) -> Iterator[_Hit]:
         elif _WEAK_CUE.search(before):
             ok = not common
         else:
+            # No cue: only a big city closing a phrase ("London, ", "… in
+            # March from London."), never one before a noun ("Kyoto gastritis").
             ok = (
-                "B" in flags
+                _CLOSES_PHRASE.match(text, end) is not None
+                and "B" in flags
                 and not common
                 and "p" not in flags
                 and folded not in SURNAMES

@@ -50,7 +50,7 @@ def handle_hits(doc: _Doc) -> Iterator[_Hit]:
                 text[end : end + 1] == "." and text[end + 1 : end + 2].isalnum()
             ):
                 continue
-            if _handle_like(match["h"]) or match["h"].islower():
+            if _handle_like(match["h"]):
                 yield _Hit(match.start(), end, "handle", reason)
     if "u/" in text:
         for match in _REDDIT_USER.finditer(text):

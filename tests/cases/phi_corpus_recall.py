@@ -964,3 +964,38 @@ NEGATIVES += [
     "Sale of her house is causing stress.",
     "Derby shoes for the bunion.",
 ]
+
+# Found while probing after the held-out batch: places and people in the names
+# of classifications, devices and foods, and "@" in dosing shorthand.
+NEGATIVES += [
+    "Hong Kong flu in the 1968 pandemic.",
+    "Milwaukee brace historically.",
+    "Kyoto gastritis classification.",
+    "Prague C2M4 Barrett's segment.",
+    "Brussels sprouts interact with warfarin.",
+    "Dijon mustard allergy is rare.",
+    "Plaster of Paris cast applied.",
+    "Boston brace fitted for scoliosis.",
+    "Stanford type A dissection.",
+    "Chicago classification for motility.",
+    "Paris classification of polyps.",
+    "Lugano classification for lymphoma.",
+    "Atlanta classification of pancreatitis.",
+    "Montreal classification of Crohn's.",
+    "Los Angeles grade B oesophagitis.",
+    "Nottingham Prognostic Index 4.2.",
+    "Birmingham vasculitis activity score.",
+    "Glasgow-Imrie criteria 3.",
+    "Lund and Browder chart for burns.",
+    "Yorkshire pudding and Cumberland sausage at lunch.",
+    "Victoria sponge at the ward party.",
+    "Wellington boots for the garden.",
+    "From birth; from the waist down.",
+    "Near syncope; near miss reported.",
+    "@home with carers, @work part-time.",
+    "Reviewed @ 10:00; pt @ rest.",
+    "u/s abdo normal; r/o PE; c/o pain.",
+    "Reading: normal. Bath: assisted. Hope: good.",
+    "Will: made, copy with solicitor.",
+    "Mark: 3 cm scar on the left flank.",
+]
