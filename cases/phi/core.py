@@ -373,10 +373,24 @@ def _name_span(
     return match.start(), end
 
 
+_ABBREVIATED_LEADS = _words("pt attn cc aka")
+
+
+def _ends_sentence(trigger: re.Match[str]) -> bool:
+    """A lead word such as "patient" closing its sentence with a full stop."""
+    lead = trigger["lead"]
+    if lead is None or not lead.rstrip(":").endswith("."):
+        return False
+    word = lead.rstrip(".:").split()[-1].lower()
+    return word not in _ABBREVIATED_LEADS
+
+
 def _names(doc: _Doc) -> Iterator[_Hit]:
     text = doc.text
     for start in doc.word_starts(_TRIGGER_STARTS):
         trigger = _NAME_TRIGGER.match(text, start)
+        if trigger and _ends_sentence(trigger):
+            continue  # "…not a patient. Reading the notes…"
         if trigger:
             label = " ".join(trigger.group().split()).rstrip(":")
             span = _name_span(

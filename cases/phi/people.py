@@ -202,9 +202,14 @@ def _lower_names(doc: _Doc) -> Iterator[_Hit]:
             # "mrs smith": after a title a lexicon name is enough.
             ok = _lexicon_name(first) or first not in WORDS
         else:
-            ok = first in FIRST_NAMES and (
+            ok = (first in FIRST_NAMES or first in SURNAMES) and (
                 first not in WORDS
-                or (second and second in SURNAMES and second not in _STOP)
+                or (
+                    first in FIRST_NAMES
+                    and second
+                    and second in SURNAMES
+                    and second not in _STOP
+                )
             )
         if not ok:
             continue

@@ -365,7 +365,7 @@ _EMPLOYER_CUE = re.compile(
     r"[ \t]+(?:at|for|by|with|from|in)"
     r"|\b(?:is|was|as|she's|he's)[ \t]+(?:an?|the)[ \t]+[a-z][\w-]*(?:[ \t]+[a-z][\w-]*)?"
     r"[ \t]+(?:at|for|with)"
-    r"|\bemployer(?:[ \t]+is|[ \t]*[:=-])"
+    r"|\bemployer(?:s|'s)?(?:[ \t]+is|[ \t]+was|[ \t]*[:=,-])"
     r"|\b(?!(?:doctor|nurse|physician|surgeon|consultant|registrar|practitioner"
     r"|therapist|physio|specialist|sister|matron|paramedic|midwife|carer|later|after"
     r"|other|over|under|another|either|neither|whether|per|her|their|our|your"

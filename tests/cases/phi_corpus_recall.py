@@ -998,4 +998,12 @@ NEGATIVES += [
     "Reading: normal. Bath: assisted. Hope: good.",
     "Will: made, copy with solicitor.",
     "Mark: 3 cm scar on the left flank.",
+    "Not a new patient. Reading the notes, no allergies.",
+    "Seen by the patient. Will review tomorrow.",
+]
+
+IDENTIFIERS += [
+    ("name", "okafor", "pt okafor seen on the ward round."),
+    ("name", "kaur", "patient kaur reviewed, for discharge."),
+    ("employer", "Hartley Logistics", "His employer, Hartley Logistics, was informed."),
 ]
