@@ -32,7 +32,15 @@ from .core import (
     _name_span,
     _words,
 )
-from .lexicon import FIRST_NAMES, PLACES, REGIONS, SURNAMES, VERY_COMMON, WORDS
+from .lexicon import (
+    BIG_PLACES,
+    FIRST_NAMES,
+    PLACES,
+    REGIONS,
+    SURNAMES,
+    VERY_COMMON,
+    WORDS,
+)
 
 _CAP_WORD = re.compile(rf"(?<![\w'’-])[{_UP}][{_LOW}]+(?:['’-][{_UP}]?[{_LOW}]+)*")
 _SPACE_THEN_TOKEN = re.compile(rf"[ \t]+(?={_TOKEN})")
@@ -308,8 +316,81 @@ def _sign_offs(doc: _Doc) -> Iterator[_Hit]:
             yield _Hit(*span, "name", f"{REASONS['name']} (signing off).")
 
 
+# --- an initial and a family name; a given name doing something --------------
+_INITIAL_SURNAME = re.compile(
+    rf"(?<![\w.'’-])(?:[{_UP}]\.[ \t]?){{1,2}}[ \t]?(?P<s>{_TOKEN})"
+)
+_PERSON_VERB = re.compile(
+    r"[ \t]+(?:is|was|has|had|reports|reported|says|said|states|stated|feels|felt"
+    r"|attended|attends|presented|presents|lives|lived|works|worked|denies|denied"
+    r"|complains|complained|describes|described|explains|explained|mentions"
+    r"|mentioned|tells|told|asked|asks|wants|wanted|agreed|agrees|declined"
+    r"|declines|consented|refused|refuses|prefers|likes|enjoys|drinks|smokes"
+    r"|walks|drives|came|went|fell|died|phoned|rang|visited|visits|lost|noticed"
+    r"|noted|first|herself|himself|and[ \t]+(?:her|his)|(?:and|&)[ \t]+[A-Z][a-z]+[ \t]+"
+    r"(?:are|were|have|had))\b"
+)
+
+
+_LATIN = re.compile(
+    r"(?:us|ae|um|ii|is|ensis|oides|ica|ans|ens|ale|ile|ella|osa|ata|ina|alis|ium"
+    r"|ia|genes|phila|ella|coli|pylori|es|ax|ix|ex|i)$"
+)
+_AFTER_WORD = re.compile(r"(?:[A-Z][a-z]*|\d)[ \t]+$")
+
+
+_COPULA = re.compile(r"[ \t]+(?:is|was|has|had|first)\b")
+
+
+def _initial_surnames(doc: _Doc) -> Iterator[_Hit]:
+    """ "E. Vantongeren attended": an initial, then a known family name."""
+    text = doc.text
+    if ". " not in text and "." not in text:
+        return
+    reason = f"{REASONS['name']} (an initial and a family name)."
+    for match in _INITIAL_SURNAME.finditer(text):
+        surname = match["s"].casefold()
+        if surname in _STOP or surname in WORDS:
+            continue
+        if surname not in SURNAMES and _LATIN.search(surname):
+            continue  # "S. Aureus", "C. Difficile": a species, not a person
+        if _AFTER_WORD.search(text, max(0, match.start() - 20), match.start()):
+            continue  # "Vitamin D. Levels", "Grade 3. Wells"
+        span = _name_span(text, match.start(), surname_first=False)
+        if span and not _NOT_PERSON_AFTER.match(text, span[1]):
+            yield _Hit(*span, "name", reason)
+
+
+def _given_names_acting(doc: _Doc) -> Iterator[_Hit]:
+    """ "Eleanor reports feeling better": a given name that is no English
+    word, no place and no eponym, followed by what a person does."""
+    text = doc.text
+    reason = f"{REASONS['name']} (a given name)."
+    for match in _CAP_WORD.finditer(text):
+        folded = match.group().casefold()
+        if (
+            folded not in FIRST_NAMES
+            or folded in WORDS
+            or folded in _STOP
+            or folded in BIG_PLACES
+            or folded in REGIONS
+        ):
+            continue
+        end = match.end()
+        verb = _PERSON_VERB.match(text, end)
+        if text[end : end + 1] in "'’" or verb is None:
+            continue
+        if folded in PLACES and _COPULA.match(verb.group()):
+            continue  # "Chester is a ward": a town can be, but not report
+        if _NOT_BEFORE.search(text, max(0, match.start() - 8), match.start()):
+            continue
+        yield _Hit(match.start(), end, "name", reason)
+
+
 def name_hits(doc: _Doc) -> Iterator[_Hit]:
     yield from _capitalised_names(doc)
+    yield from _initial_surnames(doc)
+    yield from _given_names_acting(doc)
     yield from _lower_names(doc)
     yield from _appositions(doc)
     yield from _sign_offs(doc)

@@ -108,6 +108,11 @@ _COUNTY = re.compile(
 )
 
 
+_PLACE_BASED = re.compile(
+    rf"(?<![\w'’.-])(?P<p>{_CAP}(?:[ \t]+{_CAP})?)-(?:based|born|bred|raised)\b"
+)
+
+
 def _place_at(text: str, start: int) -> tuple[int, str] | None:
     """The longest gazetteer place starting at ``start``: (end, flags)."""
     first = _CAP_WORD.match(text, start)
@@ -198,6 +203,11 @@ def _location_hits(doc: _Doc) -> Iterator[_Hit]:
             )
         if ok:
             yield _Hit(start, end, "location", REASONS["location"] + ".")
+    if "-b" in text or "-r" in text:
+        for match in _PLACE_BASED.finditer(text):
+            flags = place_flags(" ".join(match["p"].casefold().split()))
+            if flags is not None and flags != "U":
+                yield _Hit(*match.span("p"), "location", REASONS["location"] + ".")
     for match in _COUNTY.finditer(text):
         base = match["a"] or match["b"]
         if base.split()[0].casefold() in _NOT_PLACES:

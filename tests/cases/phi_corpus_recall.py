@@ -1006,4 +1006,28 @@ IDENTIFIERS += [
     ("name", "okafor", "pt okafor seen on the ward round."),
     ("name", "kaur", "patient kaur reviewed, for discharge."),
     ("employer", "Hartley Logistics", "His employer, Hartley Logistics, was informed."),
+    ("name", "E. Vantongeren", "E. Vantongeren attended for her results."),
+    ("name", "G. Rossi", "Letter from G. Rossi enclosed."),
+    ("name", "Siobhan", "Siobhan reports feeling much better."),
+    ("name", "Oluwaseun", "Oluwaseun denies any chest pain."),
+    ("location", "Leeds", "A Leeds-based bus driver."),
+    ("location", "Dublin", "A Dublin-born nurse."),
+]
+
+NEGATIVES += [
+    "S. aureus bacteraemia; S. Aureus on the label.",
+    "C. Difficile toxin negative.",
+    "H. Pylori eradication therapy.",
+    "E. Coli in the urine.",
+    "K. Pneumoniae resistant to co-amoxiclav.",
+    "P. Aeruginosa in sputum.",
+    "N. Meningitidis on blood culture.",
+    "M. Tuberculosis PCR positive.",
+    "C. Albicans on the swab.",
+    "B. Burgdorferi serology negative.",
+    "S. Typhi in a returning traveller.",
+    "Vitamin D. Levels were low.",
+    "Hepatitis B. Vaccination complete.",
+    "T. Cell count low.",
+    "Chester is a ward, Victoria is a ward.",
 ]
