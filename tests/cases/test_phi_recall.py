@@ -6,6 +6,8 @@ the right kind, and no tricky clinical negative raises any finding.
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from cases.phi import KINDS, scan_text
@@ -78,3 +80,96 @@ def test_identifier_sentences_raise_nothing_beyond_their_identifiers():
 @pytest.mark.parametrize("text", NEGATIVES, ids=lambda t: t[:50])
 def test_tricky_clinical_negative_raises_no_finding(text):
     assert [(f.kind, f.text) for f in scan_text(text)] == []
+
+
+# --- how the new kinds merge with the others ----------------------------------
+
+
+def flagged(text: str) -> list[tuple[str, str]]:
+    return [(f.kind, f.text) for f in scan_text(text)]
+
+
+def test_town_inside_an_institution_name_is_the_institution():
+    assert flagged("Transferred from Leeds General Infirmary.") == [
+        ("institution", "Leeds General Infirmary")
+    ]
+
+
+def test_workplace_named_after_a_works_at_cue_is_one_employer_finding():
+    assert flagged("She works as a nurse at St Mary's Hospital.") == [
+        ("employer", "St Mary's Hospital")
+    ]
+
+
+def test_town_on_an_address_line_is_left_to_the_address():
+    assert flagged("Lives at 42 Wallaby Way, Sydney.") == [
+        ("address", "42 Wallaby Way")
+    ]
+
+
+def test_profile_url_stays_a_web_address_and_email_local_part_is_no_handle():
+    assert flagged("See tiktok.com/@granny_gets_fit") == [
+        ("url", "tiktok.com/@granny_gets_fit")
+    ]
+    assert flagged("Write to granny@example.com") == [("email", "granny@example.com")]
+
+
+def test_spelt_out_email_is_one_email_finding_not_a_domain():
+    assert flagged("Write to mike.b at example.com please.") == [
+        ("email", "mike.b at example.com")
+    ]
+
+
+def test_town_that_is_a_common_word_needs_a_cue():
+    assert flagged("Reading glasses; seen in Reading.") == []
+    assert flagged("Moved from Reading last year.") == [("location", "Reading")]
+
+
+def test_person_named_hospital_needs_a_cue():
+    assert flagged("Henry Ford Hospital referral.") == []
+    assert flagged("Transferred to Henry Ford Hospital.") == [
+        ("institution", "Henry Ford Hospital")
+    ]
+
+
+def test_new_kinds_have_reason_sentences():
+    text = (
+        "Lives in Leeds. Works at Tesco. Seen at Riverside Surgery. "
+        "Posts as @granny_gets_fit."
+    )
+
+    findings = scan_text(text)
+
+    assert {f.kind for f in findings} == {
+        "location",
+        "employer",
+        "institution",
+        "handle",
+    }
+    for finding in findings:
+        assert finding.reason[:1].isupper() and finding.reason.endswith(".")
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "Eleanor Vantongeren Attended The Clinic From Leeds ",
+        "a dot b at c dot ",
+        "x[at]y[dot]",
+        "@abc @def_1 ",
+        "St Mary's Hospital Clinic Surgery ",
+        "lives in Leeds, ",
+        "Smith, a Jones, a ",
+        "pt john pt mary ",
+        "is a nurse at The Big Company Ltd ",
+        "Kind regards, Kind regards, ",
+        "E. F. G. H. ",
+    ],
+)
+def test_repetitive_inputs_scan_with_consistent_offsets(unit):
+    text = (unit * (6000 // len(unit) + 1))[:6000]
+
+    findings = scan_text(text)
+
+    assert all(text[f.start : f.end] == f.text for f in findings)
+    assert all(a.end <= b.start for a, b in itertools.pairwise(findings))
