@@ -141,7 +141,7 @@ _LOWER_TRIGGER = re.compile(
     r"(?<![\w-])(?P<t>pt|pts|patient|mr|mrs|ms|mx|miss|dr|prof|nurse|sister"
     r"|wife|husband|partner|son|daughter|mother|father|mum|mom|dad|brother"
     r"|grandson|granddaughter|grandmother|grandfather|niece|nephew|aunt|uncle"
-    r"|carer|caregiver|friend|neighbour|neighbor|named|called|aka)"
+    r"|carer|caregiver|friend|neighbour|neighbor|named|called|aka|name)"
     r"(?:'s)?\.?:?[ \t]+(?:(?:is|was|called|named)[ \t]+)?"
     r"(?P<a>[a-z][a-z'’]+(?:-[a-z]+)?)(?:[ \t]+(?P<b>[a-z][a-z'’]+(?:-[a-z]+)?))?"
 )
@@ -187,6 +187,7 @@ _LOWER_STARTS = frozenset(
         "named",
         "called",
         "aka",
+        "name",
     ]
 )
 

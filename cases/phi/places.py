@@ -90,8 +90,15 @@ _STRONG_CUE = re.compile(
     r"[ \t]+(?:in|at|to|from|near|of|around|outside)(?:[ \t]+the)?"
     r"|\b(?:from|near|outside|hometown|hometown[ \t]+of|native[ \t]+of"
     r"|(?:town|city|village|county|borough|parish|suburb|district|area)[ \t]+of)"
-    r"|\b(?:lives|live|living|lived|moved|visiting|visited|left))[ \t]+$",
+    r"|\b(?:lives|live|living|lived|moved|visiting|visited|left)"
+    r"|\b(?:home|address|town|city|village|county|residence|location|lives|from"
+    r"|hometown|lives[ \t]+in)[ \t]*:)[ \t]+$",
     re.IGNORECASE,
+)
+# "Hexham resident", "a Barnsley man": the place a person is from.
+_PERSON_FROM = re.compile(
+    r"[ \t]+(?:residents?|natives?|local|locals|man|woman|men|women|boy|girl|lad"
+    r"|lass|family|couple|pensioner|farmer|miner)\b"
 )
 _CLOSES_PHRASE = re.compile(
     r"[ \t]*(?:[,;.)\n]|$|[ \t](?:and|or|where|since|until|last|before|after)\b)"
@@ -118,9 +125,12 @@ def _place_at(text: str, start: int) -> tuple[int, str] | None:
     first = _CAP_WORD.match(text, start)
     if first is None:
         return None
-    most = PLACE_WORDS.get(first.group().casefold())
+    folded = first.group().casefold()
+    most = PLACE_WORDS.get(folded)
     if most is None:
-        return None
+        # "Kirkby-in-Ashfield" is written with spaces in the gazetteer.
+        flags = place_flags(folded.replace("-", " ")) if "-" in folded else None
+        return (first.end(), flags) if flags is not None else None
     ends, words, pos = [first.end()], [first.group()], first.end()
     while len(words) < most:
         gap = _GAP.match(text, pos)
@@ -155,7 +165,10 @@ def _location_hits(doc: _Doc) -> Iterator[_Hit]:
     for match in _CAP_WORD.finditer(text):
         start = match.start()
         folded = match.group().casefold()
-        if folded not in PLACE_WORDS or folded in _NOT_PLACES:
+        if folded in _NOT_PLACES or (
+            folded not in PLACE_WORDS
+            and ("-" not in folded or folded.replace("-", " ") not in PLACES)
+        ):
             continue
         found = _place_at(text, start)
         if found is None:
@@ -177,7 +190,10 @@ def _location_hits(doc: _Doc) -> Iterator[_Hit]:
         ):
             continue
         common = "c" in flags
-        strong = _STRONG_CUE.search(before) is not None
+        strong = (
+            _STRONG_CUE.search(before) is not None
+            or _PERSON_FROM.match(text, end) is not None
+        )
         listed = re.search(rf"({_CAP}),[ \t]*$", before)
         if listed and listed.group(1).casefold() in PLACES:
             strong = True  # "Wells, Somerset"

@@ -75,7 +75,10 @@ def handle_hits(doc: _Doc) -> Iterator[_Hit]:
 
 
 # Obfuscated e-mail addresses ---------------------------------------------------
-_AT = r"(?:[ \t]*(?:\[at\]|\(at\)|\{at\}|<at>|\[@\]|\(@\))[ \t]*|[ \t]+(?:at|@)[ \t]+)"
+_AT = (
+    r"(?:[ \t]*(?:\[at\]|\(at\)|\{at\}|<at>|\[@\]|\(@\))[ \t]*|[ \t]+(?:at|@)[ \t]+"
+    r"|@(?=[a-z0-9-]+[ \t]*(?:\[dot\]|\(dot\)|\{dot\}|<dot>|\[\.\]|\(\.\)|[ \t]dot[ \t])))"
+)
 _DOT = r"(?:[ \t]*(?:\[dot\]|\(dot\)|\{dot\}|<dot>|\[\.\]|\(\.\))[ \t]*|[ \t]+dot[ \t]+|\.)"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _TLDS = "|".join(
@@ -87,12 +90,12 @@ _OBFUSCATED_DOMAIN = re.compile(
 _LOCAL_BEFORE = re.compile(
     rf"(?<![\w.+-])(?P<l>[a-z0-9._%+-]+(?:{_DOT}[a-z0-9_%+-]+)*)$"
 )
-_AT_SEEDS = re.compile(r"\[at\]|\(at\)|\{at\}|<at>|\[@\]|\(@\)| at | @ ")
+_AT_SEEDS = re.compile(r"\[at\]|\(at\)|\{at\}|<at>|\[@\]|\(@\)| at | @ |@")
 
 
 def obfuscated_email_hits(doc: _Doc) -> Iterator[_Hit]:
     lower = doc.lower
-    spelt = any(mark in lower for mark in (" dot ", "[", "(", "{", "<", " @ "))
+    spelt = any(mark in lower for mark in (" dot ", "[", "(", "{", "<", "@"))
     # "jane.doe at example.com" still needs a dotted local part.
     if not spelt and (" at " not in lower or "." not in lower):
         return

@@ -1012,6 +1012,12 @@ IDENTIFIERS += [
     ("name", "Oluwaseun", "Oluwaseun denies any chest pain."),
     ("location", "Leeds", "A Leeds-based bus driver."),
     ("location", "Dublin", "A Dublin-born nurse."),
+    ("location", "Hexham", "Hexham resident, lives alone."),
+    ("location", "Barnsley", "A Barnsley man aged 50."),
+    ("location", "Leeds", "Home: Leeds"),
+    ("location", "Kirkby-in-Ashfield", "Lives in Kirkby-in-Ashfield."),
+    ("email", "jane_doe@gmail[.]com", "Email jane_doe@gmail[.]com"),
+    ("name", "eleanor", "His wife's name is eleanor."),
 ]
 
 NEGATIVES += [
