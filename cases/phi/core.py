@@ -217,7 +217,8 @@ _DISEASE_WORDS = (
     r"|type|variant|body|bodies|cells?|paresis|aneurysm|contracture|foot"
     r"|arthropathy|angina|position|stage|grade|staging|respiration|breathing"
     r"|attacks?|hospital|clinic|centre|center|institute|foundation|university"
-    r"|college|school|trust|ward|unit|building|house|wing|lecture|prize|award)\b"
+    r"|college|school|trust|ward|unit|building|house|wing|lecture|prize|award"
+    r"|virus|fever|pupils?|sequence|terrier|spaniel|retriever|flu|influenza)\b"
 )
 _AFTER_NAME_NOT_PERSON = re.compile(
     rf"(?:['’]s?)?[ \t]*(?:-?[ \t]*{_DISEASE_WORDS})|-(?:like|type|esque|ian)\b",
