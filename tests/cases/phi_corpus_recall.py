@@ -819,8 +819,11 @@ NEGATIVES: list[str] = [
 
 
 # Written after the detectors were tuned on the lists above, as a held-out
-# check in the style of real notes and messages. First run: see the report in
-# the commit that added it.
+# check in the style of real notes and messages. First run: 47 of 50
+# identifiers found (a "Best," sign-off, "works in the food hall at Marks &
+# Spencer", and one mislabelled sentence since fixed), 2 false alarms on its
+# 60 negatives ("Seen by Ortho", "Ivor Lewis oesophagectomy"); the detectors
+# were then widened for those shapes, not for those words alone.
 IDENTIFIERS += [
     ("name", "Maureen Castellano", "Spoke with Maureen Castellano who is NOK."),
     ("name", "Declan O'Sullivan", "Declan O'Sullivan attended for his results."),
@@ -1036,4 +1039,94 @@ NEGATIVES += [
     "Hepatitis B. Vaccination complete.",
     "T. Cell count low.",
     "Chester is a ward, Victoria is a ward.",
+]
+
+
+# A second held-out batch, written after all the tuning above and added
+# unchanged. First run: 30 of 31 identifiers found ("Yevgenia Sokolova": a
+# given name outside the lexicon, with no title or cue), no false alarm on
+# its 40 negatives.
+IDENTIFIERS += [
+    ("name", "Henrietta Oyelaran", "Henrietta Oyelaran was admitted with a UTI."),
+    ("name", "Gareth Pritchard", "Seen alongside Gareth Pritchard, her partner."),
+    ("name", "Anneliese Vogt", "Anneliese Vogt, a 71-year-old, had a fall."),
+    ("name", "moira", "pt moira tearful on the ward."),
+    ("name", "Kofi Boateng", "Kofi Boateng states the pain is 8/10."),
+    ("name", "Philippa", "Regards,\nPhilippa"),
+    ("name", "Yevgenia Sokolova", "Interpreter arranged for Yevgenia Sokolova."),
+    ("location", "Whitby", "Lives in Whitby with her dog."),
+    ("location", "Keswick", "Originally from Keswick."),
+    ("location", "Stockport", "She moved to Stockport in the summer."),
+    ("location", "Essex", "Lives in a village in Essex."),
+    ("location", "Tulsa", "Relocated from Tulsa, OK."),
+    ("location", "Marin County", "Lives in Marin County."),
+    ("location", "Ipswich", "Was visiting Ipswich when she collapsed."),
+    (
+        "institution",
+        "Royal Devon and Exeter Hospital",
+        "Transferred from the Royal Devon and Exeter Hospital.",
+    ),
+    ("institution", "Frimley Park Hospital", "Seen at Frimley Park Hospital in 2019."),
+    ("institution", "Greenbank Surgery", "GP is at Greenbank Surgery."),
+    ("institution", "St Ann's Hospice", "Respite at St Ann's Hospice."),
+    ("institution", "Lister Hospital", "Delivered at the Lister Hospital."),
+    ("employer", "Greene King", "Works behind the bar for Greene King."),
+    ("employer", "Capita", "Employed by Capita in a call centre."),
+    ("employer", "Lloyds Bank", "Manager at Lloyds Bank."),
+    ("employer", "Wetherspoons", "Works at Wetherspoons."),
+    ("handle", "@moira_knits", "Sells on Etsy as @moira_knits."),
+    ("handle", "u/kofi_b", "Asked about it as u/kofi_b on Reddit."),
+    (
+        "email",
+        "g.pritchard at yahoo dot co dot uk",
+        "Email g.pritchard at yahoo dot co dot uk",
+    ),
+    ("email", "henrietta[at]oyelaran[dot]com", "henrietta[at]oyelaran[dot]com"),
+    ("date", "October 2020", "Symptoms since October 2020."),
+    ("date", "Jun '19", "Last colonoscopy Jun '19."),
+    ("age", "ninety-two-year-old", "A ninety-two-year-old lady."),
+    ("age", "aged ninety-six", "Lives alone aged ninety-six."),
+]
+
+NEGATIVES += [
+    "Plan: echo, Holter, review in 6/52.",
+    "Bence Jones protein negative.",
+    "Philadelphia chromosome positive CML.",
+    "Whipple's triad documented.",
+    "Hutchinson's sign with zoster.",
+    "Nikolsky sign negative.",
+    "Koplik spots not seen.",
+    "Beck's triad absent.",
+    "Cushing's triad with raised ICP.",
+    "Courvoisier's law applies.",
+    "Quincke's pulse noted.",
+    "Corrigan's pulse in AR.",
+    "De Musset's sign.",
+    "Pemberton's sign positive.",
+    "Hamman's crunch heard.",
+    "Carnett's sign negative.",
+    "Grey Turner sign absent.",
+    "Boas' sign present.",
+    "Levine's sign during chest pain.",
+    "Aschoff bodies on histology.",
+    "Mallory-Denk bodies.",
+    "Councilman bodies in hepatitis.",
+    "Negri bodies in rabies.",
+    "Psammoma bodies in papillary carcinoma.",
+    "Schiller-Duval bodies.",
+    "Call-Exner bodies.",
+    "Reading age is about 8.",
+    "May's blood pressure month.",
+    "Bath salts misuse.",
+    "Will discuss at MDT.",
+    "Nile red staining.",
+    "Rift Valley fever excluded.",
+    "Ebola and Marburg excluded.",
+    "Lyme arthritis of the knee.",
+    "Madura foot in a traveller.",
+    "Chagas disease serology.",
+    "Oroya fever excluded.",
+    "Works shifts; works weekends.",
+    "Lives independently.",
+    "At home with husband.",
 ]
