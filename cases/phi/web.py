@@ -1,8 +1,10 @@
 """Social media handles and e-mail addresses written to dodge a filter.
 
-- ``@name`` (not part of an e-mail address), ``u/name`` (Reddit), and a name
-  after a platform word: "Instagram: jane_doe92", "on TikTok as grannygetsfit".
-  Profile URLs are web addresses already (``url``).
+- ``@name`` in a sentence about social media ("posts as @x", "her Instagram
+  is @x", "follow @x"; a bare "@colin" is how the discussion mentions a
+  colleague), ``u/name`` (Reddit), and a name after a platform word:
+  "Instagram: jane_doe92", "on TikTok as grannygetsfit". Profile URLs are
+  web addresses already (``url``).
 - "jane dot doe at gmail dot com", "jane[at]example[dot]org",
   "j.doe (at) example.com": an e-mail address with "at" and "dot" spelt out.
 """
@@ -39,6 +41,37 @@ def _handle_like(handle: str) -> bool:
     return folded not in WORDS
 
 
+# In this app "@colin" is how a clinician mentions a colleague in the
+# discussion, so a bare @name counts as a social media handle only with a word
+# about social media or accounts in the same sentence ("posts as @x", "her
+# Instagram is @x", "follow @x", "DM from @x", "tagged @x").
+_SOCIAL = re.compile(
+    r"instagram|insta\b|\big\b|twitter|tweet|\bx\.com|tiktok|tik tok|snapchat"
+    r"|\bsnap\b|facebook|\bfb\b|youtube|\byt\b|reddit|threads|mastodon|bluesky"
+    r"|linkedin|telegram|discord|twitch|onlyfans|pinterest|tumblr|etsy|strava"
+    r"|social|online|forum|blog|vlog|\bposts?\b|posted|posting|handle|account"
+    r"|profile|username|user name|\bfollow|followers|tagged|\bdms?\b|\bvideos?\b"
+    r"|channel|\bpage\b|\breels?\b|stories|livestream|stream|\bas @|\bis @"
+)
+_SENTENCE_END = re.compile(r"[.!?\n](?:\s|$)")
+_TLD_END = re.compile(rf"\.(?:{'|'.join(sorted(_TLD_LIST))})$", re.IGNORECASE)
+
+
+def _social_context(lower: str, start: int, end: int) -> bool:
+    """Whether the sentence around ``lower[start:end]`` is about social media."""
+    left = lower.rfind("\n", max(0, start - 120), start)
+    window_start = max(left + 1, start - 120)
+    before = lower[window_start:start]
+    stops = list(_SENTENCE_END.finditer(before))
+    if stops:
+        before = before[stops[-1].end() :]
+    after = lower[end : end + 80]
+    stop = _SENTENCE_END.search(after)
+    if stop:
+        after = after[: stop.start()]
+    return _SOCIAL.search(before + "@" + after) is not None
+
+
 def handle_hits(doc: _Doc) -> Iterator[_Hit]:
     text = doc.text
     reason = REASONS["handle"] + "."
@@ -50,7 +83,10 @@ def handle_hits(doc: _Doc) -> Iterator[_Hit]:
                 text[end : end + 1] == "." and text[end + 1 : end + 2].isalnum()
             ):
                 continue
-            if _handle_like(match["h"]):
+            handle = match["h"]
+            if "." in handle and _TLD_END.search(handle):
+                continue  # "@example.org": part of an address, not an account
+            if _handle_like(handle) and _social_context(doc.lower, match.start(), end):
                 yield _Hit(match.start(), end, "handle", reason)
     if "u/" in text:
         for match in _REDDIT_USER.finditer(text):

@@ -288,7 +288,7 @@ IDENTIFIERS: list[tuple[str, str, str]] = [
     ("handle", "marcus_lifts", "YouTube channel marcus_lifts"),
     ("handle", "@nana.rose", "Video posted by @nana.rose."),
     ("handle", "@bens_journey", "Follow @bens_journey for updates."),
-    ("handle", "@sarahk", "Replying to @sarahk about the scan."),
+    ("handle", "@sarahk", "Replying to @sarahk on Twitter about the scan."),
     # --- e-mail addresses spelt out --------------------------------------------
     ("email", "jane dot doe at gmail dot com", "Email jane dot doe at gmail dot com"),
     ("email", "jane[at]example[dot]org", "Contact: jane[at]example[dot]org"),
@@ -804,6 +804,9 @@ NEGATIVES: list[str] = [
     "At risk of falls; at home with carers.",
     "He is at work most days.",
     "Dot the i's and cross the t's on consent.",
+    "@colin can you see the rash?",
+    "Thanks @ana_b and @ben, agree with the plan.",
+    "Mail the team or ask @dora.",
     "Use the u/s machine in bay 2.",
     "Results at the end of the letter.",
     "Aged 89, lives alone.",

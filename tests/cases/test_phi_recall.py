@@ -173,3 +173,12 @@ def test_repetitive_inputs_scan_with_consistent_offsets(unit):
 
     assert all(text[f.start : f.end] == f.text for f in findings)
     assert all(a.end <= b.start for a, b in itertools.pairwise(findings))
+
+
+def test_colleague_mention_is_no_handle_but_a_social_account_is():
+    # Discussion messages pass the PHI gate and mention colleagues as @name.
+    assert flagged("@colin can you see the rash? Thanks @ana_b.") == []
+    assert flagged("Her Instagram is @sunflower_sally.") == [
+        ("handle", "@sunflower_sally")
+    ]
+    assert flagged("Write to @example.org") == []
