@@ -242,6 +242,10 @@ _FACILITY = (
     r"|Sanatorium|Polyclinic|Practice|Foundation[ \t]+Trust|NHS[ \t]+Trust"
     r"|Healthcare|Health|Primary[ \t]+School|School|Academy|College|University)"
 )
+_FACILITY_LOWER = re.compile(
+    r"(?:hospital|infirmary|clinic|hospice|medical[ \t]+cent(?:re|er)"
+    r"|health[ \t]+cent(?:re|er)|surgery)\b(?![ \t]*(?:on|for|in|at|was|is)\b)"
+)
 _FACILITY_RE = re.compile(rf"\b{_FACILITY}\b(?:[ \t]+of[ \t]+{_CAP}(?:[ \t]+{_CAP})?)?")
 _FACILITY_KEYWORDS = _words(
     "hospital hospitals infirmary clinic surgery medical health community care"
@@ -307,6 +311,12 @@ def _institution_hits(doc: _Doc) -> Iterator[_Hit]:
         if key_start < seen_end:
             continue
         facility = _FACILITY_RE.match(text, key_start)
+        lower_case = False
+        if facility is None:
+            # "St Mary's hospital", "Leeds infirmary": written in lower case,
+            # it needs a saint's or a town's name before it.
+            facility = _FACILITY_LOWER.match(text, key_start)
+            lower_case = True
         if facility is None:
             continue
         # Walk back over the capitalised words naming it.
@@ -335,7 +345,8 @@ def _institution_hits(doc: _Doc) -> Iterator[_Hit]:
         if not words:
             continue
         names = [w for _, w in words]
-        tail = facility.group()[len(re.match(_FACILITY, facility.group()).group()) :]
+        head = re.match(_FACILITY, facility.group())
+        tail = facility.group()[len(head.group()) :] if head else ""
         names += re.findall(_CAP, tail)
         proper = [
             w
@@ -343,6 +354,7 @@ def _institution_hits(doc: _Doc) -> Iterator[_Hit]:
             if re.sub(r"['’]s?$", "", w).casefold() not in _GENERIC
             and w not in _ACRONYMS
             and w.casefold() not in {"&", "and", "of", "on", "upon"}
+            and re.sub(r"['’]s?$", "", w).casefold() not in _EPONYM_PLACES
         ]
         if not proper:
             continue
@@ -362,6 +374,8 @@ def _institution_hits(doc: _Doc) -> Iterator[_Hit]:
             # without a word saying that someone went there.
             continue
         place = any(w in PLACES for w in folded)
+        if lower_case and not (saint or place):
+            continue
         headings = {"Surgery", "Practice", "Health", "Healthcare", "School"}
         headings |= {"College", "Academy", "University"}
         if (

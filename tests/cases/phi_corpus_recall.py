@@ -1012,6 +1012,8 @@ IDENTIFIERS += [
     ("name", "okafor", "pt okafor seen on the ward round."),
     ("name", "kaur", "patient kaur reviewed, for discharge."),
     ("employer", "Hartley Logistics", "His employer, Hartley Logistics, was informed."),
+    ("institution", "St Mary's hospital", "Admitted to St Mary's hospital overnight."),
+    ("institution", "Leeds infirmary", "Seen at Leeds infirmary last year."),
     ("name", "E. Vantongeren", "E. Vantongeren attended for her results."),
     ("name", "G. Rossi", "Letter from G. Rossi enclosed."),
     ("name", "Siobhan", "Siobhan reports feeling much better."),
@@ -1042,6 +1044,8 @@ NEGATIVES += [
     "Hepatitis B. Vaccination complete.",
     "T. Cell count low.",
     "Chester is a ward, Victoria is a ward.",
+    "Seen in Parkinson's clinic; Bell's palsy clinic next week.",
+    "Had Whipple surgery in 2019; cardiac surgery in 2020.",
 ]
 
 
