@@ -90,7 +90,7 @@ _STRONG_CUE = re.compile(
     r"[ \t]+(?:in|at|to|from|near|of|around|outside)(?:[ \t]+the)?"
     r"|\b(?:from|near|outside|hometown|hometown[ \t]+of|native[ \t]+of"
     r"|(?:town|city|village|county|borough|parish|suburb|district|area)[ \t]+of)"
-    r"|\b(?:lives|live|living|lived|moved|visiting|visited|left)"
+    r"|\b(?:lives|living|lived|moved|visiting|visited)"
     r"|\b(?:home|address|town|city|village|county|residence|location|lives|from"
     r"|hometown|lives[ \t]+in)[ \t]*:)[ \t]+$",
     re.IGNORECASE,
