@@ -1,9 +1,12 @@
-"""Measure the PHI scanner against the labelled corpus.
+"""Measure the PHI scanner against the labelled corpora.
 
-Run: ``.venv/bin/python benchmarks/phi_eval.py [-v]``. Prints, per kind,
-identifiers found with the right kind, found with another kind, missed, and
-false alarms (findings on text that carries no labelled identifier), then
-the scan time for a ~20 kB note. ``-v`` lists every miss and false alarm.
+Run: ``.venv/bin/python benchmarks/phi_eval.py [-v]``. Prints, per kind and
+for each corpus (``tests/cases/phi_corpus.py``, the shape-based one, and
+``tests/cases/phi_corpus_recall.py``, the lexicon and context one),
+identifiers found with the right kind, found with another kind, missed,
+recall, and false alarms (findings on text that carries no labelled
+identifier); then the import cost and the scan time for a ~20 kB note.
+``-v`` lists every miss and false alarm.
 """
 
 from __future__ import annotations
@@ -17,8 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cases.phi import KINDS, Finding, scan_text
-from tests.cases.phi_corpus import NEGATIVES, POSITIVES
+_started = time.process_time()
+from cases.phi import KINDS, Finding, scan_text  # noqa: E402
+
+_IMPORT_SECONDS = time.process_time() - _started
+
+from tests.cases import phi_corpus_recall  # noqa: E402
+from tests.cases.phi_corpus import NEGATIVES, POSITIVES, Snippet  # noqa: E402
 
 
 @dataclass
@@ -34,9 +42,20 @@ def _overlaps(finding: Finding, start: int, end: int) -> bool:
     return finding.start < end and start < finding.end
 
 
-def evaluate() -> Result:
+def recall_corpus() -> tuple[list[Snippet], list[str]]:
+    """The recall corpus as snippets with every identifier each one carries."""
+    snippets = [
+        Snippet(text, ((kind, expected), *phi_corpus_recall.ALSO.get(text, ())))
+        for kind, expected, text in phi_corpus_recall.IDENTIFIERS
+    ]
+    return snippets, phi_corpus_recall.NEGATIVES
+
+
+def evaluate(
+    positives: list[Snippet] = POSITIVES, negatives: list[str] = NEGATIVES
+) -> Result:
     result = Result()
-    for snippet in POSITIVES:
+    for snippet in positives:
         findings = scan_text(snippet.text)
         spans = []
         for kind, substring in snippet.expected:
@@ -63,7 +82,7 @@ def evaluate() -> Result:
                 result.details.append(
                     f"FALSE ALARM {finding.kind}: {finding.text!r} in {snippet.text!r}"
                 )
-    for text in NEGATIVES:
+    for text in negatives:
         for finding in scan_text(text):
             result.false_alarms[finding.kind] += 1
             result.details.append(
@@ -85,30 +104,45 @@ def _scan_time_ms(texts: list[str]) -> float:
     return best / runs * 1000
 
 
-def main() -> None:
-    result = evaluate()
-    print(f"{'kind':<14}{'found':>7}{'other':>7}{'missed':>8}{'false':>7}")
+def _table(title: str, result: Result, positives: int, negatives: int) -> None:
+    print(f"\n{title}: {positives} positive snippets, {negatives} negative snippets")
+    print(f"{'kind':<14}{'found':>7}{'other':>7}{'missed':>8}{'recall':>8}{'false':>7}")
     for kind in KINDS:
+        counts = (result.found[kind], result.other_kind[kind], result.missed[kind])
+        total = sum(counts)
+        if not total and not result.false_alarms[kind]:
+            continue
+        recall = f"{result.found[kind] / total:.0%}" if total else "-"
         print(
-            f"{kind:<14}{result.found[kind]:>7}{result.other_kind[kind]:>7}"
-            f"{result.missed[kind]:>8}{result.false_alarms[kind]:>7}"
+            f"{kind:<14}{counts[0]:>7}{counts[1]:>7}{counts[2]:>8}{recall:>8}"
+            f"{result.false_alarms[kind]:>7}"
         )
-    total = sum(result.found.values()) + sum(result.other_kind.values())
-    expected = total + sum(result.missed.values())
+    found = sum(result.found.values())
+    flagged = found + sum(result.other_kind.values())
+    expected = flagged + sum(result.missed.values())
     print(
-        f"{'total':<14}{sum(result.found.values()):>7}"
-        f"{sum(result.other_kind.values()):>7}{sum(result.missed.values()):>8}"
+        f"{'total':<14}{found:>7}{sum(result.other_kind.values()):>7}"
+        f"{sum(result.missed.values()):>8}{found / expected:>8.0%}"
         f"{sum(result.false_alarms.values()):>7}"
     )
-    print(
-        f"\n{len(POSITIVES)} positive snippets ({expected} identifiers), "
-        f"{len(NEGATIVES)} negative snippets"
-    )
-    print(f"recall (flagged at all): {total / expected:.1%}")
-    print(f"recall (right kind):     {sum(result.found.values()) / expected:.1%}")
+    print(f"recall (flagged at all): {flagged / expected:.1%} of {expected}")
+    print(f"recall (right kind):     {found / expected:.1%}")
     print(f"false alarms:            {sum(result.false_alarms.values())}")
-    dense = _scan_time_ms([s.text for s in POSITIVES] + NEGATIVES)
-    plain = _scan_time_ms(NEGATIVES)
+
+
+def main() -> None:
+    result = evaluate()
+    _table("phi_corpus", result, len(POSITIVES), len(NEGATIVES))
+    recall_positives, recall_negatives = recall_corpus()
+    recall_result = evaluate(recall_positives, recall_negatives)
+    _table(
+        "phi_corpus_recall", recall_result, len(recall_positives), len(recall_negatives)
+    )
+    print(f"\nimport cases.phi: {_IMPORT_SECONDS * 1000:.0f} ms CPU")
+    dense = _scan_time_ms(
+        [s.text for s in POSITIVES + recall_positives] + NEGATIVES + recall_negatives
+    )
+    plain = _scan_time_ms(NEGATIVES + recall_negatives)
     print(
         f"scan 20 kB, whole corpus (an identifier every ~50 chars): {dense:.1f} ms CPU"
     )
@@ -117,7 +151,7 @@ def main() -> None:
     )
     if "-v" in sys.argv[1:]:
         print()
-        print("\n".join(result.details))
+        print("\n".join(result.details + recall_result.details))
 
 
 if __name__ == "__main__":

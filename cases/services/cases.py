@@ -104,6 +104,10 @@ KIND_LABELS = {
     "zip": "Postcode",
     "device_id": "Device ID",
     "vehicle_id": "Vehicle ID",
+    "handle": "Social handle",
+    "location": "Town or county",
+    "institution": "Institution",
+    "employer": "Employer",
 }
 
 

@@ -210,6 +210,26 @@ POSITIVES: list[Snippet] = [
 ]
 
 
+# Identifiers that need a lexicon or a context cue (the kinds added with the
+# gazetteer); tests/cases/phi_corpus_recall.py holds many more.
+POSITIVES += [
+    _s(
+        "Eleanor Vantongeren, a retired teacher, fell.", ("name", "Eleanor Vantongeren")
+    ),
+    _s("She lives in Leeds with her partner.", ("location", "Leeds")),
+    _s(
+        "Transferred from Leeds General Infirmary.",
+        ("institution", "Leeds General Infirmary"),
+    ),
+    _s("Works at Tesco on the tills.", ("employer", "Tesco")),
+    _s("She posts as @granny_gets_fit.", ("handle", "@granny_gets_fit")),
+    _s(
+        "Email jane dot doe at gmail dot com",
+        ("email", "jane dot doe at gmail dot com"),
+    ),
+]
+
+
 NEGATIVES: list[str] = [
     "Known Parkinson's disease, on co-careldopa.",
     "Query Dr. Parkinson's disease vs drug-induced parkinsonism.",

@@ -229,6 +229,34 @@ POSITIVE_CASES = [
     ("vehicle_id", "Her car, plate 7ABC123, was towed.", "7ABC123"),
     ("vehicle_id", "Reg no. WX19 ABC", "WX19 ABC"),
     ("vehicle_id", "Van was LB07 SEO, witnesses said.", "LB07 SEO"),
+    # names without a title, lower case after "pt", sign-offs
+    ("name", "Eleanor Vantongeren, a retired teacher.", "Eleanor Vantongeren"),
+    ("name", "pt eleanor vantongeren seen today.", "eleanor vantongeren"),
+    ("name", "Seen with mrs okafor.", "okafor"),
+    ("name", "Kind regards,\nSiobhan", "Siobhan"),
+    # e-mail addresses spelt out, handles
+    ("email", "Email jane dot doe at gmail dot com", "jane dot doe at gmail dot com"),
+    ("email", "Contact jane[at]example[dot]org", "jane[at]example[dot]org"),
+    ("handle", "She posts as @granny_gets_fit.", "@granny_gets_fit"),
+    ("handle", "Posted as u/throwaway_mum22.", "u/throwaway_mum22"),
+    ("handle", "Instagram: jane_doe92", "jane_doe92"),
+    # towns, cities and counties
+    ("location", "She lives in Leeds.", "Leeds"),
+    ("location", "Moved here from Reading.", "Reading"),
+    ("location", "Lives in Orange County.", "Orange County"),
+    ("location", "A farmer from County Mayo.", "County Mayo"),
+    # institutions and employers
+    ("institution", "Admitted to St Mary's Hospital.", "St Mary's Hospital"),
+    ("institution", "Seen at Leeds General Infirmary.", "Leeds General Infirmary"),
+    ("institution", "Registered with Riverside Surgery.", "Riverside Surgery"),
+    ("institution", "Second opinion at the Mayo Clinic.", "Mayo Clinic"),
+    ("employer", "Works at Tesco on the tills.", "Tesco"),
+    ("employer", "Employed by Acme Ltd as a driver.", "Acme Ltd"),
+    # month and year, ages in words
+    ("date", "Onset March 2023.", "March 2023"),
+    ("date", "Last seen Mar '23.", "Mar '23"),
+    ("age", "A widow aged ninety-two.", "aged ninety-two"),
+    ("age", "A ninety-three-year-old man.", "ninety-three-year-old"),
 ]
 
 
@@ -348,6 +376,16 @@ NEGATIVE_CASES = [
     ("vehicle_id", "Plate and 6 screws, 3.5 mm LCP."),
     ("vehicle_id", "The growth plate T12 vertebra."),
     ("vehicle_id", "Stage IIIA; ECOG 1; BRCA1 negative; HER2 positive."),
+    # eponyms, place-named diseases and notations next to the new detectors
+    ("name", "Bell's palsy; Austin Flint murmur; Sister Mary Joseph nodule."),
+    ("location", "Lyme disease; West Nile virus; Bristol stool chart type 4."),
+    ("location", "Reading glasses; Bath chair; Hope to discharge."),
+    ("name", "Will review in clinic; May need OT; Mark the site."),
+    ("date", "Off work 2/7; review 6/52; visual acuity 6/12; BP 120/80."),
+    ("institution", "Cardiac Surgery to review; Fracture Clinic next week."),
+    ("employer", "Works for the NHS; works at home."),
+    ("handle", "Gentamicin @ 5 mg/kg; check @ 6 hours."),
+    ("email", "Results at the end of the letter."),
 ]
 
 

@@ -1,52 +1,26 @@
-"""Free-text scanner for the HIPAA Safe Harbor identifiers that text can carry.
+"""Shared building blocks and the regex detectors of :mod:`cases.phi`.
 
-:func:`scan_text` returns :class:`Finding` objects, sorted by position and
-never overlapping: where two detectors claim overlapping text, the finding
-covers both spans and takes the kind of the more specific detector (a number
-after "Fax:" is a fax, not a phone; ``mailto`` text is an email, not a URL).
-Each finding carries a sentence a clinician can act on.
-
-The scanner is a safety net before publishing, not a de-identification
-guarantee: it favours recall on the identifiers that clinical notes really
-contain and is tuned against false alarms on ordinary clinical text (lab
-values, doses, scores, vertebral levels, eponymous diseases, UK duration
-shorthand such as ``3/7`` and ``2/52``). A bare year is allowed, as Safe
-Harbor allows it; so is a month name on its own ("in March"), which is too
-common in clinical prose to flag.
-
-:func:`finding_key` fingerprints a finding by field, kind and normalised
-text, not position, so a clinician's dismissal survives edits elsewhere in
-the text (and applies to every occurrence of that same text in that field).
-The key is a hash so the dismissals table does not hold a readable copy.
-
-Nothing here imports Django. Regexes are compiled once at import and are
-anchored on keywords or leading characters (see :class:`_Rule`); a 20 kB note
-takes roughly 10 to 20 ms of CPU (``benchmarks/phi_eval.py`` measures it).
+Dates, ages, phone and fax numbers, e-mail and web addresses, IP addresses,
+record, SSN, device and vehicle numbers, street addresses and postcodes, and
+names after titles, relations and naming words. The lexicon-driven detectors
+live beside this module (``people``, ``places``, ``web``); ``scanner`` runs
+them all and merges what they find. Nothing here imports Django.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import re
 import string
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-
-__all__ = [
-    "KINDS",
-    "Finding",
-    "finding_key",
-    "findings_unresolved",
-    "scan_fields",
-    "scan_text",
-]
 
 # Most specific first: decides the kind of merged, overlapping findings.
 KINDS = (
     "ssn",
     "email",
     "url",
+    "handle",
     "ip",
     "vehicle_id",
     "device_id",
@@ -57,6 +31,9 @@ KINDS = (
     "age",
     "address",
     "zip",
+    "employer",
+    "institution",
+    "location",
     "name",
 )
 _RANK = {kind: rank for rank, kind in enumerate(KINDS)}
@@ -76,6 +53,11 @@ REASONS = {
     "zip": "Looks like a postcode or ZIP code",
     "device_id": "Looks like a device serial number or identifier",
     "vehicle_id": "Looks like a vehicle identifier (VIN or number plate)",
+    "handle": "Looks like a social media handle or profile",
+    "location": "Names a town, city or county; Safe Harbor allows only the state",
+    "institution": "Names a hospital, clinic, practice or other institution, "
+    "which can place the patient",
+    "employer": "Names an employer, which can identify the patient",
 }
 
 
@@ -172,7 +154,10 @@ _NOT_NAMES = _words(
     clinic hospital team department service services practitioner specialist
     consultant registrar led review referral surgeon physician doctor nurse
     sister charge station manager cardiology neurology radiology oncology
-    surgery medicine paediatrics pediatrics psychiatry dermatology
+    surgery medicine paediatrics pediatrics psychiatry dermatology ortho
+    orthos gastro cardio neuro neuros resp paeds peds obs gynae derm derma
+    rheum haem heme onc uro plastics maxfax ophth psych micro gen surg med
+    meds vascular renal hepatology diabetes endo geriatrics elderly
     orthopaedics orthopedics urology gynaecology obstetrics haematology
     hematology rheumatology endocrinology gastroenterology nephrology
     respiratory emergency icu anaesthetics anesthesiology microbiology
@@ -232,10 +217,11 @@ _DISEASE_WORDS = (
     r"|type|variant|body|bodies|cells?|paresis|aneurysm|contracture|foot"
     r"|arthropathy|angina|position|stage|grade|staging|respiration|breathing"
     r"|attacks?|hospital|clinic|centre|center|institute|foundation|university"
-    r"|college|school|trust|ward|unit|building|house|wing|lecture|prize|award)\b"
+    r"|college|school|trust|ward|unit|building|house|wing|lecture|prize|award"
+    r"|virus|fever|pupils?|sequence|terrier|spaniel|retriever|flu|influenza)\b"
 )
 _AFTER_NAME_NOT_PERSON = re.compile(
-    rf"(?:['’]s?)?\s*(?:-?\s*{_DISEASE_WORDS})|-(?:like|type|esque|ian)\b",
+    rf"(?:['’]s?)?[ \t]*(?:-?[ \t]*{_DISEASE_WORDS})|-(?:like|type|esque|ian)\b",
     re.IGNORECASE,
 )
 _POSSESSIVE = re.compile(r"['’]s?\b")
@@ -388,10 +374,24 @@ def _name_span(
     return match.start(), end
 
 
+_ABBREVIATED_LEADS = _words("pt attn cc aka")
+
+
+def _ends_sentence(trigger: re.Match[str]) -> bool:
+    """A lead word such as "patient" closing its sentence with a full stop."""
+    lead = trigger["lead"]
+    if lead is None or not lead.rstrip(":").endswith("."):
+        return False
+    word = lead.rstrip(".:").split()[-1].lower()
+    return word not in _ABBREVIATED_LEADS
+
+
 def _names(doc: _Doc) -> Iterator[_Hit]:
     text = doc.text
     for start in doc.word_starts(_TRIGGER_STARTS):
         trigger = _NAME_TRIGGER.match(text, start)
+        if trigger and _ends_sentence(trigger):
+            continue  # "…not a patient. Reading the notes…"
         if trigger:
             label = " ".join(trigger.group().split()).rstrip(":")
             span = _name_span(
@@ -629,7 +629,7 @@ _DATE_RULES = [
     # November 2022, Mar '24: month and year is still more than a year.
     _rule(
         "date",
-        rf"(?P<v>(?:{_MONTH})\.?,?\s+(?:{_YEAR}|['’]\d{{2}})\b)",
+        rf"(?P<v>(?:{_MONTH})\.?(?:,?\s+(?:of\s+)?|-)(?:{_YEAR}|['’]\d{{2}})\b)",
         not_after=_WORD,
         keywords=_MONTH_KEYWORDS,
     ),
@@ -658,9 +658,11 @@ _DATE_RULES = [
     # 03/2024 (month/year).
     _rule(
         "date",
-        rf"(?P<v>(?:0?[1-9]|1[0-2])/{_YEAR}){_NOT_BEFORE_NUM}",
+        rf"(?P<v>(?:(?:0?[1-9]|1[0-2])/|(?:0[1-9]|1[0-2])[-.]){_YEAR}){_NOT_BEFORE_NUM}",
         not_after=_IN_NUMBER,
-        gate=lambda source: "/19" in source or "/20" in source,
+        gate=lambda source: any(
+            f"{sep}{century}" in source for sep in "/-." for century in ("19", "20")
+        ),
     ),
 ]
 
@@ -671,9 +673,31 @@ _SPELLED_90S = (
     r"(?:one|two|three|four|five|six|seven|eight|nine))?"
 )
 _AGE_LEAD_IN = re.compile(
-    r"\b(?:he|she|who|pt|patient)(?:\s+(?:is|was|turned|turns)|'s)\s+(?:now\s+)?$"
+    r"\b(?:he|she|who|pt|patient|they|i|[a-z]+'s\s+(?:mother|father|mum|dad|grandmother"
+    r"|grandfather|gran|granny|grandad))(?:\s+(?:is|was|turned|turns|am|are)|'s)"
+    r"\s+(?:now\s+|just\s+|nearly\s+|almost\s+)?$"
+)
+_SPELLED_90S_AGE = (
+    rf"{_SPELLED_90S}(?:\s*-?\s*(?:years?|yrs?)(?:[- ]old\b|\s+of\s+age\b))?"
 )
 _AGE_RULES = [
+    # "aged ninety-two", "age of ninety", "turned ninety-one".
+    _rule(
+        "age",
+        rf"(?P<v>(?:aged?|age\s+of|turned|turns|reached)\s+{_SPELLED_90S_AGE})\b",
+        lower=True,
+        keywords="age aged turned turns reached",
+        gate=lambda source: "ninety" in source or "hundred" in source,
+    ),
+    # "she is ninety-four", "he was a hundred".
+    _rule(
+        "age",
+        rf"(?P<v>{_SPELLED_90S_AGE})\b(?![- ](?:per|percent|mg|kg|minutes|seconds|beats|bpm|mm|ml|days|weeks|months|times)\b)",
+        check=lambda m: _preceded_by(m, _AGE_LEAD_IN),
+        lower=True,
+        keywords="ninety a one",
+        gate=lambda source: "ninety" in source or "hundred" in source,
+    ),
     _rule(
         "age",
         rf"(?P<v>{_AGE_NUMBER}\s*-?\s*(?:years?|yrs?|yr)\s*-?\s*old\b"
@@ -687,7 +711,7 @@ _AGE_RULES = [
     ),
     _rule(
         "age",
-        rf"(?P<v>{_SPELLED_90S}[- ]years?[- ]old)\b",
+        rf"(?P<v>{_SPELLED_90S}[- ]years?(?:[- ]old|\s+of\s+age))\b",
         lower=True,
         keywords="ninety a one",
         gate=lambda source: "ninety" in source or "hundred" in source,
@@ -1186,87 +1210,3 @@ _SIMPLE_RULES = (
     + _DEVICE_RULES
     + _VEHICLE_RULES
 )
-
-
-# --- scanning -----------------------------------------------------------------
-
-
-def _hits(text: str) -> Iterator[_Hit]:
-    doc = _Doc(text)
-    yield from _names(doc)
-    yield from _ipv6_hits(text)
-    yield from _bare_domain_hits(doc)
-    for rule in _SIMPLE_RULES:
-        yield from rule.hits(doc)
-    addresses = [hit for rule in _ADDRESS_RULES for hit in rule.hits(doc)]
-    yield from addresses
-    yield from _zips_after_addresses(text, addresses)
-
-
-def _merge(hits: list[_Hit]) -> list[_Hit]:
-    """Union overlapping hits; the merged hit takes the most specific kind."""
-    hits.sort(key=lambda h: (h.start, -h.end))
-    merged: list[_Hit] = []
-    group: list[_Hit] = []
-    group_end = -1
-    for hit in hits:
-        if group and hit.start >= group_end:
-            merged.append(_combine(group))
-            group = []
-        if not group:
-            group_end = hit.end
-        group.append(hit)
-        group_end = max(group_end, hit.end)
-    if group:
-        merged.append(_combine(group))
-    return merged
-
-
-def _combine(group: list[_Hit]) -> _Hit:
-    best = min(group, key=lambda h: (h.weak, _RANK[h.kind], h.start - h.end))
-    start = min(h.start for h in group)
-    end = max(h.end for h in group)
-    return _Hit(start, end, best.kind, best.reason)
-
-
-def scan_text(text: str, *, field: str = "") -> list[Finding]:
-    """Findings in ``text``, sorted by position and never overlapping."""
-    if not text:
-        return []
-    return [
-        Finding(
-            field, hit.start, hit.end, text[hit.start : hit.end], hit.kind, hit.reason
-        )
-        for hit in _merge(list(_hits(text)))
-    ]
-
-
-def scan_fields(mapping: Mapping[str, str]) -> list[Finding]:
-    """Findings for every field, in the mapping's order, each field sorted."""
-    findings: list[Finding] = []
-    for field, text in mapping.items():
-        findings.extend(scan_text(text or "", field=field))
-    return findings
-
-
-def _normalise(text: str) -> str:
-    return re.sub(r"[\W_]+", "", text.casefold())
-
-
-def finding_key(finding: Finding) -> str:
-    """Stable fingerprint of a finding: field, kind and normalised text.
-
-    Independent of position and of spacing, case and punctuation in the text,
-    so "(555) 201-4477" and "555 201 4477" in the same field share a key.
-    """
-    material = (
-        f"phi-v1\x1f{finding.field}\x1f{finding.kind}\x1f{_normalise(finding.text)}"
-    )
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()
-
-
-def findings_unresolved(
-    findings: Iterable[Finding], dismissed: Collection[str]
-) -> list[Finding]:
-    """The findings whose :func:`finding_key` is not among ``dismissed``."""
-    return [f for f in findings if finding_key(f) not in dismissed]

@@ -1,0 +1,513 @@
+"""Towns, cities and counties; hospitals and other institutions; employers.
+
+Safe Harbor allows the state and the country, so only smaller places count.
+A place from the gazetteer is flagged:
+
+- after a cue that introduces a place ("lives in", "from", "moved to", "born
+  in", "near", "town of") — even when the name is also an English word
+  ("lives in Bath", "from Reading");
+- after a plain "in", "at" or "to", unless it is also an English word;
+- before a state or a postcode ("Springfield, IL", "Leeds LS1 4AP");
+- with "County" ("Orange County", "County Durham", "Co. Mayo");
+- on its own when it is a large city that is neither an English word nor a
+  given name ("London", "Leeds").
+
+Never when it is part of a longer capitalised name ("Austin Flint murmur") or
+names a disease, sign or score ("Lyme disease", "West Nile virus", "Bristol
+stool chart", "Glasgow Coma Scale").
+
+Institutions are a capitalised name ending in a facility word ("Hospital",
+"Infirmary", "Clinic", "Surgery", "Medical Centre", "Hospice") with at least
+one word that is not a specialty or a description ("Riverside Surgery", not
+"Cardiac Surgery"). Employers follow "works at/for", "employed by", "job
+at", "works as a … at", "employer:", or carry a company suffix ("Acme Ltd").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from .core import (
+    _ACRONYMS,
+    _DISEASE_WORDS,
+    _EPONYMS,
+    _LOW,
+    _MONTH_NAMES,
+    _NOT_NAMES,
+    _UP,
+    _US_STATES,
+    REASONS,
+    _Doc,
+    _Hit,
+    _words,
+)
+from .lexicon import (
+    FIRST_NAMES,
+    PLACE_WORDS,
+    PLACES,
+    SURNAMES,
+    VERY_COMMON,
+    WORDS,
+    place_flags,
+)
+
+_CAP = rf"[{_UP}][{_LOW}]+(?:['’-][{_UP}]?[{_LOW}]+)*"
+_CAP_WORD = re.compile(rf"(?<![\w'’.-]){_CAP}")
+_PLACE_TOKEN = re.compile(
+    rf"{_CAP}|upon|on|le|la|de|in|by|the|of|under|over|en|sur|am|der|del|do|da|du"
+    r"|les|los|las|el|al|super"
+)
+_GAP = re.compile(r"[ \t]+|-")
+_DAYS = _words("Monday Tuesday Wednesday Thursday Friday Saturday Sunday")
+_NOT_PLACES = frozenset(w.casefold() for w in _MONTH_NAMES | _DAYS | _NOT_NAMES) | {
+    "mercy",
+    "christmas",
+    "easter",
+}
+# Eponyms ("Wells score", "Glasgow Coma Scale") are towns only after a cue.
+_EPONYM_PLACES = frozenset(w.casefold() for w in _EPONYMS)
+
+# What makes a capitalised place-like word a disease, sign, score or device.
+_NOT_A_PLACE_AFTER = re.compile(
+    r"[ \t-]*(?:(?!(?:the|a|an|and|or|with|near|in|at|to|for|of|from|on|by|is|was"
+    r"|last|this|next|her|his|their|where|since|until|after|before)\b)[A-Za-z][\w-]*"
+    rf"[ \t]+)?(?:{_DISEASE_WORDS[3:-3]}|virus|viral"
+    r"|fever|encephalitis|flu|influenza|boil|belly|strain|protocol|rule|rules"
+    r"|splint|technique|knot|catheter|tube|shunt|questionnaire|index|system"
+    r"|method|regimen|formula|chart|stool|criterion|classification|cocktail"
+    r"|bandage|pessary|stitch|suture|triage|tomato|tea|salts?|water|spa|bun"
+    r"|sausage|chair|ham|cheese|terrier|spaniel|brace|jacket|sprouts?|mustard|cake"
+    r"|tart|pudding|sponge|boots?|pasty|cream|bean|beans|nut|nuts|orange|plane"
+    r"|line|cast|mixture|sauce|cow|milk|\w+(?:itis|osis|oma|pathy|aemia|emia))\b",
+    re.IGNORECASE,
+)
+_STRONG_CUE = re.compile(
+    r"(?:\b(?:lives?|living|lived|resides?|residing|resident|settled|located"
+    r"|based|born|raised|grew[ \t]+up|moved|moving|relocated|relocating|emigrated"
+    r"|returned|travelled|traveled|travelling|traveling|flew|holiday(?:ing)?"
+    r"|staying|stays|visiting|visited|commutes?)(?:[ \t]+(?:back|here|there|home))?"
+    r"[ \t]+(?:in|at|to|from|near|of|around|outside)(?:[ \t]+the)?"
+    r"|\b(?:from|near|outside|hometown|hometown[ \t]+of|native[ \t]+of"
+    r"|(?:town|city|village|county|borough|parish|suburb|district|area)[ \t]+of)"
+    r"|\b(?:lives|living|lived|moved|visiting|visited)"
+    r"|\b(?:home|address|town|city|village|county|residence|location|lives|from"
+    r"|hometown|lives[ \t]+in)[ \t]*:)[ \t]+$",
+    re.IGNORECASE,
+)
+# "Hexham resident", "a Barnsley man": the place a person is from.
+_PERSON_FROM = re.compile(
+    r"[ \t]+(?:residents?|natives?|local|locals|man|woman|men|women|boy|girl|lad"
+    r"|lass|family|couple|pensioner|farmer|miner)\b"
+)
+_CLOSES_PHRASE = re.compile(
+    r"[ \t]*(?:[,;.)\n]|$|[ \t](?:and|or|where|since|until|last|before|after)\b)"
+)
+_WEAK_CUE = re.compile(r"\b(?:in|at|to|around)[ \t]+(?:the[ \t]+)?$")
+_FOLLOWED_BY_REGION = re.compile(
+    rf",?[ \t]+(?:(?:{'|'.join(sorted(_US_STATES))})\b(?!\.\w)"
+    r"|[A-Z]{1,2}[0-9][A-Z0-9]?[ \t]+[0-9][A-Z]{2}\b"
+    r"|(?:Co\.|County)[ \t]+[A-Z])"
+)
+_COUNTY = re.compile(
+    rf"(?<![\w'’-])(?:(?P<a>{_CAP}(?:[ \t]+{_CAP})?)[ \t]+County\b"
+    rf"|(?:County|Co\.)[ \t]+(?P<b>{_CAP}))"
+)
+
+
+_PLACE_BASED = re.compile(
+    rf"(?<![\w'’.-])(?P<p>{_CAP}(?:[ \t]+{_CAP})?)-(?:based|born|bred|raised)\b"
+)
+
+
+def _place_at(text: str, start: int) -> tuple[int, str] | None:
+    """The longest gazetteer place starting at ``start``: (end, flags)."""
+    first = _CAP_WORD.match(text, start)
+    if first is None:
+        return None
+    folded = first.group().casefold()
+    most = PLACE_WORDS.get(folded)
+    if most is None:
+        # "Kirkby-in-Ashfield" is written with spaces in the gazetteer.
+        flags = place_flags(folded.replace("-", " ")) if "-" in folded else None
+        return (first.end(), flags) if flags is not None else None
+    ends, words, pos = [first.end()], [first.group()], first.end()
+    while len(words) < most:
+        gap = _GAP.match(text, pos)
+        if gap is None:
+            break
+        token = _PLACE_TOKEN.match(text, gap.end())
+        if token is None:
+            break
+        words.append(token.group())
+        pos = token.end()
+        ends.append(pos)
+    for size in range(len(words), 0, -1):
+        flags = place_flags(" ".join(words[:size]).casefold())
+        if flags is not None and words[size - 1][:1].isupper():
+            return ends[size - 1], flags
+    return None
+
+
+def place_after(text: str, pos: int) -> int | None:
+    """End of a town named right after ``pos`` (", Sydney" after an address)."""
+    match = re.compile(r",?[ \t]+").match(text, pos)
+    if match is None:
+        return None
+    found = _place_at(text, match.end())
+    if found is None or found[1] == "U":
+        return None
+    return found[0]
+
+
+def _location_hits(doc: _Doc) -> Iterator[_Hit]:
+    text = doc.text
+    for match in _CAP_WORD.finditer(text):
+        start = match.start()
+        folded = match.group().casefold()
+        if folded in _NOT_PLACES or (
+            folded not in PLACE_WORDS
+            and ("-" not in folded or folded.replace("-", " ") not in PLACES)
+        ):
+            continue
+        found = _place_at(text, start)
+        if found is None:
+            continue
+        end, flags = found
+        if flags == "U" or _NOT_A_PLACE_AFTER.match(text, end):
+            continue
+        before = text[max(0, start - 40) : start]
+        # Part of a longer capitalised name: "Austin Flint", "Jack London".
+        prev = re.search(rf"{_CAP}[ \t]+$", before)
+        if prev and not _STRONG_CUE.search(before):
+            continue
+        after_cap = re.match(rf"[ \t]+(?:{_CAP}|[A-Z]{{2,}}\b)", text[end : end + 30])
+        region = _FOLLOWED_BY_REGION.match(text, end)
+        if after_cap and not region:
+            continue
+        if text[start - 1 : start] == "-" or re.search(
+            r"(?:West|East|North|South)[ \t]+$", before
+        ):
+            continue
+        common = "c" in flags
+        strong = (
+            _STRONG_CUE.search(before) is not None
+            or _PERSON_FROM.match(text, end) is not None
+        )
+        listed = re.search(rf"({_CAP}),[ \t]*$", before)
+        if listed and listed.group(1).casefold() in PLACES:
+            strong = True  # "Wells, Somerset"
+        if folded in _EPONYM_PLACES and not strong:
+            continue
+        if re.match(r"(?:St|Saint|Ste)\b", match.group()):
+            # "at St Mary's" is a hospital or a church far more often than
+            # the town of that name.
+            ok = strong
+        elif strong or region:
+            ok = not (common and folded in VERY_COMMON)
+        elif _WEAK_CUE.search(before):
+            ok = not common
+        else:
+            # No cue: only a big city closing a phrase ("London, ", "… in
+            # March from London."), never one before a noun ("Kyoto gastritis").
+            ok = (
+                _CLOSES_PHRASE.match(text, end) is not None
+                and "B" in flags
+                and not common
+                and "p" not in flags
+                and folded not in SURNAMES
+            )
+        if ok:
+            yield _Hit(start, end, "location", REASONS["location"] + ".")
+    if "-b" in text or "-r" in text:
+        for match in _PLACE_BASED.finditer(text):
+            flags = place_flags(" ".join(match["p"].casefold().split()))
+            if flags is not None and flags != "U":
+                yield _Hit(*match.span("p"), "location", REASONS["location"] + ".")
+    for match in _COUNTY.finditer(text):
+        base = match["a"] or match["b"]
+        if base.split()[0].casefold() in _NOT_PLACES:
+            continue
+        if match["b"] and base.casefold() not in PLACES:
+            continue
+        yield _Hit(*match.span(), "location", REASONS["location"] + ".")
+
+
+# --- institutions ----------------------------------------------------------------
+_FACILITY = (
+    r"(?:Hospitals?|Infirmary|Clinic|Surgery|Medical[ \t]+(?:Centre|Center|Practice"
+    r"|Group|Clinic)|Health[ \t]+(?:Centre|Center|Clinic|System|Trust)"
+    r"|(?:Community|Care|Rehabilitation|Rehab|Cancer|Children'?s|Women'?s)[ \t]+"
+    r"(?:Centre|Center)|Hospice|Nursing[ \t]+Home|Care[ \t]+Home|Rest[ \t]+Home"
+    r"|Sanatorium|Polyclinic|Practice|Foundation[ \t]+Trust|NHS[ \t]+Trust"
+    r"|Healthcare|Health|Primary[ \t]+School|School|Academy|College|University)"
+)
+_FACILITY_LOWER = re.compile(
+    r"(?:hospital|infirmary|clinic|hospice|medical[ \t]+cent(?:re|er)"
+    r"|health[ \t]+cent(?:re|er)|surgery)\b(?![ \t]*(?:on|for|in|at|was|is)\b)"
+)
+_FACILITY_RE = re.compile(rf"\b{_FACILITY}\b(?:[ \t]+of[ \t]+{_CAP}(?:[ \t]+{_CAP})?)?")
+_FACILITY_KEYWORDS = _words(
+    "hospital hospitals infirmary clinic surgery medical health community care"
+    " rehabilitation rehab cancer children childrens women womens hospice nursing"
+    " rest sanatorium polyclinic practice foundation nhs healthcare primary school"
+    " academy college university"
+)
+_INSTITUTION_WORD = re.compile(
+    rf"(?:(?:St|Ste|Saint)\.?[ \t]+)?(?:{_CAP}|[A-Z]{{2,}})(?:['’]s?)?$|&$|and$|of$|the$"
+)
+# Words that describe a service rather than name a place.
+_GENERIC = _words(
+    """
+    the a an and of for at in on to with by our your his her their this that local
+    district general university teaching community private public regional county
+    city royal national state federal memorial new old main central north south
+    east west upper lower day night weekend outpatient outpatients inpatient
+    ambulatory urgent emergency acute elective major minor further previous
+    prior recent planned emergency routine follow-up follow review assessment
+    rapid access specialist specialty consultant nurse led nurse-led doctor gp
+    family medical surgical mental health psychiatric psychiatry psychological
+    maternity antenatal postnatal fertility sexual genitourinary gum hiv travel
+    vaccination immunisation flu covid walk-in walk drop-in virtual telephone
+    video online remote mobile hospital clinic surgery centre center practice
+    children's childrens children child paediatric pediatric women's womens
+    adult adults elderly geriatric older people care primary secondary tertiary
+    cardiac cardiology cardiothoracic thoracic vascular plastic plastics general
+    orthopaedic orthopedic trauma spinal spine neurosurgery neurosurgical neuro
+    neurology neurological stroke heart chest lung lungs respiratory renal kidney
+    liver hepatology gastro gastroenterology colorectal bowel upper-gi gi
+    endoscopy breast skin dermatology eye eyes ophthalmic ophthalmology ear nose
+    throat ent dental oral maxillofacial facial hand foot feet knee hip joint
+    bone bones fracture fractures pain memory falls diabetes diabetic endocrine
+    thyroid obesity bariatric weight metabolic cancer oncology haematology
+    hematology blood anticoagulation warfarin lipid hypertension asthma copd
+    allergy immunology rheumatology urology prostate bladder gynaecology
+    gynecology obstetric obstetrics menopause colposcopy sleep epilepsy
+    headache migraine movement parkinson's dementia transplant dialysis
+    infectious infection wound leg ulcer podiatry physiotherapy physio
+    rehabilitation rehab addiction alcohol drug drugs substance smoking
+    cessation psychiatry counselling speech language hearing audiology
+    vision sight genetic genetics radiology imaging x-ray scan ultrasound
+    laser minor injuries injury keyhole laparoscopic robotic open cosmetic
+    reconstructive transgender gender identity pre-op preop pre-assessment
+    booking screening vaccination test testing results student medical
+    dental veterinary vet pet animal nhs va veterans military army naval
+    mission charity base camp field this that which same other another
+    any every each some no last first second next best top good
+    """
+)
+_INSTITUTION_CUE = re.compile(
+    r"\b(?:at|to|from|in|into|with|by|via|under|of|attends|attended|attending"
+    r"|admitted|transferred|discharged|referred|registered|seen|treated|born"
+    r"|delivered|works|worked|employed)[ \t]+(?:the[ \t]+)?$",
+    re.IGNORECASE,
+)
+
+
+def _institution_hits(doc: _Doc) -> Iterator[_Hit]:
+    text = doc.text
+    seen_end = -1
+    for key_start in doc.word_starts(_FACILITY_KEYWORDS):
+        if key_start < seen_end:
+            continue
+        facility = _FACILITY_RE.match(text, key_start)
+        lower_case = False
+        if facility is None:
+            # "St Mary's hospital", "Leeds infirmary": written in lower case,
+            # it needs a saint's or a town's name before it.
+            facility = _FACILITY_LOWER.match(text, key_start)
+            lower_case = True
+        if facility is None:
+            continue
+        # Walk back over the capitalised words naming it.
+        words: list[tuple[int, str]] = []
+        pos = key_start
+        while True:
+            back = re.search(
+                rf"(?:(?:St|Ste|Saint)\.?[ \t]+)?(?:{_CAP}|[A-Z]{{2,}}\d*)(?:['’]s?)?[ \t]+$"
+                r"|(?:&|and|of|on|upon|the)[ \t]+$",
+                text[max(0, pos - 40) : pos],
+            )
+            if back is None or len(words) >= 6:
+                break
+            start = pos - (len(text[max(0, pos - 40) : pos]) - back.start())
+            words.insert(0, (start, text[start:pos].strip()))
+            pos = start
+        # Trim connector and function words off the front.
+        while words and (
+            words[0][1].casefold() in {"&", "and", "of", "on", "upon", "the"}
+            or (
+                words[0][1].casefold() in _NOT_NAMES - {"st"}
+                and not words[0][1].startswith(("St", "Saint"))
+            )
+        ):
+            words.pop(0)
+        if not words:
+            continue
+        names = [w for _, w in words]
+        head = re.match(_FACILITY, facility.group())
+        tail = facility.group()[len(head.group()) :] if head else ""
+        names += re.findall(_CAP, tail)
+        proper = [
+            w
+            for w in names
+            if re.sub(r"['’]s?$", "", w).casefold() not in _GENERIC
+            and w not in _ACRONYMS
+            and w.casefold() not in {"&", "and", "of", "on", "upon"}
+            and re.sub(r"['’]s?$", "", w).casefold() not in _EPONYM_PLACES
+        ]
+        if not proper:
+            continue
+        start = words[0][0]
+        before = text[max(0, start - 30) : start]
+        cued = _INSTITUTION_CUE.search(before) is not None
+        saint = names[0].startswith(("St ", "St. ", "Saint ", "Ste "))
+        folded = [re.sub(r"['’]s?$", "", w).casefold() for w in proper]
+        if (
+            not cued
+            and not saint
+            and len(proper) >= 2
+            and folded[0] in FIRST_NAMES
+            and folded[-1] in SURNAMES
+        ):
+            # "Henry Ford Hospital referral": a person's name on a building,
+            # without a word saying that someone went there.
+            continue
+        place = any(w in PLACES for w in folded)
+        if lower_case and not (saint or place):
+            continue
+        headings = {"Surgery", "Practice", "Health", "Healthcare", "School"}
+        headings |= {"College", "Academy", "University"}
+        if (
+            not cued
+            and not saint
+            and not place
+            and facility.group() in headings
+            and all(w in WORDS and w not in PLACES for w in folded)
+        ):
+            continue  # a capitalised heading: "Previous Surgery"
+        if facility.group() in {"Health", "Healthcare", "Practice"} and not (
+            cued or saint or place
+        ):
+            continue
+        seen_end = facility.end()
+        yield _Hit(start, facility.end(), "institution", REASONS["institution"] + ".")
+
+
+# --- employers -----------------------------------------------------------------
+_EMPLOYER_CUE = re.compile(
+    r"(?i:\b(?:works?|worked|working|employed|employment|employee|job|jobs|career"
+    r"|volunteers?|volunteering|volunteered|retired|redundant|apprenticeship"
+    r"|placement|shifts?|contract|contracted|drives|drove|delivers)"
+    r"(?:[ \t]+(?:part-time|full-time|part[ \t]+time|full[ \t]+time|nights|shifts"
+    r"|now|currently|still|previously|locally))?"
+    r"(?:[ \t]+as[ \t]+(?:an?|the)[ \t]+[\w-]+(?:[ \t]+[\w-]+)?)?"
+    r"[ \t]+(?:at|for|by|with|from|in)"
+    r"|\b(?:is|was|as|she's|he's)[ \t]+(?:an?|the)[ \t]+[a-z][\w-]*(?:[ \t]+[a-z][\w-]*)?"
+    r"[ \t]+(?:at|for|with)"
+    r"|\bemployer(?:s|'s)?(?:[ \t]+is|[ \t]+was|[ \t]*[:=,-])"
+    r"|\b(?!(?:doctor|nurse|physician|surgeon|consultant|registrar|practitioner"
+    r"|therapist|physio|specialist|sister|matron|paramedic|midwife|carer|later|after"
+    r"|other|over|under|another|either|neither|whether|per|her|their|our|your"
+    r"|together|ever|never|better|number|order|letter|member|partner|counter"
+    r"|monitor|visitor|junior|senior|prior|anterior|posterior|interior|exterior"
+    r"|superior|inferior|patient|resident|inpatient|outpatient)\b)[a-z]{3,}"
+    r"(?:er|or|ist|ant|ian|man|woman|person|ess|eer)[ \t]+(?:at|for|with)"
+    r"|\b(?:manager|director|cashier|clerk|supervisor|engineer|driver|owner"
+    r"|partner|teacher|nurse|cleaner|chef|waiter|waitress|barista|accountant"
+    r"|lawyer|solicitor|secretary|receptionist|technician|analyst|consultant"
+    r"|developer|programmer|labourer|laborer|porter|mechanic)[ \t]+(?:at|for|with))"
+    r"[ \t]+(?:the[ \t]+)?$"
+    # "works in the food hall at", "worked nights on the wards for".
+    r"|(?i:\b(?:works?|worked|working|employed|job)\b[^.;:\n]{0,40}?[ \t](?:at|for"
+    r"|with)[ \t]+(?:the[ \t]+)?)$"
+)
+_ORG = re.compile(
+    rf"(?:{_CAP}|[A-Z][A-Za-z]*[A-Z][A-Za-z]*|[A-Z]{{2,}}|[A-Z][a-z]*\d+[a-z]*)"
+    rf"(?:['’]s)?(?:(?:[ \t]+(?:&|and|of|for|the|de|du)[ \t]+|[ \t]+|-)"
+    rf"(?:{_CAP}|[A-Z][A-Za-z]*[A-Z][A-Za-z]*|[A-Z]{{2,}}|Sons)(?:['’]s)?){{0,5}}"
+    r"(?:,?[ \t]+(?:Ltd|Limited|plc|PLC|Inc|LLC|LLP|Corp|Corporation|Co|GmbH)\b\.?)?"
+)
+_COMPANY = re.compile(
+    rf"(?<![\w'’-])(?:{_CAP}|[A-Z]{{2,}})(?:[ \t]+(?:&[ \t]+)?(?:{_CAP}|[A-Z]{{2,}})){{0,4}},?"
+    r"[ \t]+(?:Ltd|Limited|plc|PLC|Inc|LLC|LLP|Corp|Corporation|GmbH|& Sons|& Co)\b\.?"
+)
+_EMPLOYER_KEYWORDS = _words(
+    "at for by with from in employer ltd limited plc inc llc llp corp corporation"
+    " gmbh sons co"
+)
+
+
+def _org_words_ok(org: str) -> bool:
+    words = [w for w in re.split(r"[ \t&-]+", org) if w]
+    folded = [re.sub(r"['’]s$", "", w).casefold().rstrip(".") for w in words]
+    meaningful = [
+        w
+        for w in folded
+        if w not in {"and", "of", "for", "the", "de", "du", "ltd", "inc", "plc"}
+    ]
+    if not meaningful:
+        return False
+    if all(
+        w in _NOT_NAMES or w in _GENERIC or w.upper() in _ACRONYMS for w in meaningful
+    ):
+        return False
+    return not all(w in _NOT_PLACES for w in meaningful)
+
+
+def _employer_hits(doc: _Doc) -> Iterator[_Hit]:
+    text = doc.text
+    reason = REASONS["employer"] + "."
+    for key_start in doc.word_starts(
+        frozenset({"at", "for", "by", "with", "from", "in", "employer", "is"})
+    ):
+        end_kw = text.find(" ", key_start)
+        if end_kw == -1:
+            continue
+        pos = end_kw
+        while pos < len(text) and text[pos] in " \t:=-":
+            pos += 1
+        if text.startswith("the ", pos):
+            pos += 4
+        if not text[pos : pos + 1].isupper():
+            continue
+        window = text[max(0, key_start - 70) : pos]
+        if _EMPLOYER_CUE.search(window) is None:
+            continue
+        org = _ORG.match(text, pos)
+        if org is None:
+            continue
+        value = org.group().rstrip(",")
+        if value in _MONTH_NAMES or not _org_words_ok(value):
+            continue
+        # A town after "works in" is a location, not an employer.
+        first = value.split()[0].casefold()
+        if text[key_start : key_start + 2].lower() == "in" and first in PLACES:
+            continue
+        yield _Hit(pos, pos + len(value), "employer", reason)
+    if not any(
+        s in text
+        for s in (
+            "Ltd",
+            "Limited",
+            "plc",
+            "PLC",
+            "Inc",
+            "LLC",
+            "LLP",
+            "Corp",
+            "GmbH",
+            "& Sons",
+            "& Co",
+        )
+    ):
+        return
+    for match in _COMPANY.finditer(text):
+        if _org_words_ok(match.group()):
+            yield _Hit(*match.span(), "employer", reason)
+
+
+def place_hits(doc: _Doc) -> Iterator[_Hit]:
+    yield from _location_hits(doc)
+    yield from _institution_hits(doc)
+    yield from _employer_hits(doc)
