@@ -60,7 +60,11 @@ def _reference_data(request):
     Transactional tests flush every table when they end, which would leave
     later transactional tests without the rows the migrations created.
     """
-    if "transactional_db" not in request.fixturenames:
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    if not transactional:
         return
     request.getfixturevalue("transactional_db")
     from importlib import import_module
