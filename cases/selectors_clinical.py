@@ -51,6 +51,7 @@ __all__ = [
     "consult_get_for",
     "consults_for_case",
     "consults_for_queue",
+    "consults_queue_queryset",
     "consults_requested_by",
     "differential_ranking",
     "ranking_history",
@@ -354,6 +355,25 @@ def _urgency_order() -> CaseWhen:
     )
 
 
+def consults_queue_queryset(user: User) -> QuerySet[ConsultRequest]:
+    """The queue of ``consults_for_queue`` as a queryset, most urgent first,
+    then earliest due (one query for the specialties). Callers check that
+    ``user`` is a verified clinician."""
+    S = ConsultRequest.Status
+    specialties = specialty_ids_of(user)
+    waiting_for_me = Q(status=S.REQUESTED) & (
+        Q(assignee=user) | Q(assignee__isnull=True, specialty_id__in=specialties)
+    )
+    mine = Q(status=S.ACCEPTED, assignee=user)
+    return (
+        _consults()
+        .filter(waiting_for_me | mine)
+        .exclude(requested_by=user)
+        .annotate(urgency_order=_urgency_order())
+        .order_by("urgency_order", "due_at", "id")
+    )
+
+
 def consults_for_queue(user: User) -> list[ConsultRequest]:
     """A specialist's work: open requests for their specialties or addressed to
     them, and the consults they accepted and have not answered yet.
@@ -364,19 +384,7 @@ def consults_for_queue(user: User) -> list[ConsultRequest]:
     """
     if not user.is_authenticated or not user.is_verified_clinician:
         return []
-    S = ConsultRequest.Status
-    specialties = specialty_ids_of(user)
-    waiting_for_me = Q(status=S.REQUESTED) & (
-        Q(assignee=user) | Q(assignee__isnull=True, specialty_id__in=specialties)
-    )
-    mine = Q(status=S.ACCEPTED, assignee=user)
-    consults = list(
-        _consults()
-        .filter(waiting_for_me | mine)
-        .exclude(requested_by=user)
-        .annotate(urgency_order=_urgency_order())
-        .order_by("urgency_order", "due_at", "id")
-    )
+    consults = list(consults_queue_queryset(user))
     now = timezone.now()
     for consult in consults:
         consult.overdue = consult.due_at < now

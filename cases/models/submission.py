@@ -33,12 +33,14 @@ from .case import Case
 
 __all__ = ["FindingLink", "SocialLink", "Submission"]
 
+# What the patient ticks, stored with each submission; kept short so it is
+# read. The portal's "More about privacy" section says the rest.
 CONSENT_TEXT = (
-    "I agree to share this with my clinician so that they can use it in my "
-    "care. My clinician may share a de-identified copy (without my name, and "
-    "with metadata removed) with colleagues on a case discussion. I can "
-    "withdraw it at any time; any copy shared on a case discussion is then "
-    "removed."
+    "I agree to share this with my clinician for my care. My clinician may "
+    "show a copy to other clinicians working on a case, without my name, my "
+    "description or the hidden details in the file, and can blur faces in it. "
+    "I can withdraw it at any time, which deletes my file and every copy "
+    "shared on a case."
 )
 
 

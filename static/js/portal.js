@@ -86,7 +86,10 @@
   class Uploader {
     constructor(form) {
       this.form = form;
-      this.input = $(form, "[data-portal-file]");
+      // "Take photo or video" (capture) and "Choose from library": either
+      // feeds the same upload; the last one used holds the file.
+      this.inputs = $$(form, "[data-portal-file]");
+      this.input = this.inputs[0];
       this.picker = $(form, "[data-picker]");
       this.box = $(form, "[data-upload]");
       this.bar = $(form, "[data-upload-progress]");
@@ -102,7 +105,7 @@
       this.waiters = [];
       this.lastAnnounced = -1;
       this.gen = 0; // bumped on reset, so a stale run stops at its next step
-      this.input.addEventListener("change", () => this.pick());
+      this.inputs.forEach((input) => input.addEventListener("change", () => this.pick(input)));
       this.retryButton.addEventListener("click", () => this.run());
       this.cancelButton.addEventListener("click", () => this.cancel());
     }
@@ -111,7 +114,7 @@
       return STORE_PREFIX + [file.name, file.size, file.lastModified].join(":");
     }
 
-    pick() {
+    pick(input) {
       const previous = this.session;
       if (previous && previous.status === "open" && this.state !== "done") {
         // A different file replaces one still uploading: free its parts.
@@ -119,6 +122,11 @@
         this.forget();
       }
       this.reset(false);
+      if (input) {
+        this.input = input;
+        // Only one file is sent: forget what the other button held.
+        this.inputs.forEach(function (other) { if (other !== input) other.value = ""; });
+      }
       const file = this.input.files && this.input.files[0];
       if (!file) return;
       this.file = file;
@@ -140,7 +148,7 @@
       this.box.hidden = true;
       this.retryButton.hidden = true;
       this.cancelButton.hidden = true;
-      if (clearInput) this.input.value = "";
+      if (clearInput) this.inputs.forEach(function (input) { input.value = ""; });
     }
 
     cancel() {

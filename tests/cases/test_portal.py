@@ -4,12 +4,16 @@ permission-checked, audited media view."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from cases.models import Submission
+from cases.models.submission import CONSENT_TEXT
 from media_handling.models import MediaAsset, UploadSession
 from tests.fixtures import media_factory as mf
 from tests.fixtures.submissions import (
@@ -100,6 +104,76 @@ def test_patient_without_a_clinician_is_told_how_to_link(make_patient, client_fo
     response = client_for(loner).get(reverse("portal"))
     assert b"not linked to a clinician" in response.content
     assert b"data-portal-form" not in response.content
+
+
+def test_portal_offers_two_large_file_buttons_feeding_one_upload(pat_client):
+    response = pat_client.get(reverse("portal"))
+
+    body = response.content.decode()
+    camera = re.search(r'<input[^>]*id="id_file_capture"[^>]*>', body).group(0)
+    library = re.search(r'<input[^>]*id="id_file_library"[^>]*>', body).group(0)
+    for tag in (camera, library):
+        assert 'type="file"' in tag
+        assert 'name="file"' in tag
+        assert 'accept="image/*,video/*"' in tag
+        assert "data-portal-file" in tag
+    assert 'capture="environment"' in camera
+    assert "capture" not in library
+    assert '<label class="pick-btn" for="id_file_capture">' in body
+    assert "Take photo or video" in body and "Choose from library" in body
+    # One upload box and one hidden asset field serve both buttons.
+    assert body.count("data-upload-progress") == 1
+    assert body.count('name="asset"') == 1
+
+
+def test_portal_consent_is_short_with_the_rest_behind_a_disclosure(pat_client):
+    response = pat_client.get(reverse("portal"))
+
+    body = response.content.decode()
+    consent = re.search(
+        r'<label for="id_consent">(.*?)</label>', body, flags=re.S
+    ).group(1)
+    words = html.unescape(consent)
+    assert words == CONSENT_TEXT
+    assert len(words.split()) < 70
+    for promise in (
+        "my clinician",
+        "other clinicians working on a case",
+        "without my name",
+        "blur faces",
+        "withdraw it at any time",
+        "deletes my file and every copy",
+    ):
+        assert promise in words
+    checkbox = re.search(r'<input type="checkbox" name="consent"[^>]*>', body)
+    assert " required" in checkbox.group(0)
+    start = body.index('<details class="privacy-more"')
+    details = body[start : body.index("</details>", start)]
+    assert "<summary>More about privacy</summary>" in details
+    assert "hidden details stored in the file" in details
+    assert "Withdraw" in details
+
+
+def test_sending_records_the_consent_words_and_time(pat_client, pat, doc):
+    before = timezone.now()
+    with run_on_commit():
+        pat_client.post(reverse("portal"), form_data(doc, link=TIKTOK))
+
+    submission = Submission.objects.get(patient=pat)
+    assert submission.consent_text == CONSENT_TEXT
+    assert submission.consent_at >= before
+
+
+def test_sending_without_ticking_consent_is_refused_with_a_message(
+    pat_client, pat, doc
+):
+    response = pat_client.post(
+        reverse("portal"), form_data(doc, link=TIKTOK, consent="")
+    )
+
+    assert response.status_code == 400
+    assert b"Please confirm that you agree to share this." in response.content
+    assert not Submission.objects.filter(patient=pat).exists()
 
 
 # --- Submitting -----------------------------------------------------------------------

@@ -255,7 +255,7 @@ def test_dashboard_query_count_is_constant(
     with django_assert_max_num_queries(len(five.captured_queries)):
         response = client.get("/")
 
-    assert len(response.context["shared_cases"]) == 6
+    assert len(response.context["dash"].recent_activity) == 6
 
 
 def test_postgres_stems_words(requires_postgres, cast, library):

@@ -84,9 +84,31 @@ def test_patient_sends_video_and_tiktok_clinician_attaches_patient_sees_it(
         patient.get_by_role("heading", name="Send something to your clinician")
     ).to_be_visible()
 
-    # The video: picked and uploaded in parts; one automatic retry fails too,
-    # so the upload pauses with a clear way to resume, then completes.
-    patient.get_by_label("Photo or video").set_input_files(str(clip))
+    # Two large buttons, both at least 48 px tall and within the screen.
+    take = patient.locator("label.pick-btn", has_text="Take photo or video")
+    choose = patient.locator("label.pick-btn", has_text="Choose from library")
+    for button in (take, choose):
+        expect(button).to_be_visible()
+        box = button.bounding_box()
+        assert box["height"] >= 48 and box["width"] >= 48
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    camera = patient.get_by_label("Take photo or video")
+    expect(camera).to_have_attribute("capture", "environment")
+    expect(camera).to_have_attribute("accept", "image/*,video/*")
+    # The consent is a few sentences; the rest waits behind a disclosure.
+    expect(patient.locator("label[for=id_consent]")).to_contain_text(
+        "withdraw it at any time"
+    )
+    more = patient.locator("details.privacy-more")
+    expect(more).not_to_have_attribute("open", "")
+    expect(more.locator("li").first).to_be_hidden()
+    more.locator("summary").click()
+    expect(more.locator("li").first).to_be_visible()
+
+    # The video: picked from the library and uploaded in parts; one automatic
+    # retry fails too, so the upload pauses with a clear way to resume, then
+    # completes.
+    patient.get_by_label("Choose from library").set_input_files(str(clip))
     expect(patient.locator("[data-upload-status]")).to_contain_text(
         "The upload paused", timeout=LIVE
     )
@@ -104,6 +126,16 @@ def test_patient_sends_video_and_tiktok_clinician_attaches_patient_sees_it(
     expect(clinician.locator("[data-inbox-list]")).to_contain_text(
         "after gardening", timeout=LIVE
     )
+
+    # The camera button feeds the same upload; "Remove file" empties both.
+    camera.set_input_files(str(mf.write_jpeg(tmp_path / "IMG_0043.jpg")))
+    expect(patient.locator("[data-upload-status]")).to_contain_text(
+        "Uploaded IMG_0043.jpg", timeout=LIVE
+    )
+    assert patient.locator("input[name=asset]").input_value()
+    patient.get_by_role("button", name="Remove file").click()
+    expect(patient.locator("[data-upload]")).to_be_hidden()
+    assert patient.locator("input[name=asset]").input_value() == ""
 
     # The TikTok: checked live and shown as a card before sending.
     patient.get_by_label("Link to a post or video").fill(TIKTOK)
