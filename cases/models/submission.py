@@ -38,7 +38,7 @@ __all__ = ["FindingLink", "SocialLink", "Submission"]
 CONSENT_TEXT = (
     "I agree to share this with my clinician for my care. My clinician may "
     "show a copy to other clinicians working on a case, without my name, my "
-    "description or the hidden details in the file, and can blur faces in it. "
+    "description or the file's hidden details; faces are blurred first. "
     "I can withdraw it at any time, which deletes my file and every copy "
     "shared on a case."
 )

@@ -140,7 +140,7 @@ def test_portal_consent_is_short_with_the_rest_behind_a_disclosure(pat_client):
         "my clinician",
         "other clinicians working on a case",
         "without my name",
-        "blur faces",
+        "faces are blurred",
         "withdraw it at any time",
         "deletes my file and every copy",
     ):
