@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# The local demo: plain http on this machine, friendly error pages (DEBUG is
+# off unless you ask: `DEBUG=1 make run` shows Django's technical pages).
+RUN_ENV := CONSILIUM_LOCAL=1
 
 .PHONY: help install run serve test lint format bench chromium clean
 
@@ -23,13 +26,13 @@ $(VENV)/.installed: pyproject.toml uv.lock
 install: $(VENV)/.installed
 
 run: install
-	$(PY) manage.py migrate --no-input
-	$(PY) manage.py seed_demo
+	$(RUN_ENV) $(PY) manage.py migrate --no-input
+	$(RUN_ENV) $(PY) manage.py seed_demo
 	@echo ""
 	@echo "Consilium is at http://$(HOST):$(PORT)/  (Ctrl-C stops the server and the task worker)"
 	@trap 'kill 0' EXIT INT TERM; \
-		$(PY) manage.py db_worker --interval 0.5 --no-reload & \
-		$(VENV)/bin/daphne -b $(HOST) -p $(PORT) workspace.asgi:application
+		$(RUN_ENV) $(PY) manage.py db_worker --interval 0.5 --no-reload & \
+		$(RUN_ENV) $(VENV)/bin/daphne -b $(HOST) -p $(PORT) workspace.asgi:application
 
 chromium:
 	@if ! command -v chromium >/dev/null 2>&1; then \
