@@ -313,3 +313,82 @@ def test_phone_menu_has_a_name_opens_and_closes_with_escape(
     violations = page.evaluate(AXE_JS, AXE_TAGS)
     assert violations == [], violations
     context.close()
+
+
+# The focused element's outline, its contrast with what is around it, and
+# where it sits against the sticky top bar.
+FOCUS_JS = """
+() => {
+  const rgb = s => (s.match(/[\\d.]+/g) || []).map(Number);
+  const lum = c => {
+    const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+  };
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  function around(el) {
+    for (let e = el.parentElement; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || c[3] > 0) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  }
+  const el = document.activeElement;
+  const cs = getComputedStyle(el);
+  return {
+    what: el.tagName.toLowerCase() + ' "' + (el.getAttribute('aria-label') || el.textContent || el.name || '').replace(/\\s+/g, ' ').trim().slice(0, 40) + '"',
+    style: cs.outlineStyle, width: parseFloat(cs.outlineWidth),
+    ratio: ratio(rgb(cs.outlineColor), around(el)),
+    top: el.getBoundingClientRect().top,
+    bar: document.querySelector('.topbar').getBoundingClientRect().bottom,
+    // The browser rings the controls inside <video controls> itself.
+    exempt: !!el.closest('.topbar, .skip-link') || el === document.body
+      || el.matches('video[controls], audio[controls]'),
+  };
+}
+"""
+
+
+def test_focus_ring_contrasts_and_never_hides_under_the_top_bar(
+    demo, browser, asgi_live_server
+):
+    from cases.models import Case
+
+    embolus = Case.objects.get(title__startswith="Pleuritic chest pain")
+    for viewport in WIDTHS.values():
+        context = _context(browser, asgi_live_server, viewport, "ana")
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        page.goto(f"/cases/{embolus.pk}/")
+        # The case page's own shortcut, second after "Skip to content".
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")
+        expect(page.locator(":focus")).to_have_text("Jump to discussion")
+        page.keyboard.press("Enter")
+        heading = page.get_by_role("heading", name="Discussion", exact=True)
+        top = heading.evaluate("h => h.getBoundingClientRect().top")
+        bar = page.evaluate(
+            "document.querySelector('.topbar').getBoundingClientRect().bottom"
+        )
+        assert top >= bar, (top, bar)
+
+        # Tab down the page, then back up (where a sticky bar hides things).
+        page.goto(f"/cases/{embolus.pk}/")
+        problems = []
+        seen = 0
+        for key in ["Tab"] * 60 + ["Shift+Tab"] * 40:
+            page.keyboard.press(key)
+            f = page.evaluate(FOCUS_JS)
+            if f["exempt"]:
+                continue
+            seen += 1
+            if f["style"] == "none" or f["width"] < 2 or f["ratio"] < 3:
+                problems.append(
+                    f"{f['what']}: ring {f['style']} {f['width']}px {f['ratio']:.1f}:1"
+                )
+            if f["top"] < f["bar"] - 0.5:
+                problems.append(
+                    f"{f['what']}: top {f['top']:.0f} under the bar ({f['bar']:.0f})"
+                )
+        assert seen >= 80
+        assert not problems, f"{viewport['width']} px: {problems}"
+        context.close()
