@@ -13,7 +13,7 @@ RUN_ENV := CONSILIUM_LOCAL=1
 .PHONY: help install run serve test lint format bench chromium clean
 
 help:
-	@echo "make run    install, migrate, seed the demo and serve on http://$(HOST):$(PORT)"
+	@echo "make run    install, migrate, seed the demo and serve on http://$(HOST):$(PORT) (DEBUG=1 for technical error pages)"
 	@echo "make test   install and run the whole test suite"
 	@echo "make lint   ruff check;  make bench  run the benchmarks"
 
