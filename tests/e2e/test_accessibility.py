@@ -116,7 +116,7 @@ def _pages() -> dict[str, list[tuple[str, int]]]:
         FindingLink,
         Submission,
     )
-    from realtime.models import Thread
+    from realtime.models import Message, Thread
 
     def case(title_start: str) -> Case:
         return Case.objects.get(title__startswith=title_start)
@@ -131,6 +131,8 @@ def _pages() -> dict[str, list[tuple[str, int]]]:
     accepted = ConsultRequest.objects.get(case=headache, status="accepted")
     sam_consult = ConsultRequest.objects.filter(assignee__username="sam").first()
     submission = Submission.objects.order_by("pk").first()
+    ben_dx = Differential.objects.filter(case=embolus, proposed_by__username="ben")
+    ben_message = Message.objects.filter(thread__case=embolus, author__username="ben")
     assert Differential.objects.filter(case=headache, status="ruled_out").exists()
     assert FindingLink.objects.filter(case=embolus).exists()
 
@@ -165,6 +167,7 @@ def _pages() -> dict[str, list[tuple[str, int]]]:
             (f"/cases/{draft.pk}/edit/", 200),
             (f"/cases/{embolus.pk}/media/", 200),
             (f"/cases/{embolus.pk}/media/{asset.asset_id}/review/", 200),
+            (f"/cases/{embolus.pk}/media/{asset.asset_id}/report/", 200),
             (f"/cases/{embolus.pk}/studies/upload/", 200),
             (f"/cases/{headache.pk}/consults/new/", 200),
             (f"/consults/{accepted.pk}/", 200),
@@ -178,6 +181,12 @@ def _pages() -> dict[str, list[tuple[str, int]]]:
         ],
         "clinician": [
             *clinician,
+            (f"/cases/{embolus.pk}/edit/", 200),
+            (f"/cases/{embolus.pk}/differentials/{ben_dx.first().pk}/edit/", 200),
+            (
+                f"/cases/{embolus.pk}/discussion/messages/{ben_message.first().pk}/edit/",
+                200,
+            ),
             (f"/cases/{polyarthritis.pk}/studies/upload/", 403),
         ],
         "specialist": [
@@ -190,6 +199,7 @@ def _pages() -> dict[str, list[tuple[str, int]]]:
         "unverified": [("/", 200), *common],
         "patient": [
             ("/portal/", 200),
+            ("/cases/", 403),
             *common,
             missing,
         ],
