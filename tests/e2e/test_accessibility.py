@@ -36,7 +36,8 @@ MIN_TARGET = 32
 # Interactive elements at least MIN_TARGET px both ways on a phone. Exempt, as
 # WCAG 2.5.8 allows: links inside running text (display inline, with other text
 # in the same block); elements not rendered or visually hidden; a radio or
-# checkbox counts with its label, which is part of its target.
+# checkbox counts with its label, which is part of its target; a visually
+# hidden input is judged by its label instead.
 TARGETS_JS = """
 (min) => {
   const sel = 'a[href], button, input:not([type=hidden]), select, textarea, summary,'
@@ -76,7 +77,17 @@ TARGETS_JS = """
     return r;
   }
   const small = [];
+  const targets = [];
   for (const el of document.querySelectorAll(sel)) {
+    const r = el.getBoundingClientRect();
+    // A visually hidden input is operated through its label: check that.
+    if (r.width <= 1 || r.height <= 1) {
+      if (el.labels) targets.push(...el.labels);
+      continue;
+    }
+    targets.push(el);
+  }
+  for (const el of targets) {
     const r = el.getBoundingClientRect();
     if (r.width <= 1 || r.height <= 1) continue;
     if (r.right <= 0 || r.bottom <= 0) continue;

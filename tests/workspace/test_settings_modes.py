@@ -148,13 +148,29 @@ django.setup()
 from django.test import Client
 from django.test.utils import setup_test_environment
 setup_test_environment(debug=settings.DEBUG)
-client = Client()
+from django.core.exceptions import PermissionDenied
+from django.urls import clear_url_caches, path
+import workspace.urls
+
+def refuse(request):
+    raise PermissionDenied("Only the case's owner may do that.")
+
+def crash(request):
+    raise RuntimeError("an unexpected bug")
+
+workspace.urls.urlpatterns += [path("probe/refuse/", refuse), path("probe/crash/", crash)]
+clear_url_caches()
+client = Client(raise_request_exception=False)
 missing = client.get("/no-such-page/")
+refused = client.get("/probe/refuse/")
+crashed = client.get("/probe/crash/")
 css = client.get("/static/css/app.css")
 print(json.dumps({
     "debug": settings.DEBUG,
     "status": missing.status_code,
     "body": missing.content.decode(),
+    "refused": [refused.status_code, refused.content.decode()],
+    "crashed": [crashed.status_code, crashed.content.decode()],
     "css": css.status_code,
     "cookie_secure": settings.SESSION_COOKIE_SECURE,
     "ssl_redirect": getattr(settings, "SECURE_SSL_REDIRECT", False),
@@ -205,6 +221,12 @@ def test_make_run_shows_the_friendly_404_without_the_url_list(tmp_path):
     assert s["status"] == 404
     assert "There is nothing here" in s["body"]
     assert "URLconf" not in s["body"] and "admin/" not in s["body"]
+    status, body = s["refused"]
+    assert status == 403 and "Only the case&#x27;s owner may do that." in body
+    assert "Not allowed" in body
+    status, body = s["crashed"]
+    assert status == 500 and "Something went wrong" in body
+    assert "Traceback" not in body and "an unexpected bug" not in body
     # Static files still load (WhiteNoise) and cookies work over plain http.
     assert s["css"] == 200
     assert s["cookie_secure"] is False and s["ssl_redirect"] is False
