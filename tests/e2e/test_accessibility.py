@@ -170,6 +170,8 @@ def _pages() -> dict[str, list[tuple[str, int]]]:
             ("/accounts/signup/", 200),
             ("/accounts/signup/patient/", 200),
             ("/accounts/password_reset/", 200),
+            ("/accounts/password_reset/done/", 200),
+            ("/accounts/reset/done/", 200),
             missing,
         ],
         # ana: owner of the demo workspace, staff, the patient's clinician.
@@ -192,6 +194,7 @@ def _pages() -> dict[str, list[tuple[str, int]]]:
             ("/workspaces/st-demo-medicine/", 200),
             ("/patients/", 200),
             ("/accounts/password_change/", 200),
+            ("/accounts/password_change/done/", 200),
         ],
         "clinician": [
             *clinician,
