@@ -6,11 +6,14 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# The local demo: plain http on this machine, friendly error pages (DEBUG is
+# off unless you ask: `DEBUG=1 make run` shows Django's technical pages).
+RUN_ENV := CONSILIUM_LOCAL=1
 
 .PHONY: help install run serve test lint format bench chromium clean
 
 help:
-	@echo "make run    install, migrate, seed the demo and serve on http://$(HOST):$(PORT)"
+	@echo "make run    install, migrate, seed the demo and serve on http://$(HOST):$(PORT) (DEBUG=1 for technical error pages)"
 	@echo "make test   install and run the whole test suite"
 	@echo "make lint   ruff check;  make bench  run the benchmarks"
 
@@ -23,13 +26,13 @@ $(VENV)/.installed: pyproject.toml uv.lock
 install: $(VENV)/.installed
 
 run: install
-	$(PY) manage.py migrate --no-input
-	$(PY) manage.py seed_demo
+	$(RUN_ENV) $(PY) manage.py migrate --no-input
+	$(RUN_ENV) $(PY) manage.py seed_demo
 	@echo ""
 	@echo "Consilium is at http://$(HOST):$(PORT)/  (Ctrl-C stops the server and the task worker)"
 	@trap 'kill 0' EXIT INT TERM; \
-		$(PY) manage.py db_worker --interval 0.5 --no-reload & \
-		$(VENV)/bin/daphne --websocket-max-message-size 1048576 -b $(HOST) -p $(PORT) workspace.asgi:application
+		$(RUN_ENV) $(PY) manage.py db_worker --interval 0.5 --no-reload & \
+		$(RUN_ENV) $(VENV)/bin/daphne --websocket-max-message-size 1048576 -b $(HOST) -p $(PORT) workspace.asgi:application
 
 chromium:
 	@if ! command -v chromium >/dev/null 2>&1; then \

@@ -33,14 +33,34 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+# ``make run`` sets CONSILIUM_LOCAL=1: the demo on this machine over plain
+# http, with DEBUG off by default so people see the friendly error pages
+# (``DEBUG=1 make run`` brings back Django's technical pages).
+LOCAL = env_bool("CONSILIUM_LOCAL", False)
+DEBUG = env_bool("DEBUG", not LOCAL)
 _DEV_SECRET = "django-insecure-consilium-development-key-never-use-in-production"  # noqa: S105
 SECRET_KEY = os.environ.get("SECRET_KEY") or _DEV_SECRET
+
+
+def _local_secret() -> str:
+    """A random key for local runs, made once and kept in VAR_DIR."""
+    import secrets
+
+    path = VAR_DIR / "local-secret-key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 if not DEBUG and SECRET_KEY == _DEV_SECRET:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    if not LOCAL:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    SECRET_KEY = _local_secret()
 
 ALLOWED_HOSTS = env_list(
-    "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
+    "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG or LOCAL else []
 )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -168,9 +188,13 @@ S3_REGION = os.environ.get("S3_REGION", "")
 MEDIA_URL_EXPIRY_SECONDS = int(os.environ.get("MEDIA_URL_EXPIRY_SECONDS", "300"))
 _static_backend = (
     "django.contrib.staticfiles.storage.StaticFilesStorage"
-    if DEBUG
+    if DEBUG or LOCAL
     else "whitenoise.storage.CompressedManifestStaticFilesStorage"
 )
+if LOCAL and not DEBUG:
+    # No collectstatic for the local demo: WhiteNoise serves the source files.
+    WHITENOISE_USE_FINDERS = True
+    WHITENOISE_AUTOREFRESH = True
 if S3_BUCKET:
     STORAGES = {
         "default": {
@@ -289,7 +313,7 @@ AUTH_PASSWORD_VALIDATORS = [
 _EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
-    if DEBUG
+    if DEBUG or LOCAL
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND}}
@@ -319,7 +343,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-if not DEBUG:
+if not DEBUG and not LOCAL:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True

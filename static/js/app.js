@@ -77,14 +77,51 @@
   };
 
   document.addEventListener("DOMContentLoaded", function () {
-    const toggle = document.querySelector(".nav-toggle");
+    // Keep scroll-padding-top (app.css) as tall as the sticky top bar, so a
+    // focused control or a #target never ends up hidden under it.
+    const topbar = document.querySelector(".topbar");
+    if (topbar) {
+      const setTopbar = function () {
+        document.documentElement.style.setProperty("--topbar-h", topbar.offsetHeight + "px");
+      };
+      setTopbar();
+      if (window.ResizeObserver) new ResizeObserver(setTopbar).observe(topbar);
+    }
+    const toggle = document.querySelector("[data-nav-toggle]");
     const nav = document.getElementById("primary-nav");
+    function setNav(open) {
+      nav.classList.toggle("is-open", open);
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    }
     if (toggle && nav) {
       toggle.addEventListener("click", function () {
-        const open = nav.classList.toggle("is-open");
-        toggle.setAttribute("aria-expanded", open ? "true" : "false");
+        setNav(!nav.classList.contains("is-open"));
       });
     }
+    const menus = Array.prototype.slice.call(document.querySelectorAll("details[data-menu]"));
+    // Escape closes the open menu (the phone navigation or a <details> menu)
+    // and puts focus back on the control that opened it.
+    document.addEventListener("keydown", function (ev) {
+      if (ev.key !== "Escape" || ev.defaultPrevented) return;
+      const openMenu = menus.find(function (m) { return m.open; });
+      if (openMenu) {
+        openMenu.open = false;
+        openMenu.querySelector("summary").focus();
+        ev.preventDefault();
+        return;
+      }
+      if (toggle && nav && nav.classList.contains("is-open")) {
+        setNav(false);
+        toggle.focus();
+        ev.preventDefault();
+      }
+    });
+    // A click or focus outside an open <details> menu closes it.
+    function closeOutside(ev) {
+      menus.forEach(function (m) { if (m.open && !m.contains(ev.target)) m.open = false; });
+    }
+    document.addEventListener("click", closeOutside);
+    document.addEventListener("focusin", closeOutside);
     if (document.body.dataset.userId && window.WebSocket) {
       Consilium.notifications = Consilium.socket("/ws/notifications/", {
         frame: function (frame) {

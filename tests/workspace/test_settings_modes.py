@@ -163,3 +163,104 @@ def test_check_deploy_refuses_production_without_an_audit_key():
     assert out.returncode != 0
     assert "consilium.E001" in out.stderr + out.stdout
     assert "AUDIT_HMAC_KEY is not set" in out.stderr + out.stdout
+
+
+LOCAL_PROBE = """
+import json, django
+from django.conf import settings
+django.setup()
+from django.test import Client
+from django.test.utils import setup_test_environment
+setup_test_environment(debug=settings.DEBUG)
+from django.core.exceptions import PermissionDenied
+from django.urls import clear_url_caches, path
+import workspace.urls
+
+def refuse(request):
+    raise PermissionDenied("Only the case's owner may do that.")
+
+def crash(request):
+    raise RuntimeError("an unexpected bug")
+
+workspace.urls.urlpatterns += [path("probe/refuse/", refuse), path("probe/crash/", crash)]
+clear_url_caches()
+client = Client(raise_request_exception=False)
+missing = client.get("/no-such-page/")
+refused = client.get("/probe/refuse/")
+crashed = client.get("/probe/crash/")
+css = client.get("/static/css/app.css")
+print(json.dumps({
+    "debug": settings.DEBUG,
+    "status": missing.status_code,
+    "body": missing.content.decode(),
+    "refused": [refused.status_code, refused.content.decode()],
+    "crashed": [crashed.status_code, crashed.content.decode()],
+    "css": css.status_code,
+    "cookie_secure": settings.SESSION_COOKIE_SECURE,
+    "ssl_redirect": getattr(settings, "SECURE_SSL_REDIRECT", False),
+    "secret_is_dev": settings.SECRET_KEY.startswith("django-insecure"),
+}))
+"""
+
+
+def _make_run_env() -> dict[str, str]:
+    """The variables `make run` gives the server (read from `make -n run`)."""
+    out = subprocess.run(
+        ["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    daphne = next(line for line in out.stdout.splitlines() if "daphne" in line)
+    env = {}
+    for word in daphne.split():
+        if "=" not in word or word.startswith("-"):
+            break
+        key, value = word.split("=", 1)
+        env[key] = value
+    return env
+
+
+def _local_probe(tmp_path, **env: str) -> dict:
+    clean = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
+    clean.update(
+        DJANGO_SETTINGS_MODULE="workspace.settings",
+        CONSILIUM_VAR_DIR=str(tmp_path),
+        **_make_run_env(),
+        **env,
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", LOCAL_PROBE],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_make_run_shows_the_friendly_404_without_the_url_list(tmp_path):
+    assert _make_run_env() == {"CONSILIUM_LOCAL": "1"}
+    s = _local_probe(tmp_path)
+    assert s["debug"] is False
+    assert s["status"] == 404
+    assert "There is nothing here" in s["body"]
+    assert "URLconf" not in s["body"] and "admin/" not in s["body"]
+    status, body = s["refused"]
+    assert status == 403 and "Only the case&#x27;s owner may do that." in body
+    assert "Not allowed" in body
+    status, body = s["crashed"]
+    assert status == 500 and "Something went wrong" in body
+    assert "Traceback" not in body and "an unexpected bug" not in body
+    # Static files still load (WhiteNoise) and cookies work over plain http.
+    assert s["css"] == 200
+    assert s["cookie_secure"] is False and s["ssl_redirect"] is False
+    # A random key, made once for this machine, not the published dev key.
+    assert s["secret_is_dev"] is False
+    assert (tmp_path / "local-secret-key").stat().st_mode & 0o077 == 0
+
+
+def test_debug_make_run_shows_the_technical_404_when_asked_for(tmp_path):
+    s = _local_probe(tmp_path, DEBUG="1")
+    assert s["debug"] is True
+    assert s["status"] == 404
+    assert "URLconf" in s["body"]
