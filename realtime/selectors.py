@@ -66,7 +66,9 @@ def message_history(
     ``thread=None`` spans every topic of the case (reconnect catch-up).
     """
     limit = max(1, min(int(limit), HISTORY_MAX_LIMIT))
-    qs = Message.objects.filter(case=case).select_related("author")
+    qs = Message.objects.filter(case=case).select_related(
+        "author", "anchor_media__asset"
+    )
     if thread is not None:
         qs = qs.filter(thread=thread)
     if after is not None:
