@@ -151,7 +151,7 @@ async def test_the_note_is_held_by_the_phi_gate_with_its_anchor(discussion):
 
 
 async def test_anchor_is_null_for_plain_messages(discussion):
-    owner, hello = await join(discussion.owner, discussion.case)
+    owner, _ = await join(discussion.owner, discussion.case)
     thread = await sync_to_async(lambda: thread_default(case=discussion.case).pk)()
     await send(owner, _frame(thread, "p-1", None, body="Plain"))
     new = (await frames_of(owner, "message.ack", "message.new"))["message.new"]
