@@ -13,6 +13,7 @@ from cases.models import Case
 from .models import Message, Thread
 
 __all__ = [
+    "annotations_for_case",
     "HISTORY_DEFAULT_LIMIT",
     "HISTORY_MAX_LIMIT",
     "HistoryPage",
@@ -28,6 +29,13 @@ HISTORY_MAX_LIMIT = 100
 def threads_for_case(case: Case | int) -> QuerySet[Thread]:
     """The case's topics, default first, each annotated with ``last_id``."""
     return Thread.objects.filter(case=case).annotate(last_id=Max("messages__id"))
+
+
+def annotations_for_case(case: Case | int) -> QuerySet[Message]:
+    """The case's live messages anchored to media that still exists."""
+    return Message.objects.filter(
+        case=case, anchor_media__isnull=False, deleted__isnull=True
+    )
 
 
 def case_last_message(case: Case | int) -> tuple[int, int]:
