@@ -13,10 +13,10 @@ from cases.models import Case
 from .models import Message, Thread
 
 __all__ = [
-    "annotations_for_case",
     "HISTORY_DEFAULT_LIMIT",
     "HISTORY_MAX_LIMIT",
     "HistoryPage",
+    "annotations_for_case",
     "case_last_message",
     "message_history",
     "threads_for_case",
