@@ -239,11 +239,19 @@ def test_a_comment_pinned_to_a_dicom_slice_opens_the_viewer_at_that_slice(
         box["x"] + box["width"] / 2 + side * 0.25, box["y"] + box["height"] / 2
     )
     expect(page.locator("[data-composer-anchor]")).to_contain_text("CT slice 3")
-    _send_note(page, "Nodule at the right edge")
+    # The note passes the PHI gate: held in the composer with its anchor.
+    note = "Nodule at the right edge, as Mr John Smith noted"
+    _send_note(page, note)
+    panel = page.locator("[data-composer-phi]")
+    expect(panel.locator(".phi-findings__preview mark")).to_have_text(["John Smith"])
+    assert not Message.objects.exists()
+    expect(page.locator("[data-composer-anchor]")).to_contain_text("CT slice 3")
+    panel.get_by_label(re.compile("Not identifying: keep “John Smith”")).check()
+    panel.get_by_role("button", name="Send anyway").click()
 
     chip = page.locator("[data-messages] [data-anchor-chip]")
     expect(chip).to_have_text("CT slice 3")
-    message = Message.objects.get(body="Nodule at the right edge")
+    message = Message.objects.get(body=note)
     anchor = message.anchor
     assert anchor["kind"] == "slice" and anchor["frame"] == 3
     assert abs(anchor["x"] - 0.75) < 0.03 and abs(anchor["y"] - 0.5) < 0.03
