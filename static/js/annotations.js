@@ -688,9 +688,14 @@
       ev.preventDefault();
       return;
     }
-    if (anchor.kind === "slice" && anchor.media != null) {
+    if (anchor.media == null) return;
+    if (anchor.kind === "slice") {
       ev.preventDefault();
       window.location.href = href(anchor) + "#annotation-" + id;
+    } else if (!document.querySelector("[data-media-list]")) {
+      // A topic page without the gallery: open the case page at the place.
+      ev.preventDefault();
+      window.location.href = "/cases/" + caseId() + "/#annotation-" + id;
     }
   });
 

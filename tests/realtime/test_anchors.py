@@ -3,6 +3,10 @@ DICOM slice; what ``message_post`` accepts, refuses and broadcasts."""
 
 from __future__ import annotations
 
+import json
+import re
+from html import unescape
+
 import pytest
 
 from cases.models import Case
@@ -291,3 +295,61 @@ def test_an_annotation_outlives_its_removed_media_without_a_place(discussion, me
 def test_a_message_without_an_anchor_has_none(discussion):
     message = post(discussion, None).message
     assert message.anchor is None and message_frame(message)["anchor"] is None
+
+
+# --- the page: chips and the annotations drawn over the media ------------------------
+
+
+def _panel(discussion, user):
+    from .test_views import render_tag
+
+    html = render_tag(discussion.case, user)
+    found = re.search(r'data-annotations="([^"]*)"', html)
+    return html, json.loads(unescape(found.group(1)))
+
+
+def test_the_panel_shows_chips_and_carries_the_annotations_to_draw(discussion, media):
+    region = post(discussion, box(media.image.asset_id), body="Edge **here**").message
+    point = post(
+        discussion,
+        {
+            "media": media.series.asset_id,
+            "kind": "slice",
+            "frame": 34,
+            "x": 0.5,
+            "y": 0.5,
+        },
+        client_id="a-2",
+    ).message
+    moment = post(
+        discussion,
+        {"media": media.video.asset_id, "kind": "time", "t": 7.5},
+        client_id="a-3",
+    ).message
+    gone = post(discussion, None, client_id="a-4").message
+    message_delete(message=moment, by=discussion.colleague)
+
+    html, drawn = _panel(discussion, discussion.viewer)
+
+    case = discussion.case.pk
+    assert f'href="/cases/{case}/#media-{media.image.asset_id}"' in html
+    assert f'href="/cases/{case}/series/{media.series.asset_id}/?frame=34"' in html
+    assert ">Image · box</span>" in html and ">CT slice 34</span>" in html
+    assert html.count("data-anchor-chip=") == 2  # not the deleted one
+    assert [(a["id"], a["anchor"]["media"]) for a in drawn] == [
+        (region.pk, media.image.asset_id),
+        (point.pk, media.series.asset_id),
+    ]
+    assert drawn[0]["text"] == "Edge here"
+    assert drawn[0]["author"] == discussion.colleague.display_name
+    assert gone.pk not in [a["id"] for a in drawn]
+
+
+def test_the_panel_draws_nothing_for_removed_media(discussion, media):
+    post(discussion, box(media.image.asset_id))
+    media.image.delete()
+
+    html, drawn = _panel(discussion, discussion.owner)
+
+    assert drawn == []
+    assert ">Removed media</span>" in html
