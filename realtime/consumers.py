@@ -428,6 +428,8 @@ class CaseConsumer(_RelayingConsumer):
             await self._error(
                 "phi_found", str(refused), ref, findings=phi_findings(refused)
             )
+        except services.BadAnchor as refused:
+            await self._error(refused.code, str(refused), ref)
         except services.RateLimited as refused:
             await self._error(
                 refused.code, str(refused), ref, retry_after=refused.retry_after
@@ -464,6 +466,7 @@ class CaseConsumer(_RelayingConsumer):
         if not isinstance(body, str):
             raise BadFrame("`body` must be a string.")
         dismissed = frame.get("phi_dismissed")
+        anchor = frame.get("anchor")
 
         def post(checked: _Access):
             result = services.message_post(
@@ -474,6 +477,7 @@ class CaseConsumer(_RelayingConsumer):
                 client_id=client_id,
                 phi_dismissed=dismissed,
                 ip=self._ip(),
+                anchor=anchor,
             )
             return result.message.pk, result.message.seq, result.duplicate
 

@@ -12,6 +12,7 @@ from cases.phi_gate import PHIFound, findings_payload
 from cases.services.cases import finding_as_dict
 from workspace.models import User
 
+from .anchors import anchor_frame
 from .models import Message, Thread
 
 __all__ = [
@@ -44,6 +45,7 @@ def message_frame(message: Message) -> dict[str, Any]:
         "edited": _iso(message.edited),
         "deleted": deleted,
         "client_id": message.client_id,
+        "anchor": anchor_frame(message),
     }
 
 

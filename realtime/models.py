@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
-from cases.models import Case
+from cases.models import Case, CaseAsset
 
 MAX_BODY_CHARS = 10_000
 MAX_CLIENT_ID_CHARS = 64
@@ -79,6 +79,18 @@ class Message(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     edited = models.DateTimeField(null=True, blank=True)
     deleted = models.DateTimeField(null=True, blank=True)
+    # An annotation: the message points at a place on one of the case's media
+    # (``realtime.anchors`` validates it). ``anchor`` holds the place, e.g.
+    # {"kind": "region", "shape": "box", "x1": .1, ...}; the media goes with
+    # its item (a removed item leaves the note without its place).
+    anchor_media = models.ForeignKey(
+        CaseAsset,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="annotations",
+    )
+    anchor = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

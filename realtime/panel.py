@@ -7,22 +7,57 @@ their last message id) and one page of messages with their authors.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.html import strip_tags
 
 from cases.models import Case
 from cases.permissions import CaseAccess
 
 from . import selectors, services
+from .anchors import anchor_frame
 from .forms import MessageForm, ThreadForm
 from .models import MAX_BODY_CHARS, Thread
 
-__all__ = ["discussion_context"]
+__all__ = ["annotations_for_page", "discussion_context"]
 
 PAGE_SIZE = 50
+MAX_PAGE_ANNOTATIONS = 500
+NOTE_EXCERPT_CHARS = 200
+
+
+def annotations_for_page(*, case: Case, user) -> list[dict[str, Any]]:
+    """Every live annotation of the case on media ``user`` may see, newest
+    last, for drawing over the media (``#case-annotations``): one query."""
+    rows = (
+        selectors.annotations_for_case(case)
+        .select_related("author", "anchor_media__asset")
+        .order_by("-id")[:MAX_PAGE_ANNOTATIONS]
+    )
+    found = []
+    for message in rows:
+        item = message.anchor_media
+        item.case = case
+        if not item.visible_to(user):
+            continue
+        text = " ".join(strip_tags(message.body_html).split())
+        if len(text) > NOTE_EXCERPT_CHARS:
+            text = text[: NOTE_EXCERPT_CHARS - 1] + "…"
+        found.append(
+            {
+                "id": message.pk,
+                "thread": message.thread_id,
+                "author": message.author.display_name,
+                "text": text,
+                "anchor": anchor_frame(message),
+            }
+        )
+    found.reverse()
+    return found
 
 
 def discussion_context(
@@ -79,4 +114,8 @@ def discussion_context(
         "viewer": request.user,
         "phi_findings": phi_findings or [],
         "topic_phi_findings": topic_phi_findings or [],
+        "annotations_json": json.dumps(
+            annotations_for_page(case=case, user=request.user),
+            separators=(",", ":"),
+        ),
     }

@@ -16,6 +16,7 @@ __all__ = [
     "HISTORY_DEFAULT_LIMIT",
     "HISTORY_MAX_LIMIT",
     "HistoryPage",
+    "annotations_for_case",
     "case_last_message",
     "message_history",
     "threads_for_case",
@@ -28,6 +29,13 @@ HISTORY_MAX_LIMIT = 100
 def threads_for_case(case: Case | int) -> QuerySet[Thread]:
     """The case's topics, default first, each annotated with ``last_id``."""
     return Thread.objects.filter(case=case).annotate(last_id=Max("messages__id"))
+
+
+def annotations_for_case(case: Case | int) -> QuerySet[Message]:
+    """The case's live messages anchored to media that still exists."""
+    return Message.objects.filter(
+        case=case, anchor_media__isnull=False, deleted__isnull=True
+    )
 
 
 def case_last_message(case: Case | int) -> tuple[int, int]:
@@ -66,7 +74,9 @@ def message_history(
     ``thread=None`` spans every topic of the case (reconnect catch-up).
     """
     limit = max(1, min(int(limit), HISTORY_MAX_LIMIT))
-    qs = Message.objects.filter(case=case).select_related("author")
+    qs = Message.objects.filter(case=case).select_related(
+        "author", "anchor_media__asset"
+    )
     if thread is not None:
         qs = qs.filter(thread=thread)
     if after is not None:

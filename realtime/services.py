@@ -26,6 +26,7 @@ from workspace.events import broadcast_on_commit, case_group
 from workspace.models import Notification, User
 from workspace.services import PermissionDenied, ServiceError, notification_create
 
+from .anchors import BadAnchor, anchor_clean
 from .frames import message_frame, thread_frame
 from .models import (
     DEFAULT_THREAD_TITLE,
@@ -39,6 +40,7 @@ from .ratelimit import rate_limit_retry_after
 from .rendering import link_mentions, mention_candidates, render_body
 
 __all__ = [
+    "BadAnchor",
     "BodyTooLong",
     "DiscussionError",
     "InvalidInput",
@@ -282,7 +284,7 @@ def _notify_mentions(*, message: Message, case: Case, users: list[User]) -> None
 
 def _stored(*, by: User, client_id: str) -> Message | None:
     return (
-        Message.objects.select_related("author", "thread")
+        Message.objects.select_related("author", "thread", "anchor_media__asset")
         .filter(author=by, client_id=client_id)
         .first()
     )
@@ -297,6 +299,7 @@ def message_post(
     client_id: str,
     phi_dismissed: Collection[str] | None = None,
     ip: str | None = None,
+    anchor: object = None,
 ) -> PostResult:
     """Post a message; the one place a message is created.
 
@@ -317,6 +320,10 @@ def message_post(
       its key is in ``phi_dismissed``; a dismissal is audited (``phi.dismiss``)
       in the posting transaction. A repeat of a stored ``client_id`` is not
       scanned again.
+    - ``anchor`` (optional) makes the message an annotation on one of the
+      case's media (``realtime.anchors``); a bad or foreign anchor raises
+      ``BadAnchor`` and nothing is stored. The body is the annotation's note
+      and goes through the same PHI gate.
     """
     if not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_CLIENT_ID_CHARS:
         raise InvalidInput(
@@ -332,6 +339,7 @@ def message_post(
     thread_obj = Thread.objects.filter(pk=thread_id, case=case).first()
     if thread_obj is None:
         raise NotFound("That topic does not exist in this case.")
+    anchored = anchor_clean(case=case, by=by, anchor=anchor)
     _rate_limit(by=by, scope="message")
     html, mentioned = _render(case=case, body=body)
     try:
@@ -367,6 +375,8 @@ def message_post(
                 client_id=client_id,
                 body=body,
                 body_html=html,
+                anchor_media=anchored[0] if anchored else None,
+                anchor=anchored[1] if anchored else None,
             )
             if mentioned:
                 message.mentions.set(mentioned)

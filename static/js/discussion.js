@@ -238,6 +238,9 @@
       held: null,
       edits: new Map(), // message id -> {body, dismissed} of an edit in flight
       topic: null,
+      // The place the next message annotates ({anchor, label}), set from a
+      // photo, video or slice by annotations.js (`consilium:annotate`).
+      anchor: null,
     };
 
     root.querySelectorAll("[data-js-only]").forEach(function (n) { n.hidden = false; });
@@ -355,6 +358,11 @@
       const body = el("div", "msg__body prose");
       body.innerHTML = m.body_html; // sanitized once on the server (bleach allow-list)
       li.appendChild(body);
+      // An annotation: the chip that jumps to its place (annotations.js).
+      if (m.anchor && window.Consilium.annotations) {
+        const chip = window.Consilium.annotations.chip(m);
+        if (chip) li.appendChild(chip);
+      }
       if (m.author.id === me) {
         const actions = el("div", "msg__actions");
         const edit = el("button", "linklike msg__action", "Edit");
@@ -529,6 +537,7 @@
 
     function sendFrame(p, clientId) {
       const frame = { type: "message.send", thread: p.thread, client_id: clientId, body: p.body };
+      if (p.anchor) frame.anchor = p.anchor.anchor;
       if (p.dismissed && p.dismissed.length) frame.phi_dismissed = p.dismissed;
       return send(frame);
     }
@@ -679,6 +688,7 @@
         else if (current !== p.body) els.body.value = p.body + "\n\n" + current;
         const dismissed = new Set(p.dismissed || []);
         state.held = { clientId: frame.ref, thread: p.thread, body: p.body, findings: findings, dismissed: dismissed };
+        if (p.anchor) setComposerAnchor(p.anchor);
         showComposerError("");
         renderPhiPanel(els.composerPhi, state.held, {
           verb: "sent", what: "the message", sendLabel: "Send anyway",
@@ -733,6 +743,7 @@
         p.node.classList.add("msg--failed");
         p.node.querySelector(".msg__state").textContent = "Not sent: " + frame.detail;
         if (!els.body.value) els.body.value = p.body;
+        if (p.anchor && frame.code !== "bad_anchor" && !state.anchor) setComposerAnchor(p.anchor);
         return;
       }
       if (frame.ref === "history") {
@@ -741,6 +752,34 @@
       }
       showComposerError(frame.detail);
     }
+
+    let anchorBox = null;
+    function setComposerAnchor(anchor) {
+      state.anchor = anchor;
+      if (!els.composer) return;
+      if (!anchorBox) {
+        anchorBox = el("p", "discussion__anchor small");
+        anchorBox.dataset.composerAnchor = "";
+        els.composer.insertBefore(anchorBox, els.body);
+      }
+      anchorBox.textContent = "";
+      anchorBox.hidden = !anchor;
+      if (!anchor) return;
+      anchorBox.appendChild(document.createTextNode("Annotating "));
+      anchorBox.appendChild(el("strong", null, anchor.label));
+      anchorBox.appendChild(document.createTextNode(": your message is the note. "));
+      const drop = el("button", "linklike small", "Remove");
+      drop.type = "button";
+      drop.setAttribute("aria-label", "Remove the annotation from this message");
+      drop.addEventListener("click", function () { setComposerAnchor(null); els.body.focus(); });
+      anchorBox.appendChild(drop);
+    }
+    document.addEventListener("consilium:annotate", function (ev) {
+      if (!els.composer || !ev.detail || !ev.detail.anchor) return;
+      setComposerAnchor({ anchor: ev.detail.anchor, label: ev.detail.label || "the media" });
+      els.composer.scrollIntoView({ block: "center" });
+      els.body.focus({ preventScroll: true });
+    });
 
     function showComposerError(text) {
       if (!els.error) return;
@@ -877,7 +916,12 @@
       meta.appendChild(el("span", "msg__state small muted", "Sending…"));
       node.appendChild(meta);
       node.appendChild(el("p", "msg__body msg__plain", body));
-      const pending = { thread: state.thread, body: body, node: node, dismissed: dismissed };
+      const anchor = state.anchor;
+      if (anchor) {
+        node.appendChild(el("p", "msg__anchor-row small muted", "On " + anchor.label));
+        setComposerAnchor(null);
+      }
+      const pending = { thread: state.thread, body: body, node: node, dismissed: dismissed, anchor: anchor };
       state.pending.set(clientId, pending);
       els.list.appendChild(node);
       els.empty.hidden = true;

@@ -164,6 +164,7 @@ async def test_send_acks_the_sender_and_broadcasts_message_new_to_everyone(discu
         "edited": None,
         "deleted": False,
         "client_id": "c-1",
+        "anchor": None,
     }
     assert (await frame_of(colleague, "message.new")) == new
     await owner.disconnect()

@@ -254,9 +254,10 @@ def test_case_discussion_tag_renders_the_panel_in_constant_queries(
     with django_assert_max_num_queries(len(few.captured_queries)):
         html = render_tag(discussion.case, discussion.colleague, access)
 
-    # Topics with their last ids, one page of messages with authors, and
-    # the unread badge of the base context processor.
-    assert len(few.captured_queries) <= 3
+    # Topics with their last ids, one page of messages with authors, the
+    # annotations drawn over the media, and the unread badge of the base
+    # context processor.
+    assert len(few.captured_queries) <= 4
 
     assert html.count('<li class="msg') == 30
     assert "# Imaging" in html and 'nonce="n0nce"' in html
