@@ -21,6 +21,7 @@ from cases.models import Case
 from cases.permissions import case_access
 from workspace import audit
 from workspace.events import broadcast_on_commit, case_group
+from workspace.markdown import rendered_ahead
 from workspace.models import Notification, User
 from workspace.services import PermissionDenied, ServiceError, notification_create
 
@@ -328,6 +329,7 @@ def _audit_data(message: Message) -> dict:
     }
 
 
+@rendered_ahead("body")
 @transaction.atomic
 def message_edit(
     *,

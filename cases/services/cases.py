@@ -27,6 +27,7 @@ from django.utils.text import slugify
 
 from workspace import audit
 from workspace.events import broadcast_on_commit, case_group
+from workspace.markdown import rendered_ahead
 from workspace.models import Membership, Notification, Specialty, User, Workspace
 from workspace.services import ServiceError, notification_create, require
 
@@ -275,6 +276,7 @@ def _announce(case: Case, **extra: Any) -> None:
 # --- Case lifecycle -------------------------------------------------------------------
 
 
+@rendered_ahead(*Case.MARKDOWN_FIELDS)
 @transaction.atomic
 def case_create(
     *,
@@ -349,6 +351,7 @@ def case_create(
     return case
 
 
+@rendered_ahead(lambda kw: [kw["changes"].get(f) for f in Case.MARKDOWN_FIELDS])
 @transaction.atomic
 def case_update(
     *,
