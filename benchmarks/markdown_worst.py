@@ -65,6 +65,10 @@ CORPUS: dict[str, str] = {
     "<a@ x6000": "'<a@' * 6000",
     "> - nested x3000": "'> - ' * 3000",
     "[a][ x5000": "'[a][' * 5000",
+    "\\```[{ x3333": "'\\\\```[{' * 3333",
+    "#newline x10000": "'#\\n' * 10000",
+    "# | + | rows x3333": "'# |\\n|\\n' * 3333",
+    ". blank 1. x3333 (long list)": "'.\\n\\n1. ' * 3333",
     "ordinary 20k": "('# Heading\\n\\nSome **bold** and _em_ text with a [link](https://example.org/x) '"
     " 'and `code`, mail a@example.org, see www.nice.org.uk.\\n\\n- one\\n- two\\n\\n') * 140",
 }

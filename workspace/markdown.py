@@ -44,6 +44,10 @@ process shares), so every call goes through one guard, :func:`_guard`:
 - A link's ``(destination "title")`` is looked for only up to the next
   ``[`` (Python-Markdown otherwise rescans to the end of the paragraph for
   every ``[text](``).
+- Python-Markdown's code-span finder, table test and fenced-code search and
+  bleach's tree walker are replaced by linear versions with the same
+  results (:class:`_BacktickProcessor`, :class:`_TableProcessor`,
+  :class:`_FenceSearch`, :class:`_TreeWalker`).
 - If the parser still runs out of stack, the text is shown as plain text.
 
 Rendering is also done once, before the write transaction that stores it
@@ -55,6 +59,7 @@ management commands alike.
 
 from __future__ import annotations
 
+import bisect
 import contextvars
 import html
 import re
@@ -65,8 +70,10 @@ from contextlib import contextmanager
 from functools import partial, wraps
 
 import markdown
+from bleach import html5lib_shim
 from bleach.linkifier import TLDS, LinkifyFilter
 from bleach.sanitizer import Cleaner
+from markdown.extensions.tables import PIPE_LEFT, PIPE_NONE, PIPE_RIGHT, TableProcessor
 from markdown.inlinepatterns import (
     BACKTICK_RE,
     IMAGE_LINK_RE,
@@ -152,7 +159,7 @@ _PROTOCOLS = "|".join(sorted(ALLOWED_PROTOCOLS | {"ftp"}))
 _TLDS = "|".join(sorted(TLDS, reverse=True))  # "com" before "co"
 URL_RE = re.compile(
     rf"""(?<!\()\(*                      # opening parentheses, from the first
-    (?<![\w@.-])\b                       # a word start, not inside a host
+    (?:(?<![\w@.-])|(?<=-)(?=(?:{_PROTOCOLS}):))\b  # a word start, or "-http:"
     (?:(?:{_PROTOCOLS}):/{{0,3}}(?:(?:\w{{1,64}}:)?\w{{1,64}}@)?)?
     (?:[\w-]{{1,63}}\.){{1,126}}(?:{_TLDS})(?::[0-9]{{1,5}})?(?!\.\w)\b
     (?:[/?][^\s{{}}|\\^`<>"]*)?          # path, query, fragment
@@ -205,6 +212,107 @@ class _LinkProcessor(_BoundedLinkMixin, LinkInlineProcessor):
 
 class _ImageProcessor(_BoundedLinkMixin, ImageInlineProcessor):
     pass
+
+
+class _TableProcessor(TableProcessor):
+    """Python-Markdown's table test without splitting the whole block.
+
+    The stock test splits and strips every line of the block, and is run again
+    on the rest of the block after each heading or rule is taken off its top:
+    quadratic in the number of lines. Same decision, first two rows only
+    (plus the pipe check of a one-column table, which stops at the first row
+    without one, and only runs when the separator row would pass).
+    """
+
+    def test(self, parent: etree.Element, block: str) -> bool:
+        first, newline, rest = block.partition("\n")
+        if not newline:
+            return False
+        header0 = first.strip(" ")
+        second = rest.partition("\n")[0].strip(" ")
+        self.border = PIPE_NONE
+        if header0.startswith("|"):
+            self.border |= PIPE_LEFT
+        if self.RE_END_BORDER.search(header0) is not None:
+            self.border |= PIPE_RIGHT
+        row0_len = len(self._split_row(header0))
+        row = self._split_row(second)
+        separator = len(row) == row0_len and set("".join(row)) <= set("|:- ")
+        if row0_len == 1 and self.border and separator:
+            for line in _lines(rest):
+                line = line.strip(" ")
+                if not (line.startswith("|") or self.RE_END_BORDER.search(line)):
+                    return False
+        elif row0_len <= 1 or not separator:
+            return False
+        self.separator = row
+        return True
+
+
+def _lines(text: str) -> Iterator[str]:
+    """``text.split("\\n")``, lazily."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
+
+
+_BACKTICK_RUN = re.compile(r"`+")
+
+
+class _BacktickProcessor(BacktickInlineProcessor):
+    """Python-Markdown's code spans, found without rescanning the text.
+
+    ``find_code_spans`` scans from each opening run of backticks to the end of
+    the text for a closing run of the same length (else the longest shorter
+    one), so unclosed runs made it quadratic. Here the runs are indexed once
+    per text: same results, a lookup per opening run. Texts change only
+    before the point being scanned (a code span becomes a placeholder), so an
+    index stays valid for every text that ends with the indexed tail.
+    """
+
+    def __init__(self, pattern: str) -> None:
+        super().__init__(pattern)
+        self._text = ""
+        self._starts: list[int] = []  # run start positions, in order
+        self._lengths: list[int] = []
+        self._by_length: dict[int, list[int]] = {}  # length -> run indices
+        self._longest: list[int] = []  # run index of the first longest run from i
+
+    def _index(self, text: str) -> None:
+        runs = [(m.start(), m.end() - m.start()) for m in _BACKTICK_RUN.finditer(text)]
+        self._text = text
+        self._starts = [start for start, _ in runs]
+        self._lengths = [length for _, length in runs]
+        self._by_length = {}
+        for i, (_, length) in enumerate(runs):
+            self._by_length.setdefault(length, []).append(i)
+        longest = [0] * (len(runs) + 1)
+        longest[len(runs)] = -1
+        for i in range(len(runs) - 1, -1, -1):
+            after = longest[i + 1]
+            keep = after >= 0 and self._lengths[after] > self._lengths[i]
+            longest[i] = after if keep else i
+        self._longest = longest
+
+    def find_code_spans(self, start: int, text: str) -> tuple[int, int | None]:
+        ticks = len(_BACKTICK_RUN.match(text, start).group())
+        after = start + ticks
+        tail = len(text) - after
+        if not self._text.endswith(text[after:]) or tail > len(self._text):
+            self._index(text)
+        shift = len(self._text) - len(text)
+        first = bisect.bisect_left(self._starts, after + shift)
+        same = self._by_length.get(ticks, [])
+        match = bisect.bisect_left(same, first)
+        if match < len(same):
+            return after, self._starts[same[match]] - shift
+        best = self._longest[first] if first < len(self._starts) else -1
+        if best >= 0 and 0 < self._lengths[best] < ticks:
+            longest = self._lengths[best]
+            return after - (ticks - longest), self._starts[best] - shift
+        return after + ticks, None
 
 
 _FENCE_OPEN = re.compile(r"^(?:~{3,}|`{3,})", re.MULTILINE)
@@ -264,7 +372,6 @@ _BACKTICK = re.compile(BACKTICK_RE)
 _ESCAPABLE = frozenset(markdown.Markdown().ESCAPED_CHARS)
 _CONTAINER = re.compile(r"[ ]{0,3}>[ ]?|[ \t]*(?:[-+*]|\d{1,9}[.)])[ \t]+")
 _RULE = re.compile(r"[ \t]*(?:[-*_][ \t]*)+")
-_find_code_spans = BacktickInlineProcessor(BACKTICK_RE).find_code_spans
 
 
 def _code_spans(text: str) -> Iterator[tuple[int, int]]:
@@ -274,7 +381,7 @@ def _code_spans(text: str) -> Iterator[tuple[int, int]]:
         if m.group(1):  # escaped backslashes before a backtick
             pos = m.end()
             continue
-        start, end = _find_code_spans(m.start(), text)
+        start, end = _renderer.code_spans.find_code_spans(m.start(), text)
         if end is None:
             pos = start
         else:
@@ -384,6 +491,11 @@ class _ConsiliumExtension(markdown.Extension):
         md.inlinePatterns.register(
             _ImageProcessor(IMAGE_LINK_RE, md), "image_link", 150
         )
+        md.inlinePatterns.register(_BacktickProcessor(BACKTICK_RE), "backtick", 190)
+        table = md.parser.blockprocessors["table"]
+        md.parser.blockprocessors.register(
+            _TableProcessor(md.parser, table.config), "table", 75
+        )
         fenced = md.preprocessors["fenced_code_block"]
         fenced.FENCED_BLOCK_RE = _FenceSearch(fenced.FENCED_BLOCK_RE)
         # After "inline" (20) so images already exist as elements.
@@ -396,8 +508,40 @@ def _set_link_attributes(attrs: dict, new: bool = False) -> dict:
     return attrs
 
 
+_EtreeWalker = html5lib_shim.getTreeWalker("etree")
+
+
+class _TreeWalker(_EtreeWalker):
+    """bleach's tree walker, finding a parent's position in O(1).
+
+    The stock walker looks each parent up among its own parent's children
+    with ``list.index`` on the way back up: quadratic for a list of thousands
+    of items. Positions are indexed once per parent element instead.
+    """
+
+    def __init__(self, tree) -> None:
+        super().__init__(tree)
+        self._positions: dict[int, dict[int, int]] = {}
+
+    def getParentNode(self, node):
+        if not isinstance(node, tuple):
+            return None
+        element, key, parents, flag = node
+        if flag == "text":
+            return (element, key, parents, None) if parents else element
+        parent = parents.pop()
+        if not parents:
+            return parent
+        grandparent = parents[-1]
+        positions = self._positions.get(id(grandparent))
+        if positions is None:
+            positions = {id(child): i for i, child in enumerate(grandparent)}
+            self._positions[id(grandparent)] = positions
+        return parent, positions[id(parent)], parents, None
+
+
 def _cleaner(tags: frozenset[str] | set[str]) -> Cleaner:
-    return Cleaner(
+    cleaner = Cleaner(
         tags=tags,
         attributes=ALLOWED_ATTRIBUTES,
         protocols=ALLOWED_PROTOCOLS,
@@ -417,6 +561,8 @@ def _cleaner(tags: frozenset[str] | set[str]) -> Cleaner:
             )
         ],
     )
+    cleaner.walker = _TreeWalker
+    return cleaner
 
 
 class _Renderer(threading.local):
@@ -436,6 +582,7 @@ class _Renderer(threading.local):
         )
         self.cleaner = _cleaner(ALLOWED_TAGS)
         self.inline_cleaner = _cleaner(INLINE_TAGS - {"br"})
+        self.code_spans = _BacktickProcessor(BACKTICK_RE)  # for _guard
 
 
 _renderer = _Renderer()

@@ -401,6 +401,10 @@ PATHOLOGICAL = {
     "indented list ladder": "".join("    " * i + "- x\n" for i in range(95)),
     "nested quotes": "> " * 10000,
     "quote and list chain": "> - " * 5000,
+    "escaped fence openers": "\\```[{" * 3333,
+    "heading lines": "#\n" * 10000,
+    "one-column table candidates": "# |\n|\n" * 3333,
+    "a list of thousands of items": ".\n\n1. " * 3333,
 }
 
 
