@@ -351,7 +351,17 @@ def case_create(
     return case
 
 
-@rendered_ahead(lambda kw: [kw["changes"].get(f) for f in Case.MARKDOWN_FIELDS])
+def _changed_markdown(kwargs: Mapping[str, Any]) -> list[str]:
+    """The Markdown texts ``case_update`` will store (rendered before it runs)."""
+    case, changes = kwargs["case"], kwargs["changes"]
+    return [
+        value
+        for name in Case.MARKDOWN_FIELDS
+        if (value := changes.get(name)) is not None and value != getattr(case, name)
+    ]
+
+
+@rendered_ahead(_changed_markdown)
 @transaction.atomic
 def case_update(
     *,
