@@ -23,6 +23,7 @@ from cases.permissions import case_access
 from cases.phi_gate import PHIFound, phi_gate
 from workspace import audit
 from workspace.events import broadcast_on_commit, case_group
+from workspace.markdown import rendered_ahead
 from workspace.models import Notification, User
 from workspace.services import PermissionDenied, ServiceError, notification_create
 
@@ -421,6 +422,7 @@ def _audit_data(message: Message) -> dict:
     }
 
 
+@rendered_ahead("body")
 @transaction.atomic
 def message_edit(
     *,

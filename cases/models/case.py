@@ -12,6 +12,7 @@ of showing one.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 
 from django.conf import settings
 from django.db import models
@@ -167,8 +168,8 @@ class Case(models.Model):
         update_fields = kwargs.get("update_fields")
         if update_fields is None:
             self.render_markdown_fields()
-        elif set(update_fields) & set(self.MARKDOWN_FIELDS):
-            self.render_markdown_fields()
+        elif changed := set(update_fields) & set(self.MARKDOWN_FIELDS):
+            self.render_markdown_fields(only=changed)
             kwargs["update_fields"] = {*update_fields, "rendered"}
         super().save(*args, **kwargs)
 
@@ -178,10 +179,20 @@ class Case(models.Model):
     def text_fields(self) -> dict[str, str]:
         return {name: getattr(self, name) or "" for name in self.TEXT_FIELDS}
 
-    def render_markdown_fields(self) -> None:
-        """Refresh ``rendered`` from the markdown fields."""
+    def render_markdown_fields(self, only: Collection[str] | None = None) -> None:
+        """Refresh ``rendered`` from the markdown fields (or just ``only``).
+
+        Services render the new text ahead of their transaction
+        (``workspace.markdown.rendered_ahead``), so here it is a lookup; the
+        fields not in ``only`` keep their current HTML.
+        """
+        current = self.rendered if self.rendered.get("_v") == RENDER_VERSION else {}
         rendered: dict[str, str | int] = {
-            name: render_markdown(getattr(self, name) or "")
+            name: (
+                current[name]
+                if only is not None and name not in only and name in current
+                else render_markdown(getattr(self, name) or "")
+            )
             for name in self.MARKDOWN_FIELDS
         }
         rendered["_v"] = RENDER_VERSION

@@ -8,13 +8,16 @@ case owner) before it is answered. The transitions live in
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
+from workspace.markdown import render_markdown
 from workspace.models import Specialty
 
 from .case import Case
@@ -83,6 +86,11 @@ class ConsultRequest(models.Model):
     recommendations = models.TextField(blank=True)
     follow_up = models.TextField(blank=True)
     decline_reason = models.TextField(blank=True)
+    # Safe HTML of the markdown fields above, rendered on save (see html()).
+    question_html = models.TextField(blank=True, editable=False)
+    impression_html = models.TextField(blank=True, editable=False)
+    recommendations_html = models.TextField(blank=True, editable=False)
+    follow_up_html = models.TextField(blank=True, editable=False)
     # True when accepting made the specialist a participant (so closing may end it).
     granted_access = models.BooleanField(default=False)
     # A viewer who accepts becomes a consultant; this role is restored after.
@@ -107,11 +115,46 @@ class ConsultRequest(models.Model):
             models.Index(fields=["status", "specialty"], name="consult_queue"),
         ]
 
+    MARKDOWN_FIELDS = ("question", "impression", "recommendations", "follow_up")
+
     def __str__(self) -> str:
         return f"Consult on {self.case}: {self.target_label}"
 
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        names = (
+            self.MARKDOWN_FIELDS
+            if update_fields is None
+            else [n for n in self.MARKDOWN_FIELDS if n in update_fields]
+        )
+        self.render_markdown_fields(names)
+        if update_fields is not None and names:
+            kwargs["update_fields"] = {*update_fields, *(f"{n}_html" for n in names)}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("consult_detail", args=[self.pk])
+
+    def render_markdown_fields(self, names: Iterable[str] = MARKDOWN_FIELDS) -> None:
+        """Set ``<name>_html`` from the markdown fields ``names``.
+
+        The services render the text ahead of their write transaction
+        (``workspace.markdown.rendered_ahead``), so this is a lookup there.
+        """
+        for name in names:
+            setattr(self, f"{name}_html", render_markdown(getattr(self, name) or ""))
+
+    def html(self, name: str) -> SafeString:
+        """The stored safe HTML of markdown field ``name``, for templates.
+
+        Only ever holds :func:`render_markdown` output (bleach allow-list).
+        A row stored before the field existed is rendered here, once per view,
+        until ``manage.py rerender_markdown`` fills it.
+        """
+        stored = getattr(self, f"{name}_html")
+        if not stored and (getattr(self, name) or "").strip():
+            stored = render_markdown(getattr(self, name))
+        return mark_safe(stored)  # noqa: S308
 
     @property
     def target_label(self) -> str:

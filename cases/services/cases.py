@@ -27,6 +27,7 @@ from django.utils.text import slugify
 
 from workspace import audit
 from workspace.events import broadcast_on_commit, case_group
+from workspace.markdown import rendered_ahead
 from workspace.models import Membership, Notification, Specialty, User, Workspace
 from workspace.services import ServiceError, notification_create, require
 from workspace.tasks import email_send
@@ -282,6 +283,7 @@ def _announce(case: Case, **extra: Any) -> None:
 # --- Case lifecycle -------------------------------------------------------------------
 
 
+@rendered_ahead(*Case.MARKDOWN_FIELDS)
 @transaction.atomic
 def case_create(
     *,
@@ -356,6 +358,17 @@ def case_create(
     return case
 
 
+def _changed_markdown(kwargs: Mapping[str, Any]) -> list[str]:
+    """The Markdown texts ``case_update`` will store (rendered before it runs)."""
+    case, changes = kwargs["case"], kwargs["changes"]
+    return [
+        value
+        for name in Case.MARKDOWN_FIELDS
+        if (value := changes.get(name)) is not None and value != getattr(case, name)
+    ]
+
+
+@rendered_ahead(_changed_markdown)
 @transaction.atomic
 def case_update(
     *,

@@ -46,6 +46,7 @@ from django.utils import timezone
 
 from workspace import audit
 from workspace.events import broadcast_on_commit, case_group
+from workspace.markdown import rendered_ahead
 from workspace.models import Notification, Specialty, User
 from workspace.services import PermissionDenied, ServiceError, notification_create
 
@@ -258,6 +259,7 @@ def _text(value: str, field: str, errors: dict[str, str], *, required=False) -> 
 # --- Request ------------------------------------------------------------------------
 
 
+@rendered_ahead("question", strip=True)
 @transaction.atomic
 def consult_request(
     *,
@@ -468,6 +470,7 @@ def consult_decline(
     return consult
 
 
+@rendered_ahead("impression", "recommendations", "follow_up", strip=True)
 @transaction.atomic
 def consult_answer(
     *,

@@ -19,14 +19,12 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import path
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from workspace import audit
 from workspace import services as workspace_services
 from workspace.audit import client_ip
 from workspace.email_addresses import user_lookup
-from workspace.markdown import render_markdown
 from workspace.models import Specialty, User
 from workspace.views import clinician_required
 
@@ -192,11 +190,6 @@ def _refuse(request: HttpRequest, consult, exc: workspace_services.ServiceError)
     return redirect(consult)
 
 
-def _markdown(text: str) -> str:
-    # render_markdown returns bleach-cleaned HTML (allow-list), safe to mark.
-    return mark_safe(render_markdown(text)) if text else ""  # noqa: S308
-
-
 def _detail(
     request: HttpRequest,
     consult: ConsultRequest,
@@ -219,10 +212,10 @@ def _detail(
             "case": consult.case,
             "events": events,
             "suggested": suggested,
-            "question_html": _markdown(consult.question),
-            "impression_html": _markdown(consult.impression),
-            "recommendations_html": _markdown(consult.recommendations),
-            "follow_up_html": _markdown(consult.follow_up),
+            "question_html": consult.html("question"),
+            "impression_html": consult.html("impression"),
+            "recommendations_html": consult.html("recommendations"),
+            "follow_up_html": consult.html("follow_up"),
             "decline_form": decline_form or DeclineForm(),
             "close_form": CloseForm(),
             "cancel_form": cancel_form or CancelForm(),
@@ -455,7 +448,7 @@ def consult_answer(request: HttpRequest, pk: int) -> HttpResponse:
             "case": consult.case,
             "form": form,
             "formset": formset,
-            "question_html": _markdown(consult.question),
+            "question_html": consult.html("question"),
         },
         status=400 if request.method == "POST" else 200,
     )

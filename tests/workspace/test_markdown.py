@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import json
 import random
 import re
+import subprocess
+import sys
 import threading
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +18,10 @@ from workspace.markdown import (
     ALLOWED_TAGS,
     INLINE_TAGS,
     LINK_REL,
+    MAX_BRACKET_DEPTH,
+    MAX_CONTAINER_DEPTH,
+    _guard,
+    prerendered,
     render_inline,
     render_markdown,
 )
@@ -356,3 +365,414 @@ def test_random_mixtures_of_hostile_fragments_render_inert():
         text = "".join(rng.choice(fragments) for _ in range(rng.randint(1, 15)))
         assert_inert(render_markdown(text), ALLOWED_TAGS)
         assert_inert(render_inline(text), INLINE_TAGS)
+
+
+# --- Bounded cost (issue 13) ------------------------------------------------------
+#
+# Every input up to the longest field (20,000 characters: case history and
+# notes; 10,000: messages and consult texts) must render in a fraction of a
+# second. No timing asserts: the cost is bounded deterministically (characters
+# the bracket matcher scans, the structure the guard hands to Markdown), and
+# the whole pipeline runs in a child process under a CPU limit that the old,
+# quadratic renderer exceeded several times over. Timings: benchmarks/
+# markdown_worst.py.
+
+PATHOLOGICAL = {
+    "dot-dash word (issue)": "a.-" * 6667,
+    "open brackets (issue)": "[" * 20000,
+    "nested brackets": "[" * 10000 + "]" * 10000,
+    "image openers": "![" * 10000,
+    "unclosed link texts": "[a " * 6666,
+    "unclosed destinations": "[a](" * 5000,
+    "unclosed titles": "[a]('b)" * 2857,
+    "backticks": "`" * 20000,
+    "code spans hiding brackets": "[`]`" * 5000,
+    "ampersands": "&" * 20000,
+    "one long word": "a" * 20000,
+    "long url host": "http://" + "a." * 9996,
+    "hyphenated word": "a-" * 10000,
+    "e-mail local parts": "a." * 9999 + "@",
+    "many near-emails": ("a." * 32 + "a@" + "a-" * 100 + " ") * 70,
+    "leading parentheses": "(" * 19995 + "a.com",
+    "trailing dots": "a.com/" + "." * 19994,
+    "unclosed fences": "```x\n" * 4000,
+    "nested lists on one line": "1. " * 6666,
+    "nested bullets": "+ " * 10000,
+    "indented list ladder": "".join("    " * i + "- x\n" for i in range(95)),
+    "nested quotes": "> " * 10000,
+    "quote and list chain": "> - " * 5000,
+    "escaped fence openers": "\\```[{" * 3333,
+    "heading lines": "#\n" * 10000,
+    "one-column table candidates": "# |\n|\n" * 3333,
+    "a list of thousands of items": ".\n\n1. " * 3333,
+}
+
+
+_ROOT = str(Path(__file__).resolve().parents[2])
+CPU_SECONDS = 5  # per input, both renderers; the old ones took 10 s to minutes
+
+# Renders the named inputs in turn, each under a CPU limit of CPU_SECONDS more
+# than the process has used so far, printing each name once both renderers
+# are done with it. The soft RLIMIT_CPU kills the process (SIGXCPU) there.
+_CHILD = """
+import json, math, resource, sys
+sys.path.insert(0, {root!r})
+from tests.workspace.test_markdown import PATHOLOGICAL
+from workspace.markdown import render_inline, render_markdown
+for name in json.loads(sys.argv[1]):
+    used = resource.getrusage(resource.RUSAGE_SELF).ru_utime
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    resource.setrlimit(resource.RLIMIT_CPU, (math.ceil(used) + {seconds}, hard))
+    render_markdown(PATHOLOGICAL[name])
+    render_inline(PATHOLOGICAL[name])
+    print(name, flush=True)
+"""
+
+
+def _run_child(code: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def within_budget() -> dict[str, bool]:
+    """Name → rendered within its CPU budget (one child; restarted on a kill)."""
+    code = _CHILD.format(root=_ROOT, seconds=CPU_SECONDS)
+    results: dict[str, bool] = {}
+    remaining = sorted(PATHOLOGICAL)
+    while remaining:
+        done = _run_child(code, json.dumps(remaining))
+        finished = done.stdout.splitlines()
+        results.update(dict.fromkeys(finished, True))
+        remaining = remaining[len(finished) :]
+        if remaining:  # killed (or failed) on the first unfinished input
+            results[remaining.pop(0)] = False
+    return results
+
+
+@pytest.mark.parametrize("name", sorted(PATHOLOGICAL))
+def test_pathological_input_renders_within_a_cpu_budget(name, within_budget):
+    assert within_budget[name], f"{name!r} used more than {CPU_SECONDS} CPU s"
+
+
+def test_the_cpu_budget_kills_the_old_quadratic_linkifier():
+    """The budget is tight enough to catch the bug it guards against."""
+    code = (
+        "import resource, bleach\n"
+        f"resource.setrlimit(resource.RLIMIT_CPU, ({CPU_SECONDS}, {CPU_SECONDS} + 1))\n"
+        "bleach.linkify('a.-' * 6667, parse_email=True)\n"
+    )
+    done = _run_child(code)
+
+    assert done.returncode != 0
+
+
+@pytest.fixture
+def bracket_scans(monkeypatch):
+    """Characters Python-Markdown's bracket and link matchers are handed."""
+    from markdown.inlinepatterns import LinkInlineProcessor
+
+    scanned = {"text": 0, "link": 0}
+    get_text, get_link = LinkInlineProcessor.getText, LinkInlineProcessor.getLink
+
+    def counting_text(self, data, index):
+        result = get_text(self, data, index)
+        scanned["text"] += result[1] - index
+        return result
+
+    def counting_link(self, data, index):
+        scanned["link"] += len(data) - index
+        return get_link(self, data, index)
+
+    monkeypatch.setattr(LinkInlineProcessor, "getText", counting_text)
+    monkeypatch.setattr(LinkInlineProcessor, "getLink", counting_link)
+    return scanned
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "open brackets (issue)",
+        "nested brackets",
+        "image openers",
+        "unclosed link texts",
+        "unclosed destinations",
+        "unclosed titles",
+        "code spans hiding brackets",
+    ],
+)
+def test_bracket_matching_scans_each_character_a_bounded_number_of_times(
+    name, bracket_scans
+):
+    text = PATHOLOGICAL[name]
+
+    render_markdown(text)
+
+    # Unbounded, each "[" rescans to the end of the paragraph: ~n²/2.
+    assert bracket_scans["text"] <= 4 * MAX_BRACKET_DEPTH * len(text)
+    assert bracket_scans["link"] <= 4 * len(text)
+
+
+def test_guard_leaves_markdown_a_bounded_structure():
+    for text in PATHOLOGICAL.values():
+        guarded = _guard(text)
+        depth = deepest = 0
+        for char in guarded:
+            if char == "[":
+                depth += 1
+                deepest = max(deepest, depth)
+            elif char == "]":
+                depth = max(depth - 1, 0)
+        assert deepest <= MAX_BRACKET_DEPTH
+        for line in guarded.split("\n"):
+            markers = re.match(
+                r"(?:[ ]{0,3}>[ ]?|[ \t]*(?:[-+*]|\d+[.)])[ \t]+)*", line
+            )
+            assert markers.group().count(">") + len(
+                re.findall(r"(?:^|\s)(?:[-+*]|\d+[.)])(?=\s)", markers.group())
+            ) <= MAX_CONTAINER_DEPTH or re.fullmatch(r"[ \t]*(?:[-*_][ \t]*)+", line)
+
+
+def test_neutralised_characters_show_exactly_as_typed():
+    text = "[" * 30 + "x" + "]" * 30 + " `[[[[[[[y]]]]]]]` " + "[open"
+    html = render_markdown(text)
+
+    assert html == f"<p>{'[' * 30}x{']' * 30} <code>[[[[[[[y]]]]]]]</code> [open</p>"
+    assert render_markdown("> " * 40 + "deep").count("<blockquote>") == (
+        MAX_CONTAINER_DEPTH
+    )
+    assert "&gt; " * (40 - MAX_CONTAINER_DEPTH) + "deep" in render_markdown(
+        "> " * 40 + "deep"
+    )
+
+
+def test_stand_in_characters_in_the_input_cannot_forge_markup():
+    html = render_markdown("\ue000x\ue001(http://example.org) \ue002 \ue007")
+
+    # Not restored as "[x](...)": no Markdown link, only the linkified URL.
+    assert ">x</a>" not in html
+    assert html.startswith("<p>\ufffdx\ufffd(<a href=")
+    assert not set(html) & {chr(c) for c in range(0xE000, 0xE008)}
+
+
+def test_ordinary_markdown_keeps_its_links_and_structure_under_the_guard():
+    text = (
+        "See [NICE [NG1]](https://example.org/ng1_(2024)) and ![x-ray][cxr].\n\n"
+        "[cxr]: https://example.org/cxr.png\n\n"
+        "1. one\n    - nested\n        - deeper\n\n> quoted\n> > twice\n\n"
+        "- - -\n\nmail a.b@example.co.uk or www.example.com/path?x=1."
+    )
+    html = render_markdown(text)
+
+    assert '<a href="https://example.org/ng1_(2024)"' in html
+    assert ">NICE [NG1]</a>" in html
+    assert '<a href="https://example.org/cxr.png"' in html
+    assert html.count("<ul>") == 2 and html.count("<blockquote>") == 2
+    assert "<hr>" in html
+    assert 'href="mailto:a.b@example.co.uk"' in html
+    assert 'href="http://www.example.com/path?x=1"' in html
+
+
+# --- Rendered ahead of the write transaction --------------------------------------
+
+
+def test_prerendered_texts_are_looked_up_not_rendered_again(monkeypatch):
+    import workspace.markdown as md
+
+    calls: list[str] = []
+    real = md._render
+    monkeypatch.setattr(
+        md, "_render", lambda text, c: calls.append(text) or real(text, c)
+    )
+
+    with prerendered(["**a**", "", None]):
+        first = render_markdown("**a**")
+        second = render_markdown("**a**")
+    after = render_markdown("**a**")
+
+    assert first == second == after == "<p><strong>a</strong></p>"
+    assert calls == ["**a**", "**a**"]  # once ahead, once after the block
+
+
+@pytest.fixture
+def render_order(monkeypatch):
+    """Records "render" and each write statement, in order."""
+    from django.db import connection
+
+    import workspace.markdown as md
+
+    events: list[str] = []
+    real = md._render
+
+    def recording(text, cleaner):
+        events.append("render")
+        return real(text, cleaner)
+
+    def log_sql(execute, sql, params, many, context):
+        verb = sql.lstrip().split(" ", 1)[0].upper()
+        if verb in {"INSERT", "UPDATE", "DELETE", "SAVEPOINT"}:
+            events.append(verb)
+        return execute(sql, params, many, context)
+
+    monkeypatch.setattr(md, "_render", recording)
+    with connection.execute_wrapper(log_sql):
+        yield events
+
+
+def _renders_only_before_writes(events: list[str]) -> bool:
+    writes = [i for i, event in enumerate(events) if event != "render"]
+    renders = [i for i, event in enumerate(events) if event == "render"]
+    return bool(writes) and bool(renders) and max(renders) < min(writes)
+
+
+def _autosave_form(**fields):
+    from workspace.models import Specialty
+
+    data = {
+        "title": "Annular rash after a camping trip",
+        "specialty": Specialty.objects.get(name="Dermatology").pk,
+        "age_band": "30–39",
+        "sex": "female",
+        "presenting_complaint": "Expanding red ring on the thigh.",
+        "history": "",
+        "examination": "",
+        "investigations": "",
+        "working_notes": "",
+        "tags": "",
+        "visibility": "private",
+        "workspace": "",
+    }
+    data.update(fields)
+    return data
+
+
+@pytest.mark.django_db
+def test_autosave_of_the_issue_input_saves_with_its_html(
+    clinician, client_for, render_order
+):
+    from django.urls import reverse
+
+    from cases.models import Case
+
+    client = client_for(clinician)
+    history = "a.-" * 3334
+
+    created = client.post(reverse("case_create_autosave"), _autosave_form())
+    render_order.clear()
+    saved = client.post(created.json()["autosave_url"], _autosave_form(history=history))
+
+    assert created.status_code == 201
+    assert saved.status_code == 200, saved.content[:300]
+    case = Case.objects.get()
+    assert case.history == history
+    assert case.rendered["history"] == f"<p>{history}</p>"
+    assert case.html("history") == f"<p>{history}</p>"
+    # The changed field was rendered once, before the transaction's first write.
+    assert render_order.count("render") == 1
+    assert _renders_only_before_writes(render_order)
+
+
+@pytest.mark.django_db
+def test_case_services_render_before_their_transaction(clinician, render_order):
+    from cases.services import cases as services
+
+    case = services.case_create(
+        owner=clinician, title="Draft", history="**h**", working_notes="_w_"
+    )
+    assert _renders_only_before_writes(render_order)
+    assert case.rendered["history"] == "<p><strong>h</strong></p>"
+
+    render_order.clear()
+    case = services.case_update(
+        case=case, by=clinician, changes={"examination": "~~x~~"}, autosave=True
+    )
+
+    assert render_order.count("render") == 1
+    assert _renders_only_before_writes(render_order)
+    case.refresh_from_db()
+    assert case.rendered["examination"] == "<p><del>x</del></p>"
+    assert case.rendered["history"] == "<p><strong>h</strong></p>"  # kept
+
+
+@pytest.mark.django_db
+def test_consults_store_their_html_rendered_before_the_transaction(
+    make_clinician, make_case, render_order, monkeypatch
+):
+    from django.test import Client
+    from django.urls import reverse
+
+    import workspace.markdown as md
+    from cases.models import Case, ConsultRequest
+    from cases.services import consults as svc
+    from workspace.models import Specialty
+
+    owner = make_clinician("owner")
+    derm = make_clinician("derm", specialties=["Dermatology"])
+    case = make_case(owner, title="Scaly plaques", status=Case.Status.PUBLISHED)
+    render_order.clear()
+
+    consult = svc.consult_request(
+        case=case,
+        by=owner,
+        question="  Psoriasis **or** eczema?  ",
+        specialty=Specialty.objects.get(name="Dermatology"),
+    )
+
+    assert render_order.count("render") == 1
+    assert _renders_only_before_writes(render_order)
+    stored = ConsultRequest.objects.get(pk=consult.pk)
+    assert stored.question_html == "<p>Psoriasis <strong>or</strong> eczema?</p>"
+
+    svc.consult_accept(consult=consult, by=derm)
+    render_order.clear()
+    svc.consult_answer(
+        consult=consult, by=derm, impression="Plaque *psoriasis*", follow_up="2 weeks"
+    )
+    assert render_order.count("render") == 2
+    assert _renders_only_before_writes(render_order)
+    stored.refresh_from_db()
+    assert stored.impression_html == "<p>Plaque <em>psoriasis</em></p>"
+    assert stored.follow_up_html == "<p>2 weeks</p>"
+    assert stored.recommendations_html == ""
+
+    # The consult page prints the stored HTML: a GET renders nothing.
+    def refuse(text, cleaner):
+        raise AssertionError(f"rendered on a GET: {text!r}")
+
+    monkeypatch.setattr(md, "_render", refuse)
+    client = Client()
+    client.force_login(owner)
+    page = client.get(reverse("consult_detail", args=[consult.pk]))
+    assert page.status_code == 200
+    assert "Plaque <em>psoriasis</em>" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_rerender_markdown_fills_rows_stored_without_html(make_clinician, make_case):
+    from django.core.management import call_command
+
+    from cases.models import Case, ConsultRequest
+    from cases.services import consults as svc
+    from workspace.models import Specialty
+
+    owner = make_clinician("owner")
+    case = make_case(owner, title="Scaly plaques", status=Case.Status.PUBLISHED)
+    consult = svc.consult_request(
+        case=case,
+        by=owner,
+        question="Psoriasis **or** eczema?",
+        specialty=Specialty.objects.get(name="Dermatology"),
+    )
+    ConsultRequest.objects.filter(pk=consult.pk).update(question_html="")
+    Case.objects.filter(pk=case.pk).update(rendered={})
+
+    call_command("rerender_markdown", stdout=io.StringIO())
+
+    consult.refresh_from_db()
+    case.refresh_from_db()
+    assert consult.question_html == "<p>Psoriasis <strong>or</strong> eczema?</p>"
+    assert set(case.rendered) == {*Case.MARKDOWN_FIELDS, "_v"}
