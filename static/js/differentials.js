@@ -521,6 +521,10 @@
         consultPanels.forEach(function (p) { if (String(p.caseId) === String(frame.case)) p.refresh(); });
       } else if (frame.type === "finding.added" || frame.type === "finding.updated") {
         panels.forEach(function (p) { if (String(p.caseId) === String(frame.case)) p.refresh(); });
+      } else if (frame.type === "media.updated") {
+        // A finding's case copy shows once it is reviewed, released and ready;
+        // those steps are announced as media changes, so findings follow them.
+        panels.forEach(function (p) { if (p.root.querySelector("[data-finding]")) p.refresh(); });
       } else if (frame.type === "hello") {
         // After a (re)connect, anything may have changed while we were away.
         panels.forEach(function (p) { p.refresh(); });

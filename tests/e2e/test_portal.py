@@ -188,11 +188,18 @@ def test_patient_sends_video_and_tiktok_clinician_attaches_patient_sees_it(
     assert finding.asset is not None and finding.asset_id != video.asset_id
 
     # The colleague's open case page shows the finding under the entry, live,
-    # with its de-identified video; nothing names the patient.
+    # but not its video until the clinician has reviewed the faces in it.
     finding_row = watcher.locator(
         ".finding", has_text="Linear vesicles after gardening"
     )
     expect(finding_row).to_be_visible(timeout=LIVE)
+    expect(finding_row.locator("img")).to_have_count(0)
+    clinician.reload()
+    clinician.get_by_role("link", name="review it before the case sees it").click()
+    clinician.get_by_role("button", name="Blur and release to the case").click()
+
+    # Released: the de-identified video reaches the open page live; nothing
+    # names the patient.
     expect(finding_row.locator("img")).to_be_visible(timeout=LIVE)
     expect(watcher.locator("main")).not_to_contain_text(pat.display_name)
     expect(watcher.locator("main")).not_to_contain_text("after gardening, filmed")
