@@ -28,12 +28,18 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping
 
+from django.db import transaction
+
+from workspace import audit
+from workspace.models import User
+
 from ..models import (
     Case,
     DiagnosisScore,
     Differential,
     DifferentialRound,
     DifferentialVote,
+    TrackRecordPreference,
 )
 
 __all__ = [
@@ -43,6 +49,7 @@ __all__ = [
     "case_scores_compute",
     "log_score",
     "score_forecasts",
+    "track_record_show_set",
 ]
 
 LOG_CLIP = 0.01
@@ -130,3 +137,20 @@ def case_scores_compute(case: Case) -> list[DiagnosisScore]:
             )
         )
     return DiagnosisScore.objects.bulk_create(scores)
+
+
+@transaction.atomic
+def track_record_show_set(
+    *, user: User, shown: bool, ip: str | None = None
+) -> TrackRecordPreference:
+    """Show (or hide again) ``user``'s track record to colleagues; audited."""
+    preference, _ = TrackRecordPreference.objects.update_or_create(
+        user=user, defaults={"shown": shown}
+    )
+    audit.record(
+        actor=user,
+        verb="track_record.show" if shown else "track_record.hide",
+        target=user,
+        ip=ip,
+    )
+    return preference

@@ -415,7 +415,7 @@ def _detail(
             ),
             "resolve_form": resolve_form
             or (
-                ResolveForm()
+                ResolveForm(case=case)
                 if access.can_edit and case.status == Case.Status.PUBLISHED
                 else None
             ),
@@ -437,13 +437,14 @@ def case_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     case, access = case_get_for(request.user, pk)
     if not access.can_edit:
         raise PermissionDenied("You can't resolve this case.")
-    form = ResolveForm(request.POST)
+    form = ResolveForm(request.POST, case=case)
     if form.is_valid():
         try:
             services.case_resolve(
                 case=case,
                 by=request.user,
                 final_diagnosis=form.cleaned_data["final_diagnosis"],
+                confirmed=form.cleaned_data["confirmed"],
                 dismissed=dismissed_keys(request.POST),
                 ip=client_ip(request),
             )
