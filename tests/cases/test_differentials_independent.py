@@ -61,16 +61,16 @@ def trio(make_clinician, make_case):
     return type(
         "Trio",
         (),
-        dict(
-            case=case,
-            ana=ana,
-            ben=ben,
-            cy=cy,
-            viewer=viewer,
-            outsider=outsider,
-            psoriasis=psoriasis,
-            eczema=eczema,
-        ),
+        {
+            "case": case,
+            "ana": ana,
+            "ben": ben,
+            "cy": cy,
+            "viewer": viewer,
+            "outsider": outsider,
+            "psoriasis": psoriasis,
+            "eczema": eczema,
+        },
     )
 
 

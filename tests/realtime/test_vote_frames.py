@@ -42,7 +42,9 @@ def blind_case(make_clinician, make_case):
     dx.differential_vote(differential=entry, by=early, likelihood=60)
     dx.differential_round_submit(case=case, by=early)
     return type(
-        "Blind", (), dict(case=case, owner=owner, early=early, late=late, entry=entry)
+        "Blind",
+        (),
+        {"case": case, "owner": owner, "early": early, "late": late, "entry": entry},
     )
 
 
