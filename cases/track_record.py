@@ -171,10 +171,13 @@ def calibration_svg(
     )
     ticks = format_html_join(
         "",
-        '<line class="cal-grid" x1="{0}" y1="{2}" x2="{0}" y2="{3}"></line>'
-        '<line class="cal-grid" x1="{2}" y1="{1}" x2="{3}" y2="{1}"></line>'
-        '<text class="cal-tick" x="{0}" y="{4}" text-anchor="middle">{5}</text>'
-        '<text class="cal-tick" x="{6}" y="{1}" text-anchor="end" '
+        '<line class="cal-grid" x1="{0}" y1="{2}" x2="{0}" y2="{3}"'
+        ' stroke="#d0d5dd"></line>'
+        '<line class="cal-grid" x1="{2}" y1="{1}" x2="{3}" y2="{1}"'
+        ' stroke="#d0d5dd"></line>'
+        '<text class="cal-tick" x="{0}" y="{4}" text-anchor="middle" '
+        'font-size="11" fill="#475467">{5}</text>'
+        '<text class="cal-tick" x="{6}" y="{1}" text-anchor="end" font-size="11" fill="#475467" '
         'dominant-baseline="middle">{5}</text>',
         (
             (
@@ -192,7 +195,7 @@ def calibration_svg(
     points = format_html_join(
         "",
         '<circle class="cal-point" cx="{}" cy="{}" r="{}" data-bin="{}" '
-        'data-count="{}"><title>{}: {} estimates, observed {}%</title></circle>',
+        'data-count="{}" fill="#1d4ed8" fill-opacity="0.8"><title>{}: {} estimates, observed {}%</title></circle>',
         (
             (
                 _x(b.predicted),
@@ -217,13 +220,13 @@ def calibration_svg(
         'xmlns="http://www.w3.org/2000/svg" data-points="{n}">'
         '<title id="{id}-title">{title}</title><desc id="{id}-desc">{desc}</desc>'
         '<rect class="cal-frame" x="{p}" y="{p}" width="{inner}" height="{inner}" '
-        'fill="none"></rect>{ticks}'
+        'fill="none" stroke="#98a2b3"></rect>{ticks}'
         '<line class="cal-diagonal" x1="{x0}" y1="{y0}" x2="{x1}" y2="{y1}" '
-        'stroke-dasharray="4 4" data-reference="perfect"></line>'
-        '<path class="cal-line" d="{path}" fill="none"></path>{points}'
-        '<text class="cal-axis" x="{mid}" y="{s}" dy="-4" text-anchor="middle">'
-        "Your likelihood (%)</text>"
-        '<text class="cal-axis" x="12" y="{mid}" text-anchor="middle" '
+        'stroke="#667085" stroke-dasharray="4 4" data-reference="perfect"></line>'
+        '<path class="cal-line" d="{path}" fill="none" stroke="#1d4ed8" stroke-width="1.5"></path>{points}'
+        '<text class="cal-axis" x="{mid}" y="{s}" dy="-4" text-anchor="middle" font-size="12" fill="#344054">'
+        "Likelihood given (%)</text>"
+        '<text class="cal-axis" x="12" y="{mid}" text-anchor="middle" font-size="12" fill="#344054" '
         'transform="rotate(-90 12 {mid})">Diagnosis confirmed (%)</text></svg>',
         id=element_id,
         s=SIZE,
