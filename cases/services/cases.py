@@ -809,6 +809,7 @@ def participant_invite(
     participant = CaseParticipant.objects.create(
         case=case, user=invitee, role=role, added_by=by
     )
+    JoinRequest.objects.filter(case=case, user=invitee).delete()
     notification_create(
         user=invitee,
         kind=Notification.Kind.CASE_INVITE,

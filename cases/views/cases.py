@@ -33,7 +33,7 @@ from ..forms import (
     ResolveForm,
     RoleForm,
 )
-from ..models import Case, CaseInvitation, CaseParticipant, Tag
+from ..models import Case, CaseInvitation, CaseParticipant, JoinRequest, Tag
 from ..permissions import CaseAccess
 from ..search import cases_search
 from ..selectors import Feed, case_get_for
@@ -408,6 +408,15 @@ def _detail(
             "participants": participants,
             "my_participation": my_participation,
             "invite_form": invite_form or (InviteForm() if access.can_manage else None),
+            "join_requests": (
+                list(
+                    JoinRequest.objects.filter(case=case)
+                    .exclude(user__case_participations__case=case)
+                    .select_related("user")
+                )
+                if access.can_manage
+                else []
+            ),
             "pending_invitations": (
                 list(case.invitations.filter(status=CaseInvitation.Status.PENDING))
                 if access.can_manage

@@ -562,3 +562,22 @@ def test_non_participant_sees_why_and_asks_to_join(trio, client_for):
 def test_participants_cannot_ask_to_join(trio):
     with pytest.raises(ServiceError, match="already take part"):
         case_services.case_join_request(case=trio.case, by=trio.viewer)
+
+
+def test_owner_sees_join_requests_until_the_requester_is_added(trio, client_for):
+    case_services.case_join_request(case=trio.case, by=trio.outsider, message="Keen")
+    page = client_for(trio.ana).get(reverse("case_detail", args=[trio.case.pk]))
+    html = page.content.decode()
+    assert "Asked to join" in html and "Oz Side" in html and "Keen" in html
+    assert (
+        "Asked to join"
+        not in client_for(trio.ben)
+        .get(reverse("case_detail", args=[trio.case.pk]))
+        .content.decode()
+    )
+    case_services.participant_invite(
+        case=trio.case, by=trio.ana, invitee=trio.outsider, role=Role.CONSULTANT
+    )
+    assert not JoinRequest.objects.exists()
+    html = client_for(trio.ana).get(reverse("case_detail", args=[trio.case.pk]))
+    assert "Asked to join" not in html.content.decode()
