@@ -520,6 +520,11 @@ def _publish_locked(
     kept = sorted({finding_key(f) for f in findings} & given)
     case.status = Case.Status.PUBLISHED
     case.published_at = now
+    if case.visibility == Case.Visibility.COMMUNITY:
+        # Independent differentials by default for community cases (drafts
+        # usually start private, before their visibility is chosen); the
+        # owner can turn it off on the differential panel.
+        case.independent = True
     case.phi_scan = _scan_record(findings, given)
     case.phi_dismissed = kept
     case.phi_scanned_at = now
@@ -536,6 +541,7 @@ def _publish_locked(
             "deid_attestation",
             "attested_by",
             "attested_at",
+            "independent",
             "updated",
         ]
     )

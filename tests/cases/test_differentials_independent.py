@@ -581,3 +581,31 @@ def test_owner_sees_join_requests_until_the_requester_is_added(trio, client_for)
     assert not JoinRequest.objects.exists()
     html = client_for(trio.ana).get(reverse("case_detail", args=[trio.case.pk]))
     assert "Asked to join" not in html.content.decode()
+
+
+@pytest.mark.parametrize(
+    "visibility, expected",
+    [(Case.Visibility.COMMUNITY, True), (Case.Visibility.WORKSPACE, False)],
+)
+def test_publishing_to_the_community_turns_independent_mode_on(
+    make_clinician, make_workspace, visibility, expected
+):
+    owner = make_clinician()
+    workspace = make_workspace("Skin unit", members={owner: "owner"})
+    draft = case_services.case_create(
+        owner=owner,
+        title="Itchy annular plaques",
+        specialty=Specialty.objects.get(name="Dermatology"),
+        age_band="40–49",
+        presenting_complaint="Itchy rings on the trunk for a month.",
+    )
+    assert draft.independent is False  # drafts start private
+    case_services.case_update(
+        case=draft,
+        by=owner,
+        changes={"visibility": visibility, "workspace": workspace},
+    )
+    published = case_services.case_publish(
+        case=draft, by=owner, attestation="De-identified."
+    )
+    assert published.independent is expected
