@@ -481,6 +481,7 @@ def test_profile_shows_own_track_record(trio, client_for):
     _resolved(trio)
     html = client_for(trio.ana).get(reverse("profile")).content.decode()
     assert "Diagnostic track record" in html and "calibration-plot" in html
+    assert "Dermatology: 1 case, Brier" in html
 
 
 def test_track_record_page_query_count_is_constant(
