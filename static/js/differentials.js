@@ -560,7 +560,12 @@
         panels.forEach(function (p) { p.applyFrame(frame); });
       } else if (frame.type === "case.updated") {
         caseStatus(frame);
-        panels.forEach(function (p) { if (String(p.caseId) === String(frame.case)) p.refresh(); });
+        // Autosaves announce case.updated too: re-fetch only when the status moved.
+        panels.forEach(function (p) {
+          if (String(p.caseId) !== String(frame.case)) return;
+          const wrap = p.live.querySelector("[data-dx-version]");
+          if (!wrap || wrap.dataset.caseStatus !== frame.status) p.refresh();
+        });
       } else if (frame.type === "consult.updated") {
         consultPanels.forEach(function (p) { if (String(p.caseId) === String(frame.case)) p.refresh(); });
       } else if (frame.type === "finding.added" || frame.type === "finding.updated") {
