@@ -13,8 +13,11 @@ from .models import (
     CaseInvitation,
     CaseParticipant,
     ConsultRequest,
+    DiagnosisScore,
     Differential,
+    DifferentialRound,
     FindingLink,
+    JoinRequest,
     Submission,
     Tag,
 )
@@ -159,6 +162,25 @@ class DifferentialAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     search_fields = ["label", "case__title"]
     list_select_related = ["case", "proposed_by"]
+
+
+@admin.register(DifferentialRound)
+class DifferentialRoundAdmin(ReadOnlyAdmin):
+    list_display = ["case", "voter", "submitted"]
+    list_select_related = ["case", "voter"]
+
+
+@admin.register(DiagnosisScore)
+class DiagnosisScoreAdmin(ReadOnlyAdmin):
+    list_display = ["user", "case", "specialty", "brier", "log_score", "top1"]
+    list_filter = ["specialty", "top1"]
+    list_select_related = ["user", "case", "specialty"]
+
+
+@admin.register(JoinRequest)
+class JoinRequestAdmin(ReadOnlyAdmin):
+    list_display = ["case", "user", "created"]
+    list_select_related = ["case", "user"]
 
 
 @admin.register(ConsultRequest)

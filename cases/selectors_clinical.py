@@ -16,12 +16,28 @@ each group, by mean (highest first, unvoted entries after voted ones), then by
 the working order (``position``) the owner and collaborators curate. Votes are
 shown only in aggregate, except each viewer's own vote and the proposer's
 estimate.
+
+Independent mode (``Case.independent``): until a viewer has submitted their
+own round (:class:`~cases.models.DifferentialRound`), or the owner revealed
+the consensus, or the case is resolved, :func:`consensus_hidden` is true for
+them and every surface shows them the entries in working order with only
+their own votes: no mean, spread, voter count, proposer's estimate, pooled
+score or consensus order (:meth:`RankedDifferential.as_blind_payload`).
+
+Pooled ranking (independent cases): a Borda count over the submitted
+rounds. In each round the entries the voter rated are ranked by their
+likelihood; with ``k`` rated entries the first gets ``k`` points, the next
+``k − 1`` … the last 1, tied entries sharing the average of their places'
+points. ``pooled`` is the sum over rounds; ``pooled_rank`` orders entries
+by it (ties share the better rank). It is shown beside mean ± SD, which
+keeps using everyone's current votes.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +53,7 @@ from .models import (
     CaseParticipant,
     ConsultRequest,
     Differential,
+    DifferentialRound,
     DifferentialVote,
     RankingSnapshot,
 )
@@ -46,7 +63,10 @@ from .selectors_findings import findings_for_case
 __all__ = [
     "ConsultAccess",
     "RankedDifferential",
+    "blind_payload",
+    "borda",
     "consensus",
+    "consensus_hidden",
     "consult_access",
     "consult_get_for",
     "consults_for_case",
@@ -56,6 +76,7 @@ __all__ = [
     "differential_ranking",
     "ranking_history",
     "ranking_payload",
+    "round_voters",
     "specialty_ids_of",
 ]
 
@@ -86,6 +107,8 @@ class RankedDifferential:
     voters: int
     proposer_estimate: int | None
     my_vote: int | None = None
+    pooled: float | None = None
+    pooled_rank: int | None = None
     trend: list[float] = field(default_factory=list)
     findings: list[Any] = field(default_factory=list)
 
@@ -128,9 +151,25 @@ class RankedDifferential:
             "voters": self.voters,
             "proposer": _person(d.proposed_by),
             "proposer_estimate": self.proposer_estimate,
+            "pooled": self.pooled,
+            "pooled_rank": self.pooled_rank,
             "consult": d.consult_id,
             "decided_by": _person(d.decided_by),
             "decided_at": d.decided_at.isoformat() if d.decided_at else None,
+        }
+
+    def as_blind_payload(self) -> dict[str, Any]:
+        """The entry without anything that reveals others' votes (for people
+        who have not submitted their independent round). ``rank`` is the
+        working position, since the consensus order would give it away."""
+        return {
+            **self.as_payload(),
+            "mean": None,
+            "spread": None,
+            "voters": None,
+            "proposer_estimate": None,
+            "pooled": None,
+            "pooled_rank": None,
         }
 
     def as_snapshot(self) -> dict[str, Any]:
@@ -144,6 +183,52 @@ class RankedDifferential:
             "spread": self.spread,
             "voters": self.voters,
         }
+
+
+def borda(rounds: list[dict[int, int]]) -> dict[int, float]:
+    """Borda points per entry id over rounds of likelihoods (module docstring)."""
+    points: dict[int, float] = defaultdict(float)
+    for likelihoods in rounds:
+        ordered = sorted(likelihoods.items(), key=lambda kv: -kv[1])
+        k = len(ordered)
+        i = 0
+        while i < k:
+            j = i
+            while j + 1 < k and ordered[j + 1][1] == ordered[i][1]:
+                j += 1
+            # Places i..j (0-based) are worth k-i … k-j points; share the mean.
+            share = sum(k - place for place in range(i, j + 1)) / (j - i + 1)
+            for pk, _ in ordered[i : j + 1]:
+                points[pk] += share
+            i = j + 1
+    return dict(points)
+
+
+def consensus_hidden(
+    case: Case, user: User | None, submitted: Collection[int] | None = None
+) -> bool:
+    """Whether ``user`` must not see others' votes or the consensus yet.
+
+    ``submitted`` (the ids of voters with a round) saves the query when known.
+    """
+    if not case.independent or case.consensus_revealed_at is not None:
+        return False
+    if case.status == Case.Status.RESOLVED:
+        return False
+    if user is None:
+        return True
+    if submitted is None:
+        return not DifferentialRound.objects.filter(case=case, voter=user).exists()
+    return user.pk not in submitted
+
+
+def round_voters(case: Case) -> list[int]:
+    """Ids of the voters who submitted their independent round (one query)."""
+    return list(
+        DifferentialRound.objects.filter(case=case)
+        .order_by("submitted", "id")
+        .values_list("voter_id", flat=True)
+    )
 
 
 def _person(user: User | None) -> dict[str, Any] | None:
@@ -207,9 +292,29 @@ def differential_ranking(
     )
     for i, r in enumerate(ranked, start=1):
         r.rank = i
+    if case.independent and ranked:
+        _attach_pooled(case, ranked)
     if with_trend and ranked:
         _attach_trend(case, ranked)
     return ranked
+
+
+def _attach_pooled(case: Case, ranked: list[RankedDifferential]) -> None:
+    rounds = [
+        {int(pk): int(v) for pk, v in likelihoods.items()}
+        for likelihoods in DifferentialRound.objects.filter(case=case).values_list(
+            "likelihoods", flat=True
+        )
+    ]
+    if not rounds:
+        return
+    points = borda(rounds)
+    for r in ranked:
+        r.pooled = round(points.get(r.id, 0.0), 1)
+    for r in ranked:
+        r.pooled_rank = 1 + sum(
+            1 for other in ranked if (other.pooled or 0) > (r.pooled or 0)
+        )
 
 
 def _attach_trend(case: Case, ranked: list[RankedDifferential]) -> None:
@@ -229,6 +334,12 @@ def _attach_trend(case: Case, ranked: list[RankedDifferential]) -> None:
 
 def ranking_payload(ranked: list[RankedDifferential]) -> list[dict[str, Any]]:
     return [r.as_payload() for r in ranked]
+
+
+def blind_payload(ranked: list[RankedDifferential]) -> list[dict[str, Any]]:
+    """The ranking as people who have not submitted may see it: working order."""
+    ordered = sorted(ranked, key=lambda r: (r.differential.position, r.id))
+    return [{**r.as_blind_payload(), "rank": i} for i, r in enumerate(ordered, 1)]
 
 
 def ranking_history(case: Case, *, limit: int = 10) -> list[RankingSnapshot]:

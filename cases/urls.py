@@ -9,6 +9,7 @@ from .views import (
     inbox,
     media,
     portal,
+    track_record,
 )
 
 urlpatterns = [
@@ -20,4 +21,5 @@ urlpatterns = [
     *inbox.urlpatterns,
     *media.urlpatterns,
     *dicom.urlpatterns,
+    *track_record.urlpatterns,
 ]

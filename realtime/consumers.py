@@ -646,7 +646,23 @@ class CaseConsumer(_RelayingConsumer):
             self.presence_seen = payload.get("users") or []
         if kind in INTERNAL_EVENTS:
             return
+        if kind == "differential.updated" and "blind" in payload:
+            payload = blind_for(payload, self.user.pk)
         await self.send_json(payload)
+
+
+def blind_for(payload: dict, user_id: int) -> dict:
+    """A ``differential.updated`` frame of an independent case as ``user_id``
+    may see it (cases/services/differentials.py): the full ranking once they
+    have submitted their round, the blind one (no one else's votes, working
+    order) before. ``blind`` itself never leaves the server."""
+    blind = payload["blind"]
+    frame = {k: v for k, v in payload.items() if k != "blind"}
+    if user_id in (blind.get("submitted") or ()):
+        return frame
+    frame["ranking"] = blind.get("ranking") or []
+    frame["hidden"] = True
+    return frame
 
 
 class NotificationConsumer(_RelayingConsumer):

@@ -5,5 +5,6 @@ from .consult import *  # noqa: F403
 from .differential import *  # noqa: F403
 from .media import *  # noqa: F403
 from .submission import *  # noqa: F403
+from .track_record import *  # noqa: F403
 
 __all__ = ["AgeBand", "Case", "CaseInvitation", "CaseParticipant", "Sex", "Tag"]

@@ -118,6 +118,16 @@ class Case(models.Model):
     published_at = models.DateTimeField(null=True, blank=True, db_index=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     final_diagnosis = models.CharField(max_length=200, blank=True)
+    # Independent mode (see cases.services.rounds): each voter's likelihoods
+    # stay theirs alone until they submit their round or the owner reveals
+    # the consensus. On by default for community cases (set by case_create).
+    independent = models.BooleanField(
+        "independent differentials",
+        default=False,
+        help_text="Participants record their differential before they see "
+        "anyone else's votes or the consensus.",
+    )
+    consensus_revealed_at = models.DateTimeField(null=True, blank=True)
     # The last PHI scan (list of findings as dicts) and the finding keys the
     # publisher explicitly dismissed as not identifying.
     phi_scan = models.JSONField(default=list, blank=True)

@@ -32,10 +32,20 @@ from workspace.models import Membership, Notification, Specialty, User, Workspac
 from workspace.services import ServiceError, notification_create, require
 from workspace.tasks import email_send
 
-from ..models import AgeBand, Case, CaseInvitation, CaseParticipant, Sex, Tag
+from ..models import (
+    AgeBand,
+    Case,
+    CaseInvitation,
+    CaseParticipant,
+    Differential,
+    JoinRequest,
+    Sex,
+    Tag,
+)
 from ..permissions import case_access
 from ..phi import Finding, finding_key, findings_unresolved, scan_fields
 from ..phi_gate import PHIFound, phi_gate
+from .scoring import case_scores_compute
 
 __all__ = [
     "CONTENT_FIELDS",
@@ -49,6 +59,7 @@ __all__ = [
     "case_archive",
     "case_create",
     "case_invitation_accept",
+    "case_join_request",
     "case_phi_scan",
     "case_publish",
     "case_resolve",
@@ -300,10 +311,14 @@ def case_create(
     tags: Iterable[str] = (),
     visibility: str = Case.Visibility.PRIVATE,
     workspace: Workspace | None = None,
+    independent: bool | None = None,
     dismissed: Collection[str] = (),
     ip: str | None = None,
 ) -> Case:
     """Create a draft owned by ``owner``, who becomes its owner participant.
+
+    ``independent`` (independent differentials) defaults to on for
+    community cases and off otherwise.
 
     Drafts are not scanned for PHI here; they are visible to participants only.
     Raises :class:`CaseInvalid` with field messages for bad input.
@@ -337,6 +352,11 @@ def case_create(
         investigations=investigations,
         working_notes=working_notes,
         visibility=visibility,
+        independent=(
+            visibility == Case.Visibility.COMMUNITY
+            if independent is None
+            else independent
+        ),
     )
     case.save()
     case.tags.set(tag_objects)
@@ -517,6 +537,11 @@ def _publish_locked(
     kept = sorted({finding_key(f) for f in findings} & given)
     case.status = Case.Status.PUBLISHED
     case.published_at = now
+    if case.visibility == Case.Visibility.COMMUNITY:
+        # Independent differentials by default for community cases (drafts
+        # usually start private, before their visibility is chosen); the
+        # owner can turn it off on the differential panel.
+        case.independent = True
     case.phi_scan = _scan_record(findings, given)
     case.phi_dismissed = kept
     case.phi_scanned_at = now
@@ -533,6 +558,7 @@ def _publish_locked(
             "deid_attestation",
             "attested_by",
             "attested_at",
+            "independent",
             "updated",
         ]
     )
@@ -592,10 +618,21 @@ def case_resolve(
     case: Case,
     by: User,
     final_diagnosis: str,
+    confirmed: Differential | None = None,
     dismissed: Collection[str] = (),
     ip: str | None = None,
+    announce_ranking: bool = True,
 ) -> Case:
     """Mark a published case resolved with its final diagnosis.
+
+    ``confirmed`` links the diagnosis to an entry of the case's differential
+    (confirming it, unless it already is; refused while another entry is
+    confirmed); an empty ``final_diagnosis`` then takes the entry's label.
+    With a confirmed entry (linked here or confirmed earlier) every voter's
+    likelihoods are scored (:mod:`cases.services.scoring`), replacing any
+    earlier scores of the case. Everyone on the case hears of it live: a
+    ``case.updated`` frame with ``final_diagnosis`` and, unless the caller
+    announces the ranking itself, a ``differential.updated`` (``resolve``).
 
     Owner and collaborators resolve. The diagnosis is free text shown to
     everyone who sees the case, so it passes the PHI gate too
@@ -608,7 +645,32 @@ def case_resolve(
     case = _locked(case)
     if case.status != Case.Status.PUBLISHED:
         raise ServiceError("Only a published case can be resolved.")
-    final_diagnosis = " ".join(final_diagnosis.split())
+    final_diagnosis = " ".join((final_diagnosis or "").split())
+    if confirmed is not None:
+        confirmed = Differential.objects.filter(pk=confirmed.pk, case=case).first()
+        if confirmed is None:
+            raise CaseInvalid(
+                {"confirmed": "That diagnosis is no longer on this case's list."}
+            )
+        if confirmed.status == Differential.Status.RULED_OUT:
+            raise CaseInvalid(
+                {
+                    "confirmed": f"“{confirmed.label}” was ruled out; reconsider it first."
+                }
+            )
+        other = (
+            Differential.objects.filter(case=case, status=Differential.Status.CONFIRMED)
+            .exclude(pk=confirmed.pk)
+            .first()
+        )
+        if other is not None:
+            raise CaseInvalid(
+                {
+                    "confirmed": f"“{other.label}” is already the confirmed diagnosis; "
+                    "un-confirm it first."
+                }
+            )
+        final_diagnosis = final_diagnosis or confirmed.label
     if not final_diagnosis:
         raise CaseInvalid({"final_diagnosis": "Enter the final diagnosis."})
     if len(final_diagnosis) > 200:
@@ -624,20 +686,88 @@ def case_resolve(
         case_id=case.pk,
         ip=ip,
     )
+    if confirmed is not None and not confirmed.is_confirmed:
+        confirmed.status = Differential.Status.CONFIRMED
+        confirmed.decided_by, confirmed.decided_at = by, timezone.now()
+        confirmed.save(update_fields=["status", "decided_by", "decided_at", "updated"])
     case.status = Case.Status.RESOLVED
     case.final_diagnosis = final_diagnosis
     case.resolved_at = timezone.now()
     case.save(update_fields=["status", "final_diagnosis", "resolved_at", "updated"])
+    scores = case_scores_compute(case)
     audit.record(
         actor=by,
         verb="case.resolve",
         target=case,
         case_id=case.pk,
         ip=ip,
-        data={"final_diagnosis": final_diagnosis},
+        data={
+            "final_diagnosis": final_diagnosis,
+            "confirmed": confirmed.pk if confirmed else None,
+            "scored": len(scores),
+        },
     )
-    _announce(case)
+    _announce(case, final_diagnosis=final_diagnosis)
+    if announce_ranking:
+        from .differentials import announce_resolution
+
+        announce_resolution(case=case, by=by)
     return case
+
+
+@transaction.atomic
+def case_join_request(
+    *, case: Case, by: User, message: str = "", ip: str | None = None
+) -> JoinRequest:
+    """Ask the owner of a case one can see (but not take part in) to join it.
+
+    The owner gets a notification linking to the case's participants, where
+    they invite the requester if they agree. Asking again is refused, so an
+    owner is not pestered; the request is audited.
+    """
+    access = case_access(by, case)
+    require(access.can_view, "You can't see this case.")
+    require(by.is_verified_clinician, "Only verified clinicians can join a case.")
+    case = _locked(case)
+    if case.status != Case.Status.PUBLISHED:
+        raise ServiceError("Only an open (published) case takes new participants.")
+    if access.role is not None:
+        raise ServiceError("You already take part in this case.")
+    message = " ".join((message or "").split())[:500]
+    if message:
+        phi_gate(
+            fields={"message": message},
+            dismissed=(),
+            by=by,
+            surface="case.join_request",
+            target=case,
+            case_id=case.pk,
+            ip=ip,
+        )
+    request, created = JoinRequest.objects.get_or_create(
+        case=case, user=by, defaults={"message": message}
+    )
+    if not created:
+        raise ServiceError(
+            "You already asked to join; the owner has been told and decides."
+        )
+    notification_create(
+        user=case.owner,
+        kind=Notification.Kind.CASE_INVITE,
+        title=f"{by.display_name} asks to join your case as a voter",
+        body=(message or case.title),
+        url=reverse("case_detail", args=[case.pk]) + "#participants",
+        data={"case": case.pk, "join_request": request.pk, "user": by.username},
+    )
+    audit.record(
+        actor=by,
+        verb="case.join_request",
+        target=case,
+        case_id=case.pk,
+        ip=ip,
+        data={"message": message},
+    )
+    return request
 
 
 @transaction.atomic
@@ -702,6 +832,7 @@ def participant_invite(
     participant = CaseParticipant.objects.create(
         case=case, user=invitee, role=role, added_by=by
     )
+    JoinRequest.objects.filter(case=case, user=invitee).delete()
     notification_create(
         user=invitee,
         kind=Notification.Kind.CASE_INVITE,

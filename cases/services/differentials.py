@@ -41,6 +41,21 @@ commit, sends this frame to the case's group::
 
 Individual votes are never broadcast; a client knows its own vote from the
 response to its request.
+
+Independent mode (``Case.independent``, on by default for community cases):
+while the consensus is hidden (see :func:`cases.selectors_clinical.
+consensus_hidden`) the frame also carries ``"blind": {"submitted": [voter
+ids], "ranking": [<entry without mean, spread, voters, proposer_estimate,
+pooled>, ... in working order]}``. The case's WebSocket consumer never
+relays ``blind`` itself: a connection whose user is in ``submitted`` gets
+the frame without it, every other one gets ``ranking`` replaced by the blind
+ranking and ``"hidden": true``. Entries carry ``pooled`` and
+``pooled_rank`` (Borda points over submitted rounds) on independent cases.
+
+:func:`differential_round_submit` locks in the voter's round (reason
+``"round"``); :func:`differential_consensus_reveal` shows the consensus to
+everyone (reason ``"reveal"``); :func:`differential_independent_set` turns
+the mode on or off (reason ``"mode"``).
 """
 
 from __future__ import annotations
@@ -60,20 +75,31 @@ from ..models import (
     Case,
     ConsultRequest,
     Differential,
+    DifferentialRound,
     DifferentialVote,
     RankingSnapshot,
 )
 from ..permissions import CaseAccess, case_access
 from ..phi import findings_unresolved, scan_fields
 from ..phi_gate import PHIFound, phi_gate
-from ..selectors_clinical import differential_ranking, ranking_payload
+from ..selectors_clinical import (
+    blind_payload,
+    consensus_hidden,
+    differential_ranking,
+    ranking_payload,
+    round_voters,
+)
+from .scoring import case_scores_clear
 
 __all__ = [
     "DifferentialInvalid",
     "differential_add",
     "differential_confirm",
+    "differential_consensus_reveal",
     "differential_delete",
+    "differential_independent_set",
     "differential_reconsider",
+    "differential_round_submit",
     "differential_rule_out",
     "differential_update",
     "differential_vote",
@@ -171,21 +197,25 @@ def _announce(
         summary=summary[:300],
         ranking=[r.as_snapshot() for r in ranked],
     )
-    broadcast_on_commit(
-        case_group(case),
-        {
-            "type": "differential.updated",
-            "case": case.pk,
-            "reason": reason,
-            "differential": differential.pk if differential else None,
-            "by": {"id": by.pk, "name": by.display_name},
-            "summary": snapshot.summary,
-            "version": snapshot.pk,
-            "final_diagnosis": case.final_diagnosis,
-            "case_status": case.status,
-            "ranking": ranking_payload(ranked),
-        },
-    )
+    frame = {
+        "type": "differential.updated",
+        "case": case.pk,
+        "reason": reason,
+        "differential": differential.pk if differential else None,
+        "by": {"id": by.pk, "name": by.display_name},
+        "summary": snapshot.summary,
+        "version": snapshot.pk,
+        "final_diagnosis": case.final_diagnosis,
+        "case_status": case.status,
+        "independent": case.independent,
+        "ranking": ranking_payload(ranked),
+    }
+    if case.independent:
+        submitted = round_voters(case)
+        frame["submitted"] = len(submitted)
+        if consensus_hidden(case, None, submitted):
+            frame["blind"] = {"submitted": submitted, "ranking": blind_payload(ranked)}
+    broadcast_on_commit(case_group(case), frame)
     return snapshot
 
 
@@ -561,6 +591,7 @@ def differential_reconsider(
         update_fields=["status", "decided_by", "decided_at", "decision_note", "updated"]
     )
     if was == Differential.Status.CONFIRMED:
+        case_scores_clear(case)
         case.final_diagnosis = ""
         fields = ["final_diagnosis", "updated"]
         if case.status == Case.Status.RESOLVED:
@@ -659,6 +690,7 @@ def differential_confirm(
             final_diagnosis=entry.label,
             dismissed=dismissed,
             ip=ip,
+            announce_ranking=False,
         )
     else:
         case.final_diagnosis = entry.label
@@ -733,3 +765,136 @@ def differentials_reorder(
         differential=None,
     )
     return [entries[pk] for pk in order]
+
+
+# --- Independent mode ---------------------------------------------------------------
+
+
+@transaction.atomic
+def differential_round_submit(
+    *, case: Case, by: User, ip: str | None = None
+) -> DifferentialRound:
+    """Lock in ``by``'s differential on an independent case: their current
+    likelihoods, timestamped. Once only; afterwards they see the consensus
+    (votes stay editable, but the round, which the pooled ranking and the
+    track record use, does not change)."""
+    case = _lock_case(case)
+    require(
+        case_access(by, case).can_vote,
+        "Only the case's owner, collaborators and consultants submit a differential.",
+    )
+    _check_writable(case)
+    if not case.independent:
+        raise ServiceError("This case does not use independent differentials.")
+    if DifferentialRound.objects.filter(case=case, voter=by).exists():
+        raise ServiceError("You already submitted your differential on this case.")
+    likelihoods = {
+        str(pk): value
+        for pk, value in DifferentialVote.objects.filter(
+            differential__case=case,
+            differential__status=Differential.Status.CONSIDERED,
+            voter=by,
+        ).values_list("differential_id", "likelihood")
+    }
+    if not likelihoods:
+        raise ServiceError(
+            "Give at least one diagnosis a likelihood before submitting your "
+            "differential."
+        )
+    try:
+        with transaction.atomic():
+            submitted = DifferentialRound.objects.create(
+                case=case, voter=by, likelihoods=likelihoods
+            )
+    except IntegrityError as exc:
+        raise ServiceError("You already submitted your differential.") from exc
+    audit.record(
+        actor=by,
+        verb="differential.round_submit",
+        target=case,
+        case_id=case.pk,
+        ip=ip,
+        data={"likelihoods": likelihoods},
+    )
+    _announce(
+        case=case,
+        by=by,
+        reason="round",
+        summary=f"{by.display_name} submitted their differential",
+        differential=None,
+    )
+    return submitted
+
+
+@transaction.atomic
+def differential_consensus_reveal(
+    *, case: Case, by: User, ip: str | None = None
+) -> Case:
+    """Show the consensus of an independent case to everyone (the owner)."""
+    case = _lock_case(case)
+    require(
+        case_access(by, case).can_manage, "Only the case owner reveals the consensus."
+    )
+    if not case.independent:
+        raise ServiceError("This case does not use independent differentials.")
+    if case.consensus_revealed_at is not None:
+        raise ServiceError("The consensus is already shown to everyone.")
+    case.consensus_revealed_at = timezone.now()
+    case.save(update_fields=["consensus_revealed_at", "updated"])
+    audit.record(
+        actor=by, verb="differential.reveal", target=case, case_id=case.pk, ip=ip
+    )
+    _announce(
+        case=case,
+        by=by,
+        reason="reveal",
+        summary=f"{by.display_name} revealed the consensus",
+        differential=None,
+    )
+    return case
+
+
+@transaction.atomic
+def differential_independent_set(
+    *, case: Case, by: User, on: bool, ip: str | None = None
+) -> Case:
+    """Turn independent mode on or off (the owner). Turning it on again after
+    a reveal hides the consensus again from those who have not submitted."""
+    case = _lock_case(case)
+    require(case_access(by, case).can_manage, "Only the case owner changes this.")
+    _check_writable(case)
+    if case.independent == on:
+        return case
+    case.independent = on
+    case.consensus_revealed_at = None
+    case.save(update_fields=["independent", "consensus_revealed_at", "updated"])
+    audit.record(
+        actor=by,
+        verb="differential.independent",
+        target=case,
+        case_id=case.pk,
+        ip=ip,
+        data={"on": on},
+    )
+    _announce(
+        case=case,
+        by=by,
+        reason="mode",
+        summary=f"{by.display_name} turned independent differentials "
+        + ("on" if on else "off"),
+        differential=None,
+    )
+    return case
+
+
+def announce_resolution(*, case: Case, by: User) -> None:
+    """A ``differential.updated`` frame (reason ``"resolve"``) after
+    :func:`cases.services.cases.case_resolve`, so open panels show the
+    outcome and the now-visible consensus at once."""
+    _announce(
+        case=case,
+        by=by,
+        reason="resolve",
+        summary=f"{by.display_name} resolved the case: {case.final_diagnosis}",
+        differential=None,
+    )

@@ -15,12 +15,14 @@ from django.urls import reverse
 
 from workspace.models import User
 
-from ..models import Case, ConsultRequest, Differential
+from ..models import Case, ConsultRequest, Differential, JoinRequest
 from ..permissions import CaseAccess
 from ..selectors_clinical import (
+    consensus_hidden,
     consults_for_case,
     differential_ranking,
     ranking_history,
+    round_voters,
 )
 
 register = template.Library()
@@ -34,15 +36,53 @@ def differentials_context(
 ) -> dict[str, Any]:
     """Everything the list partial needs; shared with the live fragment view."""
     order = order if order in ORDERS else "consensus"
-    ranked = differential_ranking(case, user=user, with_trend=True, with_findings=True)
+    submitted = round_voters(case) if case.independent else []
+    hidden = consensus_hidden(case, user, submitted)
+    ranked = differential_ranking(
+        case, user=user, with_trend=not hidden, with_findings=True
+    )
+    if hidden:
+        # Independent mode: no consensus order, no one else's numbers.
+        order = "working"
+        for r in ranked:
+            r.mean = r.spread = r.proposer_estimate = r.pooled = None
+            r.pooled_rank = None
+            r.voters = 0
+            r.trend = []
     if order == "working":
         ranked = sorted(
             ranked, key=lambda r: (r.differential.position, r.differential.pk)
         )
+    if hidden:
+        for i, r in enumerate(ranked, start=1):
+            r.rank = i
     history = ranking_history(case, limit=HISTORY_ON_PAGE)
     confirmed = next((r for r in ranked if r.differential.is_confirmed), None)
     writable = case.status != Case.Status.ARCHIVED
+    my_round = user.pk in submitted
+    voted = any(r.my_vote is not None for r in ranked)
     return {
+        "independent": case.independent,
+        "hidden": hidden,
+        "my_round": my_round,
+        "rounds_submitted": len(submitted),
+        "can_submit_round": case.independent
+        and access.can_vote
+        and case.status == Case.Status.PUBLISHED
+        and not my_round,
+        "has_voted": voted,
+        "can_reveal": case.independent
+        and access.can_manage
+        and case.consensus_revealed_at is None
+        and case.status == Case.Status.PUBLISHED,
+        "can_toggle_independent": access.can_manage
+        and case.status == Case.Status.PUBLISHED,
+        "may_ask_to_join": access.role is None
+        and access.can_view
+        and case.status == Case.Status.PUBLISHED
+        and user.is_verified_clinician,
+        "asked_to_join": access.role is None
+        and JoinRequest.objects.filter(case=case, user=user).exists(),
         "case": case,
         "access": access,
         "ranked": ranked,

@@ -33,7 +33,7 @@ from ..forms import (
     ResolveForm,
     RoleForm,
 )
-from ..models import Case, CaseInvitation, CaseParticipant, Tag
+from ..models import Case, CaseInvitation, CaseParticipant, JoinRequest, Tag
 from ..permissions import CaseAccess
 from ..search import cases_search
 from ..selectors import Feed, case_get_for
@@ -408,6 +408,15 @@ def _detail(
             "participants": participants,
             "my_participation": my_participation,
             "invite_form": invite_form or (InviteForm() if access.can_manage else None),
+            "join_requests": (
+                list(
+                    JoinRequest.objects.filter(case=case)
+                    .exclude(user__case_participations__case=case)
+                    .select_related("user")
+                )
+                if access.can_manage
+                else []
+            ),
             "pending_invitations": (
                 list(case.invitations.filter(status=CaseInvitation.Status.PENDING))
                 if access.can_manage
@@ -415,7 +424,7 @@ def _detail(
             ),
             "resolve_form": resolve_form
             or (
-                ResolveForm()
+                ResolveForm(case=case)
                 if access.can_edit and case.status == Case.Status.PUBLISHED
                 else None
             ),
@@ -437,13 +446,14 @@ def case_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     case, access = case_get_for(request.user, pk)
     if not access.can_edit:
         raise PermissionDenied("You can't resolve this case.")
-    form = ResolveForm(request.POST)
+    form = ResolveForm(request.POST, case=case)
     if form.is_valid():
         try:
             services.case_resolve(
                 case=case,
                 by=request.user,
                 final_diagnosis=form.cleaned_data["final_diagnosis"],
+                confirmed=form.cleaned_data["confirmed"],
                 dismissed=dismissed_keys(request.POST),
                 ip=client_ip(request),
             )

@@ -34,6 +34,7 @@ from .. import icd10
 from ..models import Case, Differential, RankingSnapshot
 from ..phi_gate import PHIFound
 from ..selectors import case_get_for
+from ..selectors_clinical import consensus_hidden
 from ..services import differentials as services
 from ..templatetags.case_clinical import differentials_context
 from .phi_forms import attach_findings, dismissed_keys, phi_json
@@ -504,7 +505,12 @@ def differentials_history(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "cases/_differentials_history.html",
-        {"case": case, "access": access, "page": page},
+        {
+            "case": case,
+            "access": access,
+            "page": page,
+            "hidden": consensus_hidden(case, request.user),
+        },
     )
 
 
@@ -515,6 +521,95 @@ def icd10_search(request: HttpRequest) -> JsonResponse:
     query = request.GET.get("q", "")[:80]
     results = [c.as_dict() for c in icd10.search(query, limit=10)]
     return JsonResponse({"query": query, "results": results})
+
+
+# --- Independent mode and joining ---------------------------------------------------
+
+
+@require_POST
+@clinician_required
+def differential_round_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    case, _ = case_get_for(request.user, pk)
+    try:
+        services.differential_round_submit(
+            case=case, by=request.user, ip=client_ip(request)
+        )
+    except workspace_services.ServiceError as exc:
+        return _refused(request, case, exc)
+    return _done(
+        request, case, "Your differential is submitted: the consensus is shown."
+    )
+
+
+@require_POST
+@clinician_required
+def differential_consensus_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    case, _ = case_get_for(request.user, pk)
+    try:
+        services.differential_consensus_reveal(
+            case=case, by=request.user, ip=client_ip(request)
+        )
+    except workspace_services.ServiceError as exc:
+        return _refused(request, case, exc)
+    return _done(request, case, "The consensus is now shown to everyone.")
+
+
+class IndependentForm(forms.Form):
+    independent = forms.BooleanField(required=False)
+
+
+@require_POST
+@clinician_required
+def differential_independent_set(request: HttpRequest, pk: int) -> HttpResponse:
+    case, _ = case_get_for(request.user, pk)
+    form = IndependentForm(request.POST)
+    form.is_valid()
+    on = bool(form.cleaned_data.get("independent"))
+    try:
+        services.differential_independent_set(
+            case=case, by=request.user, on=on, ip=client_ip(request)
+        )
+    except workspace_services.ServiceError as exc:
+        return _refused(request, case, exc)
+    return _done(
+        request,
+        case,
+        "Independent differentials are on."
+        if on
+        else "Independent differentials are off.",
+    )
+
+
+class JoinForm(forms.Form):
+    message = forms.CharField(required=False, max_length=500)
+
+
+@require_POST
+@clinician_required
+def case_join_request(request: HttpRequest, pk: int) -> HttpResponse:
+    from ..services import cases as case_services
+
+    case, _ = case_get_for(request.user, pk)
+    form = JoinForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, case, form)
+    try:
+        case_services.case_join_request(
+            case=case,
+            by=request.user,
+            message=form.cleaned_data["message"],
+            ip=client_ip(request),
+        )
+    except PHIFound as exc:
+        if _wants_json(request):
+            return phi_json(exc)
+        messages.error(
+            request, "Your message may identify a patient; send it without that."
+        )
+        return redirect(_case_url(case))
+    except workspace_services.ServiceError as exc:
+        return _refused(request, case, exc)
+    return _done(request, case, "The owner has been asked to add you to the case.")
 
 
 urlpatterns = [
@@ -532,6 +627,22 @@ urlpatterns = [
         differentials_reorder,
         name="differentials_reorder",
     ),
+    path(
+        "cases/<int:pk>/differentials/round/",
+        differential_round_submit,
+        name="differential_round_submit",
+    ),
+    path(
+        "cases/<int:pk>/differentials/reveal/",
+        differential_consensus_reveal,
+        name="differential_consensus_reveal",
+    ),
+    path(
+        "cases/<int:pk>/differentials/independent/",
+        differential_independent_set,
+        name="differential_independent_set",
+    ),
+    path("cases/<int:pk>/join/", case_join_request, name="case_join_request"),
     path(
         "cases/<int:pk>/differentials/history/",
         differentials_history,

@@ -150,13 +150,17 @@
   // Fetch the server-rendered list (own votes and permitted actions included).
   Panel.prototype.refresh = function () {
     const self = this;
-    if (this.pending) return this.pending;
+    if (this.pending) { this.again = true; return this.pending; }
     const url = this.url + "?order=" + encodeURIComponent(this.order());
     this.pending = fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) { self.swap(html); })
       .catch(function () {})
-      .then(function () { self.pending = null; });
+      .then(function () {
+        self.pending = null;
+        // A frame arrived while fetching: what we got may predate it.
+        if (self.again) { self.again = false; self.refresh(); }
+      });
     return this.pending;
   };
 
@@ -200,6 +204,13 @@
   Panel.prototype.applyFrame = function (frame) {
     if (String(frame.case) !== String(this.caseId)) return;
     if (typeof frame.version === "number" && frame.version <= this.version()) return;
+    // Independent cases: what this viewer may see depends on their round, so
+    // the server renders it (the consumer already stripped others' votes).
+    if (frame.independent || frame.hidden) {
+      this.refresh();
+      this.announce(frame.summary);
+      return;
+    }
     const list = this.live.querySelector("[data-dx-list]");
     const ranking = frame.ranking || [];
     const wrap = this.live.querySelector("[data-dx-version]");
@@ -504,6 +515,36 @@
     update();
   }
 
+  // --- Case status, live ----------------------------------------------------------------
+  // case.updated carries the new status (and, on resolving, final_diagnosis): the page's
+  // status badge and outcome panel follow it without a reload.
+  const STATUS_LABELS = { draft: "Draft", published: "Published", resolved: "Resolved", archived: "Archived" };
+
+  function caseStatus(frame) {
+    const article = document.querySelector("[data-case-id]");
+    if (!article || String(article.dataset.caseId) !== String(frame.case) || !frame.status) return;
+    const pill = document.querySelector("[data-case-status-pill]");
+    if (pill && pill.dataset.status !== frame.status) {
+      pill.dataset.status = frame.status;
+      pill.className = "pill pill--" + frame.status;
+      pill.textContent = STATUS_LABELS[frame.status] || frame.status;
+      toast("This case is now " + (STATUS_LABELS[frame.status] || frame.status).toLowerCase() + ".");
+    }
+    const outcome = document.querySelector("[data-case-outcome]");
+    if (outcome) {
+      const resolved = frame.status === "resolved";
+      if (resolved && frame.final_diagnosis) {
+        const dx = outcome.querySelector("[data-case-outcome-dx]");
+        if (dx) dx.textContent = frame.final_diagnosis;
+      }
+      outcome.hidden = !resolved || !(outcome.querySelector("[data-case-outcome-dx]") || {}).textContent;
+    }
+    if (frame.status !== "published") {
+      const resolve = document.querySelector("[data-case-resolve]");
+      if (resolve) resolve.hidden = true;
+    }
+  }
+
   // --- Wiring ---------------------------------------------------------------------------
 
   function init() {
@@ -517,6 +558,14 @@
       const frame = ev.detail || {};
       if (frame.type === "differential.updated") {
         panels.forEach(function (p) { p.applyFrame(frame); });
+      } else if (frame.type === "case.updated") {
+        caseStatus(frame);
+        // Autosaves announce case.updated too: re-fetch only when the status moved.
+        panels.forEach(function (p) {
+          if (String(p.caseId) !== String(frame.case)) return;
+          const wrap = p.live.querySelector("[data-dx-version]");
+          if (!wrap || wrap.dataset.caseStatus !== frame.status) p.refresh();
+        });
       } else if (frame.type === "consult.updated") {
         consultPanels.forEach(function (p) { if (String(p.caseId) === String(frame.case)) p.refresh(); });
       } else if (frame.type === "finding.added" || frame.type === "finding.updated") {

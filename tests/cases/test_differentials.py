@@ -510,6 +510,8 @@ def test_vote_sends_differential_updated_with_the_full_ranking(
         "voters": 1,
         "proposer": {"id": team.owner.pk, "name": "Owner Tester"},
         "proposer_estimate": None,
+        "pooled": None,
+        "pooled_rank": None,
         "consult": None,
         "decided_by": None,
         "decided_at": None,
