@@ -40,6 +40,10 @@ async def _join(user, case) -> WebsocketCommunicator:
     )
     connected, _ = await comm.connect(timeout=TIMEOUT)
     assert connected
+    # The socket joins the case's group before it says hello: only from then
+    # on is every broadcast sure to arrive.
+    hello = await comm.receive_json_from(timeout=TIMEOUT)
+    assert hello["type"] == "hello", hello
     return comm
 
 
