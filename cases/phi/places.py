@@ -46,6 +46,7 @@ from .lexicon import (
     FIRST_NAMES,
     PLACE_WORDS,
     PLACES,
+    REGIONS,
     SURNAMES,
     VERY_COMMON,
     WORDS,
@@ -89,6 +90,7 @@ _STRONG_CUE = re.compile(
     r"|staying|stays|visiting|visited|commutes?)(?:[ \t]+(?:back|here|there|home))?"
     r"[ \t]+(?:in|at|to|from|near|of|around|outside)(?:[ \t]+the)?"
     r"|\b(?:from|near|outside|hometown|hometown[ \t]+of|native[ \t]+of"
+    r"|(?:home|family|relatives|parents|flat|house|farm)[ \t]+(?:in|near|outside)(?:[ \t]+the)?"
     r"|(?:town|city|village|county|borough|parish|suburb|district|area)[ \t]+of)"
     r"|\b(?:lives|living|lived|moved|visiting|visited)"
     r"|\b(?:home|address|town|city|village|county|residence|location|lives|from"
@@ -101,7 +103,21 @@ _PERSON_FROM = re.compile(
     r"|lass|family|couple|pensioner|farmer|miner)\b"
 )
 _CLOSES_PHRASE = re.compile(
-    r"[ \t]*(?:[,;.)\n]|$|[ \t](?:and|or|where|since|until|last|before|after)\b)"
+    r"[ \t]*(?:[,;.)!?\n]|$|[ \t](?:and|or|where|since|until|last|before|after"
+    r"|with|who|when|for|every|each|back|till|but)\b)"
+)
+# Cues that say where someone lives or comes from: after one, a capitalised
+# word that is no English word, name of a region or heading is a place even
+# when the gazetteer does not know it (a suburb, a neighbourhood, a village).
+_RESIDENCE_CUE = re.compile(
+    r"\b(?:lives?|living|lived|live|resides?|residing|resident|settled|based|born"
+    r"|raised|grew[ \t]+up|relocated|emigrated|staying|stays"
+    r"|native|hometown|(?:home|family|relatives|parents|flat|house|farm))"
+    r"(?:[ \t]+(?:here|there|now|back|home|out|nearby))?"
+    r"[ \t]+(?:in|at|to|from|near|of|outside|around)(?:[ \t]+the)?[ \t]+$"
+    r"|\b(?:town|village|suburb|district|borough|area|neighbou?rhood)[ \t]+of[ \t]+$"
+    r"|\bnow[ \t]+(?:in|staying[ \t]+in|living[ \t]+in)[ \t]+$",
+    re.IGNORECASE,
 )
 _WEAK_CUE = re.compile(r"\b(?:in|at|to|around)[ \t]+(?:the[ \t]+)?$")
 _FOLLOWED_BY_REGION = re.compile(
@@ -189,7 +205,9 @@ def _location_hits(doc: _Doc) -> Iterator[_Hit]:
             r"(?:West|East|North|South)[ \t]+$", before
         ):
             continue
-        common = "c" in flags
+        # "Cedar Rapids", "Mile End": several capitalised words together are
+        # a place name, even when each is also an English word.
+        common = "c" in flags and " " not in text[start:end]
         strong = (
             _STRONG_CUE.search(before) is not None
             or _PERSON_FROM.match(text, end) is not None
@@ -206,7 +224,19 @@ def _location_hits(doc: _Doc) -> Iterator[_Hit]:
         elif strong or region:
             ok = not (common and folded in VERY_COMMON)
         elif _WEAK_CUE.search(before):
-            ok = not common
+            # "in Derby.", "to Bath and back": capitalised mid-sentence and
+            # closing the phrase, a town even if it is also a word.
+            ok = not common or (
+                folded not in VERY_COMMON
+                and not folded.endswith("ing")  # "seen in Reading": a gerund
+                and _CLOSES_PHRASE.match(text, end) is not None
+            )
+        elif re.search(r"[^\W\d_][,;][ \t]*$", before) and _CLOSES_PHRASE.match(
+            text, end
+        ):
+            # "Riverside Medical Practice, Ealing.": a town closing a list of
+            # where someone is, and no word or given name.
+            ok = not common and "p" not in flags and folded not in FIRST_NAMES
         else:
             # No cue: only a big city closing a phrase ("London, ", "… in
             # March from London."), never one before a noun ("Kyoto gastritis").
@@ -219,6 +249,7 @@ def _location_hits(doc: _Doc) -> Iterator[_Hit]:
             )
         if ok:
             yield _Hit(start, end, "location", REASONS["location"] + ".")
+    yield from _residence_hits(doc)
     if "-b" in text or "-r" in text:
         for match in _PLACE_BASED.finditer(text):
             flags = place_flags(" ".join(match["p"].casefold().split()))
@@ -231,6 +262,60 @@ def _location_hits(doc: _Doc) -> Iterator[_Hit]:
         if match["b"] and base.casefold() not in PLACES:
             continue
         yield _Hit(*match.span(), "location", REASONS["location"] + ".")
+
+
+_RESIDENCE_PLACE = re.compile(
+    rf"(?<![\w'’-])(?:(?P<c>{_CAP}(?:[ \t]+{_CAP}){{0,2}})|(?P<l>[a-z][a-z'’-]{{3,}}))"
+    r"(?![\w'’-])"
+)
+_LOWER_WEAK_CUE = re.compile(r"\b(?:in|at|to|near|from)[ \t]+$")
+
+
+def _residence_hits(doc: _Doc) -> Iterator[_Hit]:
+    """Places the gazetteer may not know, by what is said around them.
+
+    After a residence cue ("lives in Penge", "resident of Mylapore", "her home
+    in the Bronx") a capitalised word that is no English word, region, month
+    or eponym; in lower-case texting, a town from the gazetteer that is no
+    English word ("we live in walthamstow", "a care home in bournemouth").
+    """
+    text = doc.text
+    reason = REASONS["location"] + "."
+    if not (
+        doc.words
+        & {"in", "at", "to", "of", "from", "near", "outside", "around"}
+    ):
+        return
+    for match in _RESIDENCE_PLACE.finditer(text):
+        start = match.start()
+        before = text[max(0, start - 40) : start]
+        residence = _RESIDENCE_CUE.search(before) is not None
+        if match["c"]:
+            if not residence:
+                continue
+            words = match["c"].split()
+            first = words[0].casefold()
+            phrase = " ".join(w.casefold() for w in words)
+            if (
+                first in WORDS
+                or first in _NOT_PLACES
+                or first in _EPONYM_PLACES
+                or first in REGIONS
+                or phrase in REGIONS
+                or _NOT_A_PLACE_AFTER.match(text, match.end())
+            ):
+                continue
+            yield _Hit(start, match.end(), "location", reason)
+            continue
+        word = match["l"]
+        if word in WORDS or word in FIRST_NAMES or word in _NOT_PLACES:
+            continue
+        flags = place_flags(word)
+        if flags is None or "U" in flags or "c" in flags:
+            continue
+        if residence or ("B" in flags and _LOWER_WEAK_CUE.search(before)):
+            if not _NOT_A_PLACE_AFTER.match(text, match.end()):
+                yield _Hit(start, match.end(), "location", reason)
 
 
 # --- institutions ----------------------------------------------------------------
