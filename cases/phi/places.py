@@ -176,6 +176,24 @@ def place_after(text: str, pos: int) -> int | None:
     return found[0]
 
 
+_TOWN_ON_ADDRESS = re.compile(
+    rf",?[ \t]+(?P<t>{_CAP}(?:[ \t]+{_CAP}){{0,2}})(?=[ \t]*(?:[,.;)\n]|$)"
+    rf"|,?[ \t]+(?:[A-Z]{{2,3}}\b|[A-Z]{{1,2}}[0-9][A-Z0-9]?[ \t]+[0-9][A-Z]{{2}}\b|\d{{4,6}}\b))"
+)
+
+
+def town_after_address(text: str, pos: int) -> _Hit | None:
+    """The town after a street address: a gazetteer place, or capitalised
+    words closing the line or followed by a state or a postcode."""
+    match = _TOWN_ON_ADDRESS.match(text, pos)
+    if match is None:
+        return None
+    words = match["t"].split()
+    if words[0].casefold() in _NOT_PLACES or " ".join(words).casefold() in REGIONS:
+        return None
+    return _Hit(*match.span("t"), "location", REASONS["location"] + ".")
+
+
 def _location_hits(doc: _Doc) -> Iterator[_Hit]:
     text = doc.text
     for match in _CAP_WORD.finditer(text):
