@@ -343,18 +343,19 @@ _FACILITY = (
     r"|(?:Community|Care|Rehabilitation|Rehab|Cancer|Children'?s|Women'?s)[ \t]+"
     r"(?:Centre|Center)|Hospice|Nursing[ \t]+Home|Care[ \t]+Home|Rest[ \t]+Home"
     r"|Sanatorium|Polyclinic|Practice|Foundation[ \t]+Trust|NHS[ \t]+Trust"
-    r"|Healthcare|Health|Primary[ \t]+School|School|Academy|College|University)"
+    r"|Healthcare|Health|Primary[ \t]+School|School|Academy|College|University"
+    r"|Elementary(?:[ \t]+School)?|Kindergarten|Preschool|Nursery[ \t]+School)"
 )
 _FACILITY_LOWER = re.compile(
     r"(?:hospital|infirmary|clinic|hospice|medical[ \t]+cent(?:re|er)"
-    r"|health[ \t]+cent(?:re|er)|surgery)\b(?![ \t]*(?:on|for|in|at|was|is)\b)"
+    r"|health[ \t]+cent(?:re|er)|surgery)\b(?![ \t]*(?:on|for|was|is)\b)"
 )
 _FACILITY_RE = re.compile(rf"\b{_FACILITY}\b(?:[ \t]+of[ \t]+{_CAP}(?:[ \t]+{_CAP})?)?")
 _FACILITY_KEYWORDS = _words(
     "hospital hospitals infirmary clinic surgery medical health community care"
     " rehabilitation rehab cancer children childrens women womens hospice nursing"
     " rest sanatorium polyclinic practice foundation nhs healthcare primary school"
-    " academy college university"
+    " academy college university elementary kindergarten preschool"
 )
 _INSTITUTION_WORD = re.compile(
     rf"(?:(?:St|Ste|Saint)\.?[ \t]+)?(?:{_CAP}|[A-Z]{{2,}})(?:['’]s?)?$|&$|and$|of$|the$"
@@ -477,8 +478,9 @@ def _institution_hits(doc: _Doc) -> Iterator[_Hit]:
             # without a word saying that someone went there.
             continue
         place = any(w in PLACES for w in folded)
-        if lower_case and not (saint or place):
-            continue
+        named = any(w in SURNAMES and w not in VERY_COMMON for w in folded)
+        if lower_case and not (saint or place or (cued and named)):
+            continue  # "the Kaiser clinic" needs "at", "to", "attends"…
         headings = {"Surgery", "Practice", "Health", "Healthcare", "School"}
         headings |= {"College", "Academy", "University"}
         if (
@@ -493,8 +495,93 @@ def _institution_hits(doc: _Doc) -> Iterator[_Hit]:
             cued or saint or place
         ):
             continue
-        seen_end = facility.end()
-        yield _Hit(start, facility.end(), "institution", REASONS["institution"] + ".")
+        end = facility.end()
+        # "Christian Medical College Vellore": the town naming it.
+        town = re.match(rf",?[ \t]+(?={_CAP})", text[end : end + 3])
+        if town is not None:
+            found = _place_at(text, end + town.end())
+            if found is not None and found[1] != "U":
+                end = found[0]
+        seen_end = end
+        yield _Hit(start, end, "institution", REASONS["institution"] + ".")
+    yield from _venue_hits(doc)
+    if "st" in doc.words:
+        for match in _LOWER_SAINT.finditer(doc.lower):
+            yield _Hit(*match.span(), "institution", REASONS["institution"] + ".")
+
+
+# Where care happens: a proper name after one of these is a hospital or a
+# clinic even without a facility word ("seen at Cedars-Sinai", "treated at
+# MD Anderson", "admitted to AIIMS", "attends the Maudsley").
+_VENUE_CUE = re.compile(
+    r"(?i:\b(?:admitted|readmitted|transferred|discharged|treated|diagnosed|seen"
+    r"|reviewed|operated[ \t]+on|attends|attended|attending|followed[ \t]+up"
+    r"|scanned|delivered|investigated|managed|stepped[ \t]+down|repatriated)"
+    r"(?:[ \t]+(?:previously|initially|originally|again|there|elsewhere))?"
+    r"(?:[ \t]+(?:at|to|from|into))?"
+    r"|\bcare[ \t]+of\b[^.;\n]{0,40}?[ \t]at)"
+    r"(?:[ \t]+the)?[ \t]+$"
+)
+_VENUE_NAME = re.compile(
+    rf"(?<![\w'’-])(?:{_CAP}|[A-Z]{{2,6}})(?:['’]s)?"
+    rf"(?:[ \t]+(?:{_CAP}|[A-Z]{{2,6}})(?:['’]s)?){{0,3}}(?![\w'’-])"
+)
+# Wards, departments and services: where, but not which hospital.
+_CLINICAL_ACRONYMS = _words(
+    """
+    ICU ITU HDU CCU NICU PICU SCBU MAU AMU SAU EAU CDU ED AE ER OR PACU ACU OT
+    OPD IPD MDT GP CT MRI PET CAMHS IAPT CMHT EPU DSU TIA SDEC UTC MIU WIC NHS VA
+    CICU CTICU NNU PAU PEU HASU ASU GUM SHS EPAU DAU RESUS IR EU USA UK
+    """
+)
+_VENUE_STOP = _words(
+    """
+    resus majors minors theatre theatres recovery triage home hospital clinic ward
+    bay side room bed unit department outpatients inpatients casualty
+    christmas easter midnight noon term birth
+    """
+)
+
+
+def _venue_hits(doc: _Doc) -> Iterator[_Hit]:
+    text = doc.text
+    reason = REASONS["institution"] + "."
+    for match in _VENUE_NAME.finditer(text):
+        start = match.start()
+        if _VENUE_CUE.search(text, max(0, start - 70), start) is None:
+            continue
+        words = match.group().split()
+        folded = [re.sub(r"['’]s$", "", w).casefold() for w in words]
+        if any(
+            w in _NOT_NAMES or w in _GENERIC or w in _VENUE_STOP or w in _NOT_PLACES
+            for w in folded
+        ):
+            continue
+        proper = [
+            w
+            for w, f in zip(words, folded, strict=True)
+            if w.upper() not in _CLINICAL_ACRONYMS
+            and w not in _ACRONYMS
+            and f not in WORDS
+            and f not in _EPONYM_PLACES
+            and f not in REGIONS
+        ]
+        if not proper:
+            continue
+        phrase = " ".join(folded)
+        if phrase in PLACES or phrase in REGIONS:
+            continue  # a town: the location detector's
+        if len(words) >= 2 and folded[0] in FIRST_NAMES and folded[-1] in SURNAMES:
+            continue  # "seen at the request of" never; "seen by John Smith"
+        if _NOT_A_PLACE_AFTER.match(text, match.end()):
+            continue
+        yield _Hit(start, match.end(), "institution", reason)
+
+
+_LOWER_SAINT = re.compile(
+    r"(?<![\w-])st\.?[ \t]+[a-z]+(?:['’]s?)?[ \t]+(?:hospital|infirmary|hospice"
+    r"|clinic|surgery|medical[ \t]+cent(?:re|er)|health[ \t]+cent(?:re|er)|school)\b"
+)
 
 
 # --- employers -----------------------------------------------------------------

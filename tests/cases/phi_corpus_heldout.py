@@ -41,7 +41,12 @@ IDENTIFIERS: list[tuple[str, tuple[tuple[str, str], ...]]] = [
     ),
     (
         "Lives at 27 Holloway Road, London N7 8DB with wife Margaret.",
-        (("address", "27 Holloway Road"), ("zip", "N7 8DB"), ("name", "Margaret")),
+        (
+            ("address", "27 Holloway Road"),
+            ("location", "London"),
+            ("zip", "N7 8DB"),
+            ("name", "Margaret"),
+        ),
     ),
     (
         "Mobile 07911 123456, please ring after 5pm, landline 0161 496 0734.",
