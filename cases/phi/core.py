@@ -248,7 +248,7 @@ _FIRST_NAMES = _words(
     " Susan Teresa Theresa Thomas Timothy Tyler Victoria Vincent Virginia Walter"
     " Wayne William Zachary"
 )
-_FOLLOWED_BY_TOKEN = re.compile(rf"\s+(?={_TOKEN})")
+_FOLLOWED_BY_TOKEN = re.compile(rf"\s+(?=(?:{_PARTICLE}\s+)*{_TOKEN})")
 _LOWER_WORD = re.compile(r"[a-z]+")
 _CAPITALISED_WORD = re.compile(r"[A-Z][a-z]+")
 # Lower-cased first words of the triggers: a cheap set lookup per word decides

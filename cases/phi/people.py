@@ -141,7 +141,9 @@ _LOWER_TRIGGER = re.compile(
     r"(?<![\w-])(?P<t>pt|pts|patient|mr|mrs|ms|mx|miss|dr|prof|nurse|sister"
     r"|wife|husband|partner|son|daughter|mother|father|mum|mom|dad|brother"
     r"|grandson|granddaughter|grandmother|grandfather|niece|nephew|aunt|uncle"
-    r"|carer|caregiver|friend|neighbour|neighbor|named|called|aka|name)"
+    r"|carer|caregiver|friend|neighbour|neighbor|named|called|aka|name"
+    r"|boyfriend|girlfriend|fianc[eé]e?|hubby|nan|nana|gran|granny|grandma|grandad"
+    r"|grandpa|stepdad|stepmum|stepmom|stepfather|stepmother|bf|gf)"
     r"(?:'s)?\.?:?[ \t]+(?:(?:is|was|called|named)[ \t]+)?"
     r"(?P<a>[a-z][a-z'’]+(?:-[a-z]+)?)(?:[ \t]+(?P<b>[a-z][a-z'’]+(?:-[a-z]+)?))?"
 )
@@ -188,6 +190,25 @@ _LOWER_STARTS = frozenset(
         "called",
         "aka",
         "name",
+        "boyfriend",
+        "girlfriend",
+        "fiance",
+        "fiancee",
+        "hubby",
+        "nan",
+        "nana",
+        "gran",
+        "granny",
+        "grandma",
+        "grandad",
+        "grandpa",
+        "stepdad",
+        "stepmum",
+        "stepmom",
+        "stepfather",
+        "stepmother",
+        "bf",
+        "gf",
     ]
 )
 
@@ -353,7 +374,8 @@ def _initial_surnames(doc: _Doc) -> Iterator[_Hit]:
         surname = match["s"].casefold()
         if surname in _STOP or surname in WORDS:
             continue
-        if surname not in SURNAMES and _LATIN.search(surname):
+        parts = surname.split("-")
+        if not any(p in SURNAMES for p in parts) and _LATIN.search(surname):
             continue  # "S. Aureus", "C. Difficile": a species, not a person
         if _AFTER_WORD.search(text, max(0, match.start() - 20), match.start()):
             continue  # "Vitamin D. Levels", "Grade 3. Wells"
@@ -388,7 +410,48 @@ def _given_names_acting(doc: _Doc) -> Iterator[_Hit]:
         yield _Hit(match.start(), end, "name", reason)
 
 
+# "I'm Chiamaka", "hi its ahmed", "this is Dmitri", "our registrar Dmitri":
+# a word saying who someone is, then a name the lexicon knows or no word.
+_INTRO = re.compile(
+    r"(?<![\w'’])(?P<t>(?i:i['’]?m|i[ \t]+am|it['’]?s|this[ \t]+is|my[ \t]+name['’]s"
+    r"|registrar|consultant|colleague|locum|physio|pharmacist|midwife|sho"
+    r"|intern|fellow|resident|trainee|house[ \t]+officer|student))"
+    r"[ \t]+(?P<n>[A-Za-zÀ-ÖØ-öø-ÿ][a-zà-öø-ÿ'’-]+)(?![\w'’-])"
+)
+_ROLES = frozenset(
+    "registrar consultant colleague locum physio pharmacist midwife sho intern"
+    " fellow resident trainee officer student".split()
+)
+
+
+def _introductions(doc: _Doc) -> Iterator[_Hit]:
+    text = doc.text
+    if not (doc.words & (_ROLES | {"m", "im", "am", "s", "its", "is", "name"})):
+        return
+    for match in _INTRO.finditer(text):
+        word = match["n"]
+        folded = word.casefold().strip("'’")
+        if folded in _STOP or folded in VERY_COMMON or folded in REGIONS:
+            continue
+        known = folded in FIRST_NAMES or folded in SURNAMES
+        role = match["t"].casefold().split()[-1] in _ROLES
+        if word[:1].isupper():
+            if role and not known:
+                continue  # "consultant Haematologist"
+            ok = folded not in WORDS and (known or folded not in PLACES)
+        else:
+            # Lower case is how some people write everything, so only a
+            # name the lexicon knows that is no English word.
+            ok = known and folded not in WORDS and not role
+        if not ok or _NOT_PERSON_AFTER.match(text, match.end()):
+            continue
+        span = _name_span(text, match.start("n"), surname_first=False)
+        end = span[1] if span and span[0] == match.start("n") else match.end("n")
+        yield _Hit(match.start("n"), end, "name", f"{REASONS['name']} (introduced).")
+
+
 def name_hits(doc: _Doc) -> Iterator[_Hit]:
+    yield from _introductions(doc)
     yield from _capitalised_names(doc)
     yield from _initial_surnames(doc)
     yield from _given_names_acting(doc)
