@@ -1134,6 +1134,14 @@ _ADDRESS_RULES = [
         r"(?:(?:North|South|East|West|[NSEW])\.?\s+)?"
         rf"(?:{_STREET_WORD}\s+){{1,4}}$",
     ),
+    # "Flat 12, Ashdown House", "Apt 4B Riverside Court".
+    _rule(
+        "address",
+        r"(?P<v>(?:Flat|Apartment|Apt|Unit|Suite|Room)\.?\s+\d{1,4}[A-Za-z]?,?\s+"
+        rf"(?:[{_UP}][{_LOW}'’-]+\s+){{1,3}}(?:House|Court|Lodge|Mansions|Towers?"
+        r"|Building|Heights|Block|Point|Apartments|Residences?|Hall|Cottages?)\b)",
+        keywords="flat apartment apt unit suite room",
+    ),
     _rule(
         "address",
         r"(?P<v>(?:p\.?\s?o\.?\s*box|post\s+office\s+box)\s*#?\s*\d+)\b",

@@ -33,7 +33,15 @@ VERY_COMMON = _S["very_common"]
 FIRST_NAMES = _S["first_names"]
 SURNAMES = _S["surnames"]
 #: Towns, cities and counties (some of several words: "milton keynes").
-PLACES = _S["places"]
+# "Royal Leamington Spa" is written "Leamington Spa"; "The Hague", "Hague".
+#: Other names of big cities ("Bangalore", "Bombay"), from geonames; they
+#: count as towns but never as big cities flagged without a cue.
+PLACE_ALIASES = _S.get("place_aliases", frozenset())
+PLACES = _S["places"] | PLACE_ALIASES | {
+    place.split(" ", 1)[1]
+    for place in _S["places"]
+    if place.startswith(("royal ", "the ")) and " " in place
+}
 BIG_PLACES = _S["big_places"]
 PERSON_PLACES = _S["person_places"]
 COUNTIES = _S["counties"]

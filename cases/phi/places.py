@@ -116,7 +116,11 @@ _RESIDENCE_CUE = re.compile(
     r"(?:[ \t]+(?:here|there|now|back|home|out|nearby))?"
     r"[ \t]+(?:in|at|to|from|near|of|outside|around)(?:[ \t]+the)?[ \t]+$"
     r"|\b(?:town|village|suburb|district|borough|area|neighbou?rhood)[ \t]+of[ \t]+$"
-    r"|\bnow[ \t]+(?:in|staying[ \t]+in|living[ \t]+in)[ \t]+$",
+    r"|\bnow[ \t]+(?:in|staying[ \t]+in|living[ \t]+in)[ \t]+$"
+    r"|\b(?:originally|comes|came|is|are|hails|family)[ \t]+from(?:[ \t]+the)?[ \t]+$"
+    # "lives with her niece in Penge".
+    r"|\b(?:lives?|living|lived|resides?|staying|stays)\b[^.;,:\n]{0,30}?[ \t]"
+    r"(?:in|near)(?:[ \t]+the)?[ \t]+$",
     re.IGNORECASE,
 )
 _WEAK_CUE = re.compile(r"\b(?:in|at|to|around)[ \t]+(?:the[ \t]+)?$")
@@ -323,6 +327,10 @@ def _residence_hits(doc: _Doc) -> Iterator[_Hit]:
                 or _NOT_A_PLACE_AFTER.match(text, match.end())
             ):
                 continue
+            if text[max(0, start - 4) : start].casefold() == "the " and (
+                "the " + phrase in PLACES
+            ):
+                start -= 4  # "the Bronx"
             yield _Hit(start, match.end(), "location", reason)
             continue
         word = match["l"]

@@ -14,7 +14,9 @@ Decisions per Safe Harbor, noted where a reader could disagree:
 - A year alone may stay; a month alone ("worse every March") may stay — only a
   month together with a day or a year is a date element worth flagging here.
 - "90 or older" / "90+" is the aggregate Safe Harbor itself asks for, so it
-  stays; an exact age of 90 or more, in digits or words, is flagged.
+  stays; an exact age of 90 or more, in digits or words, is flagged, and so
+  is a decade ("in her nineties", narrower than "90 or older"; first written
+  as a negative, moved after the first run).
 - Eponymous scores named after cities ("Oxford knee score", "Dublin
   criteria", "Manchester triage") and place-named diseases stay.
 """
@@ -624,6 +626,16 @@ IDENTIFIERS: list[tuple[str, tuple[tuple[str, str], ...]]] = [
         "This 90 y/o lady presented with a UTI.",
         (("age", "90"),),
     ),
+    # Scored as false alarms on the first run; a decade of the nineties is
+    # narrower than the "90 or older" Safe Harbor allows, so it is an age.
+    (
+        "She is in her nineties.",
+        (("age", "in her nineties"),),
+    ),
+    (
+        "A man in his 90s with delirium.",
+        (("age", "in his 90s"),),
+    ),
     (
         "Aged 95, lives with daughter.",
         (("age", "95"),),
@@ -890,8 +902,6 @@ NEGATIVES: list[str] = [
     "Moved to the area recently.",
     "Travelled abroad in the summer.",
     "Spring and autumn exacerbations.",
-    "She is in her nineties.",
-    "A man in his 90s with delirium.",
     "Over 90 years old patients were excluded.",
     "Patients aged 18-65 only.",
     "Normal sinus rhythm, rate 88.",
