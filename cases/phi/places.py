@@ -636,6 +636,12 @@ _EMPLOYER_KEYWORDS = _words(
 )
 
 
+_LOWER_ORG = re.compile(r"[a-z][a-z'’&]{3,}(?![\w'’-])")
+_LOWER_EMPLOYER_CUE = re.compile(
+    r"\b(?:works?|worked|working|employed|job)[ \t]+(?:at|for|by)[ \t]+(?:the[ \t]+)?$"
+)
+
+
 def _org_words_ok(org: str) -> bool:
     words = [w for w in re.split(r"[ \t&-]+", org) if w]
     folded = [re.sub(r"['’]s$", "", w).casefold().rstrip(".") for w in words]
@@ -668,6 +674,17 @@ def _employer_hits(doc: _Doc) -> Iterator[_Hit]:
         if text.startswith("the ", pos):
             pos += 4
         if not text[pos : pos + 1].isupper():
+            lower = _LOWER_ORG.match(text, pos)
+            if (
+                lower is not None
+                and lower.group() not in WORDS
+                and lower.group() not in FIRST_NAMES
+                and lower.group() not in PLACES
+                and lower.group().upper() not in _ACRONYMS
+                and _LOWER_EMPLOYER_CUE.search(text, max(0, key_start - 40), pos)
+            ):
+                # "im at work at mcdonalds": lower-case texting.
+                yield _Hit(pos, lower.end(), "employer", reason)
             continue
         window = text[max(0, key_start - 70) : pos]
         if _EMPLOYER_CUE.search(window) is None:
