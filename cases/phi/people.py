@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator
 
 from .core import (
+    _AFTER_NAME_NOT_PERSON,
     _EPONYMS,
     _FIRST_NAMES,
     _LOW,
@@ -253,6 +254,13 @@ def _lower_names(doc: _Doc) -> Iterator[_Hit]:
             end = match.end("b")
         elif _SURNAME_PARTICLE.fullmatch(first):
             continue
+        if (
+            _AFTER_NAME_NOT_PERSON.match(text, end)
+            or _NOT_PERSON_AFTER.match(text, end)
+            or re.sub(r"['’]s$", "", first) in _STOP
+            or first.endswith(("-like", "-type", "-esque"))
+        ):
+            continue  # "sister mary joseph nodule", "dr. parkinson's disease"
         reason = f"{REASONS['name']} (after “{trigger}”)."
         yield _Hit(match.start("a"), end, "name", reason)
 

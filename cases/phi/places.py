@@ -118,6 +118,10 @@ _RESIDENCE_CUE = re.compile(
     r"|\b(?:town|village|suburb|district|borough|area|neighbou?rhood)[ \t]+of[ \t]+$"
     r"|\bnow[ \t]+(?:in|staying[ \t]+in|living[ \t]+in)[ \t]+$"
     r"|\b(?:originally|comes|came|is|are|hails|family)[ \t]+from(?:[ \t]+the)?[ \t]+$"
+    # People move house; a drug is "switched to" ("we moved to Leith").
+    r"|\b(?:we|i|they|he|she|family|parents)[ \t]+(?:have[ \t]+|had[ \t]+|recently[ \t]+"
+    r"|just[ \t]+)?(?:moved|relocated)(?:[ \t]+(?:here|back|away))?[ \t]+(?:to|from)"
+    r"[ \t]+$"
     # "lives with her niece in Penge".
     r"|\b(?:lives?|living|lived|resides?|staying|stays)\b[^.;,:\n]{0,30}?[ \t]"
     r"(?:in|near)(?:[ \t]+the)?[ \t]+$",
@@ -339,7 +343,12 @@ def _residence_hits(doc: _Doc) -> Iterator[_Hit]:
         flags = place_flags(word)
         if flags is None or "U" in flags or "c" in flags:
             continue
-        if residence or ("B" in flags and _LOWER_WEAK_CUE.search(before)):
+        # Written all in lower case, a town need not be a big one.
+        texting = not any(ch.isupper() for ch in text)
+        if residence or (
+            ("B" in flags or texting)
+            and _LOWER_WEAK_CUE.search(before)
+        ):
             if not _NOT_A_PLACE_AFTER.match(text, match.end()):
                 yield _Hit(start, match.end(), "location", reason)
 
