@@ -719,6 +719,8 @@ def _not_a_band(match: re.Match[str]) -> bool:
         _AGE_BAND_BEFORE.search(head) is None
         and _AGE_BAND_AFTER.match(source, end) is None
     )
+
+
 _AGE_NUMBER_APPOSITION = re.compile(r"(?:[,(]|\b(?:is|was|turned|turns))[ \t]*$")
 _SPELLED_90S_AGE = (
     rf"{_SPELLED_90S}(?:\s*-?\s*(?:years?|yrs?)(?:[- ]old\b|\s+of\s+age\b))?"

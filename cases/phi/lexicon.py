@@ -37,11 +37,15 @@ SURNAMES = _S["surnames"]
 #: Other names of big cities ("Bangalore", "Bombay"), from geonames; they
 #: count as towns but never as big cities flagged without a cue.
 PLACE_ALIASES = _S.get("place_aliases", frozenset())
-PLACES = _S["places"] | PLACE_ALIASES | {
-    place.split(" ", 1)[1]
-    for place in _S["places"]
-    if place.startswith(("royal ", "the ")) and " " in place
-}
+PLACES = (
+    _S["places"]
+    | PLACE_ALIASES
+    | {
+        place.split(" ", 1)[1]
+        for place in _S["places"]
+        if place.startswith(("royal ", "the ")) and " " in place
+    }
+)
 BIG_PLACES = _S["big_places"]
 PERSON_PLACES = _S["person_places"]
 COUNTIES = _S["counties"]

@@ -426,17 +426,21 @@ _INTRO = re.compile(
     r"|intern|fellow|resident|trainee|house[ \t]+officer|student))"
     r"[ \t]+(?P<n>[A-Za-zÀ-ÖØ-öø-ÿ][a-zà-öø-ÿ'’-]+)(?![\w'’-])"
 )
-_ROLES = frozenset(
+_ROLES = _words(
     "registrar consultant colleague locum physio pharmacist midwife sho intern"
-    " fellow resident trainee officer student".split()
+    " fellow resident trainee officer student"
 )
+
+
+_INTRO_STARTS = _ROLES | _words("i im it its this my house")
 
 
 def _introductions(doc: _Doc) -> Iterator[_Hit]:
     text = doc.text
-    if not (doc.words & (_ROLES | {"m", "im", "am", "s", "its", "is", "name"})):
-        return
-    for match in _INTRO.finditer(text):
+    for key_start in doc.word_starts(_INTRO_STARTS):
+        match = _INTRO.match(text, key_start)
+        if match is None:
+            continue
         word = match["n"]
         folded = word.casefold().strip("'’")
         if folded in _STOP or folded in VERY_COMMON or folded in REGIONS:

@@ -294,6 +294,7 @@ _RESIDENCE_PLACE = re.compile(
     rf"(?<![\w'’-])(?:(?P<c>{_CAP}(?:[ \t]+{_CAP}){{0,2}})|(?P<l>[a-z][a-z'’-]{{3,}}))"
     r"(?![\w'’-])"
 )
+_RESIDENCE_PREPOSITIONS = _words("in at to of from near outside around")
 _LOWER_WEAK_CUE = re.compile(r"\b(?:in|at|to|near|from)[ \t]+$")
 
 
@@ -305,20 +306,26 @@ def _residence_hits(doc: _Doc) -> Iterator[_Hit]:
     or eponym; in lower-case texting, a town from the gazetteer that is no
     English word ("we live in walthamstow", "a care home in bournemouth").
     """
-    text = doc.text
+    text, lower = doc.text, doc.lower
     reason = REASONS["location"] + "."
-    if not (
-        doc.words
-        & {"in", "at", "to", "of", "from", "near", "outside", "around"}
-    ):
-        return
-    for match in _RESIDENCE_PLACE.finditer(text):
+    # Written all in lower case, a town need not be a big one.
+    texting = not any(ch.isupper() for ch in text)
+    # Every cue ends with one of these words (and perhaps "the").
+    for key_start in doc.word_starts(_RESIDENCE_PREPOSITIONS):
+        pos = lower.find(" ", key_start, key_start + 8)
+        if pos == -1:
+            continue
+        while pos < len(text) and text[pos] in " \t":
+            pos += 1
+        if lower.startswith("the ", pos):
+            pos += 4
+            while pos < len(text) and text[pos] in " \t":
+                pos += 1
+        match = _RESIDENCE_PLACE.match(text, pos)
+        if match is None:
+            continue
         start = match.start()
-        before = text[max(0, start - 40) : start]
-        residence = _RESIDENCE_CUE.search(before) is not None
         if match["c"]:
-            if not residence:
-                continue
             words = match["c"].split()
             first = words[0].casefold()
             phrase = " ".join(w.casefold() for w in words)
@@ -328,10 +335,11 @@ def _residence_hits(doc: _Doc) -> Iterator[_Hit]:
                 or first in _EPONYM_PLACES
                 or first in REGIONS
                 or phrase in REGIONS
+                or _RESIDENCE_CUE.search(text, max(0, start - 40), start) is None
                 or _NOT_A_PLACE_AFTER.match(text, match.end())
             ):
                 continue
-            if text[max(0, start - 4) : start].casefold() == "the " and (
+            if lower[max(0, start - 4) : start] == "the " and (
                 "the " + phrase in PLACES
             ):
                 start -= 4  # "the Bronx"
@@ -343,14 +351,12 @@ def _residence_hits(doc: _Doc) -> Iterator[_Hit]:
         flags = place_flags(word)
         if flags is None or "U" in flags or "c" in flags:
             continue
-        # Written all in lower case, a town need not be a big one.
-        texting = not any(ch.isupper() for ch in text)
-        if residence or (
-            ("B" in flags or texting)
-            and _LOWER_WEAK_CUE.search(before)
-        ):
-            if not _NOT_A_PLACE_AFTER.match(text, match.end()):
-                yield _Hit(start, match.end(), "location", reason)
+        before = text[max(0, start - 40) : start]
+        if (
+            _RESIDENCE_CUE.search(before) is not None
+            or (("B" in flags or texting) and _LOWER_WEAK_CUE.search(before))
+        ) and not _NOT_A_PLACE_AFTER.match(text, match.end()):
+            yield _Hit(start, match.end(), "location", reason)
 
 
 # --- institutions ----------------------------------------------------------------
@@ -522,8 +528,9 @@ def _institution_hits(doc: _Doc) -> Iterator[_Hit]:
         seen_end = end
         yield _Hit(start, end, "institution", REASONS["institution"] + ".")
     yield from _venue_hits(doc)
-    if "st" in doc.words:
-        for match in _LOWER_SAINT.finditer(doc.lower):
+    for saint in doc.word_starts(_SAINT):
+        match = _LOWER_SAINT.match(doc.lower, saint)
+        if match is not None:
             yield _Hit(*match.span(), "institution", REASONS["institution"] + ".")
 
 
@@ -560,13 +567,32 @@ _VENUE_STOP = _words(
 )
 
 
+_VENUE_KEYWORDS = _words(
+    "admitted readmitted transferred discharged treated diagnosed seen reviewed"
+    " operated attends attended attending followed scanned delivered investigated"
+    " managed stepped repatriated care"
+)
+
+
 def _venue_hits(doc: _Doc) -> Iterator[_Hit]:
     text = doc.text
     reason = REASONS["institution"] + "."
-    for match in _VENUE_NAME.finditer(text):
-        start = match.start()
-        if _VENUE_CUE.search(text, max(0, start - 70), start) is None:
+    cues = doc.word_starts(_VENUE_KEYWORDS)
+    if not cues:
+        return
+    for cue in cues:
+        # The name is within a few words of its verb.
+        window_end = min(len(text), cue + 70)
+        match = None
+        for match in _VENUE_NAME.finditer(text, cue, window_end):
+            if _VENUE_CUE.search(text, max(0, match.start() - 70), match.start()):
+                break
+        else:
             continue
+        if match is None:
+            continue
+        start = match.start()
+        match = _VENUE_NAME.match(text, start)  # the whole name, past the window
         words = match.group().split()
         folded = [re.sub(r"['’]s$", "", w).casefold() for w in words]
         if any(
@@ -595,6 +621,7 @@ def _venue_hits(doc: _Doc) -> Iterator[_Hit]:
         yield _Hit(start, match.end(), "institution", reason)
 
 
+_SAINT = _words("st")
 _LOWER_SAINT = re.compile(
     r"(?<![\w-])st\.?[ \t]+[a-z]+(?:['’]s?)?[ \t]+(?:hospital|infirmary|hospice"
     r"|clinic|surgery|medical[ \t]+cent(?:re|er)|health[ \t]+cent(?:re|er)|school)\b"
@@ -683,7 +710,10 @@ def _employer_hits(doc: _Doc) -> Iterator[_Hit]:
         if text.startswith("the ", pos):
             pos += 4
         if not text[pos : pos + 1].isupper():
-            lower = _LOWER_ORG.match(text, pos)
+            lower = None
+            head = doc.lower[max(0, key_start - 12) : key_start]
+            if "work" in head or "job" in head or "employ" in head:
+                lower = _LOWER_ORG.match(text, pos)
             if (
                 lower is not None
                 and lower.group() not in WORDS

@@ -68,7 +68,10 @@ IDENTIFIERS: list[tuple[str, tuple[tuple[str, str], ...]]] = [
     ),
     (
         "She attends St Aidan's Catholic Primary School in Toxteth.",
-        (("institution", "St Aidan's Catholic Primary School"), ("location", "Toxteth")),
+        (
+            ("institution", "St Aidan's Catholic Primary School"),
+            ("location", "Toxteth"),
+        ),
     ),
     (
         "Hosp no RXH0042871, seen by the falls team.",
@@ -105,7 +108,11 @@ IDENTIFIERS: list[tuple[str, tuple[tuple[str, str], ...]]] = [
     # --- US notes and discharge summaries ---------------------------------
     (
         "Patient is a 91 yo male transferred from Mercy Hospital in Cedar Rapids.",
-        (("age", "91"), ("institution", "Mercy Hospital"), ("location", "Cedar Rapids")),
+        (
+            ("age", "91"),
+            ("institution", "Mercy Hospital"),
+            ("location", "Cedar Rapids"),
+        ),
     ),
     (
         "MRN: 00482917. DOB 07/22/1941. Admit date 11/02/2023.",
@@ -129,7 +136,11 @@ IDENTIFIERS: list[tuple[str, tuple[tuple[str, str], ...]]] = [
     ),
     (
         "Followed by Dr. Nguyen Thi Lan at the Kaiser clinic in Oakland.",
-        (("name", "Nguyen Thi Lan"), ("institution", "Kaiser clinic"), ("location", "Oakland")),
+        (
+            ("name", "Nguyen Thi Lan"),
+            ("institution", "Kaiser clinic"),
+            ("location", "Oakland"),
+        ),
     ),
     (
         "Brought in by EMS from her home in the Bronx after a syncopal episode.",
@@ -166,11 +177,18 @@ IDENTIFIERS: list[tuple[str, tuple[tuple[str, str], ...]]] = [
     # --- Australian notes -------------------------------------------------
     (
         "Pt from Toowoomba, flown to Royal Brisbane and Women's Hospital.",
-        (("location", "Toowoomba"), ("institution", "Royal Brisbane and Women's Hospital")),
+        (
+            ("location", "Toowoomba"),
+            ("institution", "Royal Brisbane and Women's Hospital"),
+        ),
     ),
     (
         "Medicare no 2123 45670 1, lives in Parramatta with partner Jarrah.",
-        (("record_number", "2123 45670 1"), ("location", "Parramatta"), ("name", "Jarrah")),
+        (
+            ("record_number", "2123 45670 1"),
+            ("location", "Parramatta"),
+            ("name", "Jarrah"),
+        ),
     ),
     (
         "Ph 0412 345 678 or (02) 9876 5432.",
@@ -187,7 +205,12 @@ IDENTIFIERS: list[tuple[str, tuple[tuple[str, str], ...]]] = [
     # --- Indian notes -----------------------------------------------------
     (
         "Mr Venkataraman Subramanian, 92 years, resident of Mylapore, Chennai.",
-        (("name", "Venkataraman Subramanian"), ("age", "92"), ("location", "Mylapore"), ("location", "Chennai")),
+        (
+            ("name", "Venkataraman Subramanian"),
+            ("age", "92"),
+            ("location", "Mylapore"),
+            ("location", "Chennai"),
+        ),
     ),
     (
         "Referred from Christian Medical College Vellore with uncontrolled DM.",
@@ -199,7 +222,11 @@ IDENTIFIERS: list[tuple[str, tuple[tuple[str, str], ...]]] = [
     ),
     (
         "Pt is a software engineer at Infosys, Electronic City, Bangalore.",
-        (("employer", "Infosys"), ("location", "Electronic City"), ("location", "Bangalore")),
+        (
+            ("employer", "Infosys"),
+            ("location", "Electronic City"),
+            ("location", "Bangalore"),
+        ),
     ),
     (
         "Smt. Lakshmi Devi was admitted to AIIMS on 12.08.2022.",
@@ -220,7 +247,11 @@ IDENTIFIERS: list[tuple[str, tuple[tuple[str, str], ...]]] = [
     ),
     (
         "Re: Oleksandr Kovalenko, DOB 02-11-1987, Flat 4, 19 Chapel Street.",
-        (("name", "Oleksandr Kovalenko"), ("date", "02-11-1987"), ("address", "19 Chapel Street")),
+        (
+            ("name", "Oleksandr Kovalenko"),
+            ("date", "02-11-1987"),
+            ("address", "19 Chapel Street"),
+        ),
     ),
     (
         "Yours sincerely, Dr Fatima Al-Rashid, Consultant Dermatologist.",
@@ -228,7 +259,12 @@ IDENTIFIERS: list[tuple[str, tuple[tuple[str, str], ...]]] = [
     ),
     (
         "Re: Mr Chidi Okonkwo (Hosp No K2291844), 15 Elm Grove, Didsbury.",
-        (("name", "Chidi Okonkwo"), ("record_number", "K2291844"), ("address", "15 Elm Grove"), ("location", "Didsbury")),
+        (
+            ("name", "Chidi Okonkwo"),
+            ("record_number", "K2291844"),
+            ("address", "15 Elm Grove"),
+            ("location", "Didsbury"),
+        ),
     ),
     (
         "I saw this charming gentleman, Mr Björn Lindqvist, in the Tuesday clinic.",
@@ -236,7 +272,11 @@ IDENTIFIERS: list[tuple[str, tuple[tuple[str, str], ...]]] = [
     ),
     (
         "cc: Dr Yuki Tanaka, Riverside Medical Practice, Ealing.",
-        (("name", "Yuki Tanaka"), ("institution", "Riverside Medical Practice"), ("location", "Ealing")),
+        (
+            ("name", "Yuki Tanaka"),
+            ("institution", "Riverside Medical Practice"),
+            ("location", "Ealing"),
+        ),
     ),
     (
         "Ms Ngozi Eze is a 29-year-old teacher at Hillcrest Academy.",
@@ -256,7 +296,11 @@ IDENTIFIERS: list[tuple[str, tuple[tuple[str, str], ...]]] = [
     ),
     (
         "Sent to Dr. de la Cruz at St. Luke's Medical Center, Quezon City.",
-        (("name", "de la Cruz"), ("institution", "St. Luke's Medical Center"), ("location", "Quezon City")),
+        (
+            ("name", "de la Cruz"),
+            ("institution", "St. Luke's Medical Center"),
+            ("location", "Quezon City"),
+        ),
     ),
     # --- Chatty discussion messages ---------------------------------------
     (
