@@ -1136,6 +1136,12 @@ _ADDRESS_RULES = [
         r"(?:(?:North|South|East|West|[NSEW])\.?\s+)?"
         rf"(?:{_STREET_WORD}\s+){{1,4}}$",
     ),
+    # One-word streets: "61 Kingsway, Swansea", "4 Highgate.".
+    _rule(
+        "address",
+        rf"(?P<v>[0-9]{{1,5}}[A-Za-z]?\s+[{_UP}][{_LOW}]+(?:way|gate))(?=,|\.?\s*$|\.\s)",
+        not_after=r"[\w./:-]",
+    ),
     # "Flat 12, Ashdown House", "Apt 4B Riverside Court".
     _rule(
         "address",

@@ -10,6 +10,7 @@ look words up with ``word.casefold()``.
 from __future__ import annotations
 
 import gzip
+import unicodedata
 from pathlib import Path
 
 _FILE = Path(__file__).resolve().parent / "data" / "lexicon.txt.gz"
@@ -63,11 +64,25 @@ for _place in PLACES:
 del _S, _place, _head, _rest, _size
 
 
+# Letters NFKD does not take apart ("Wrocław", "Tromsø").
+_UNDECOMPOSED = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i"})
+
+
+def plain(folded: str) -> str:
+    """``folded`` without accents: the gazetteer holds "krakow", not "kraków"."""
+    if folded.isascii():
+        return folded
+    decomposed = unicodedata.normalize("NFKD", folded.translate(_UNDECOMPOSED))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def place_flags(folded: str) -> str | None:
     """Flags of a case-folded place, or None: ``B`` big, ``c`` also an English
     word, ``p`` also a given name, ``K`` a county, ``U`` a US county name."""
     if folded not in PLACES:
-        return None
+        folded = plain(folded)
+        if folded not in PLACES:
+            return None
     flags = ""
     if folded in BIG_PLACES:
         flags += "B"

@@ -126,8 +126,12 @@ def _capitalised_names(doc: _Doc) -> Iterator[_Hit]:
         second_folded = second.group().casefold()
         if very_common and (second_folded not in SURNAMES or second_folded in WORDS):
             continue  # "Will Continue", "May Need"
-        if folded in WORDS and second_folded in VERY_COMMON:
-            continue  # "Grace Will"
+        if folded in WORDS and (
+            second_folded in VERY_COMMON or second_folded not in SURNAMES
+        ):
+            continue  # "Grace Will", "Rose Bengal": a word, then no family name
+        if folded in PLACES and second_folded in WORDS:
+            continue  # "Dublin Core", "Paris Green": a town's name on a thing
         pair = f"{folded} {second_folded}"
         if pair in PLACES or pair in REGIONS:
             continue  # "San Francisco", "Santa Ana"

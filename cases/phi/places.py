@@ -51,6 +51,7 @@ from .lexicon import (
     VERY_COMMON,
     WORDS,
     place_flags,
+    plain,
 )
 
 _CAP = rf"[{_UP}][{_LOW}]+(?:['’-][{_UP}]?[{_LOW}]+)*"
@@ -89,7 +90,7 @@ _STRONG_CUE = re.compile(
     r"|returned|travelled|traveled|travelling|traveling|flew|holiday(?:ing)?"
     r"|staying|stays|visiting|visited|commutes?)(?:[ \t]+(?:back|here|there|home))?"
     r"[ \t]+(?:in|at|to|from|near|of|around|outside)(?:[ \t]+the)?"
-    r"|\b(?:from|near|outside|hometown|hometown[ \t]+of|native[ \t]+of"
+    r"|\b(?:from|near|outside|out[ \t]+of|hometown|hometown[ \t]+of|native[ \t]+of"
     r"|(?:home|family|relatives|parents|flat|house|farm)[ \t]+(?:in|near|outside)(?:[ \t]+the)?"
     r"|(?:town|city|village|county|borough|parish|suburb|district|area)[ \t]+of)"
     r"|\b(?:lives|living|lived|moved|visiting|visited)"
@@ -150,7 +151,7 @@ def _place_at(text: str, start: int) -> tuple[int, str] | None:
     if first is None:
         return None
     folded = first.group().casefold()
-    most = PLACE_WORDS.get(folded)
+    most = PLACE_WORDS.get(folded) or PLACE_WORDS.get(plain(folded))
     if most is None:
         # "Kirkby-in-Ashfield" is written with spaces in the gazetteer.
         flags = place_flags(folded.replace("-", " ")) if "-" in folded else None
@@ -209,6 +210,7 @@ def _location_hits(doc: _Doc) -> Iterator[_Hit]:
         folded = match.group().casefold()
         if folded in _NOT_PLACES or (
             folded not in PLACE_WORDS
+            and plain(folded) not in PLACE_WORDS
             and ("-" not in folded or folded.replace("-", " ") not in PLACES)
         ):
             continue
@@ -543,7 +545,11 @@ _VENUE_CUE = re.compile(
     r"|scanned|delivered|investigated|managed|stepped[ \t]+down|repatriated)"
     r"(?:[ \t]+(?:previously|initially|originally|again|there|elsewhere))?"
     r"(?:[ \t]+(?:at|to|from|into))?"
-    r"|\bcare[ \t]+of\b[^.;\n]{0,40}?[ \t]at)"
+    r"|\bcare[ \t]+of\b[^.;\n]{0,40}?[ \t]at"
+    # "seen in A&E at", "diagnosed in July 2018 at", "known to the team at".
+    r"|\b(?:seen|treated|diagnosed|admitted|operated|reviewed|known)\b[^.;\n]{0,30}?"
+    r"[ \t](?:at|to)"
+    r"|\b(?:team|teams|doctors|surgeons|consultants)[ \t]+(?:at|from))"
     r"(?:[ \t]+the)?[ \t]+$"
 )
 _VENUE_NAME = re.compile(
@@ -570,7 +576,7 @@ _VENUE_STOP = _words(
 _VENUE_KEYWORDS = _words(
     "admitted readmitted transferred discharged treated diagnosed seen reviewed"
     " operated attends attended attending followed scanned delivered investigated"
-    " managed stepped repatriated care"
+    " managed stepped repatriated care known team teams doctors surgeons consultants"
 )
 
 
@@ -635,7 +641,8 @@ _EMPLOYER_CUE = re.compile(
     r"|placement|shifts?|contract|contracted|drives|drove|delivers)"
     r"(?:[ \t]+(?:part-time|full-time|part[ \t]+time|full[ \t]+time|nights|shifts"
     r"|now|currently|still|previously|locally))?"
-    r"(?:[ \t]+as[ \t]+(?:an?|the)[ \t]+[\w-]+(?:[ \t]+[\w-]+)?)?"
+    r"(?:[ \t]+as[ \t]+(?:an?|the)[ \t]+[\w-]+(?:[ \t]+[\w-]+)?"
+    r"|[ \t]+(?:an?|the)[ \t]+[\w-]+(?:[ \t]+[\w-]+)?)?"
     r"[ \t]+(?:at|for|by|with|from|in)"
     r"|\b(?:is|was|as|she's|he's)[ \t]+(?:an?|the)[ \t]+[a-z][\w-]*(?:[ \t]+[a-z][\w-]*)?"
     r"[ \t]+(?:at|for|with)"
