@@ -203,6 +203,11 @@ def town_after_address(text: str, pos: int) -> _Hit | None:
     return _Hit(*match.span("t"), "location", REASONS["location"] + ".")
 
 
+_AFTER_CAP = re.compile(rf"[ \t]+(?:{_CAP}|[A-Z]{{2,}}\b)")
+_CAP_BEFORE = re.compile(rf"{_CAP}[ \t]+$")
+_COMPASS_BEFORE = re.compile(r"(?:West|East|North|South)[ \t]+$")
+
+
 def _location_hits(doc: _Doc) -> Iterator[_Hit]:
     text = doc.text
     for match in _CAP_WORD.finditer(text):
@@ -220,26 +225,21 @@ def _location_hits(doc: _Doc) -> Iterator[_Hit]:
         end, flags = found
         if flags == "U" or _NOT_A_PLACE_AFTER.match(text, end):
             continue
-        before = text[max(0, start - 40) : start]
-        # Part of a longer capitalised name: "Austin Flint", "Jack London".
-        prev = re.search(rf"{_CAP}[ \t]+$", before)
-        if prev and not _STRONG_CUE.search(before):
-            continue
-        after_cap = re.match(rf"[ \t]+(?:{_CAP}|[A-Z]{{2,}}\b)", text[end : end + 30])
+        after_cap = _AFTER_CAP.match(text, end)
         region = _FOLLOWED_BY_REGION.match(text, end)
         if after_cap and not region:
             continue
-        if text[start - 1 : start] == "-" or re.search(
-            r"(?:West|East|North|South)[ \t]+$", before
-        ):
+        before = text[max(0, start - 40) : start]
+        if text[start - 1 : start] == "-" or _COMPASS_BEFORE.search(before):
+            continue
+        strong_cue = _STRONG_CUE.search(before) is not None
+        # Part of a longer capitalised name: "Austin Flint", "Jack London".
+        if not strong_cue and _CAP_BEFORE.search(before):
             continue
         # "Cedar Rapids", "Mile End": several capitalised words together are
         # a place name, even when each is also an English word.
         common = "c" in flags and " " not in text[start:end]
-        strong = (
-            _STRONG_CUE.search(before) is not None
-            or _PERSON_FROM.match(text, end) is not None
-        )
+        strong = strong_cue or _PERSON_FROM.match(text, end) is not None
         listed = re.search(rf"({_CAP}),[ \t]*$", before)
         if listed and listed.group(1).casefold() in PLACES:
             strong = True  # "Wells, Somerset"
@@ -685,6 +685,66 @@ _LOWER_EMPLOYER_CUE = re.compile(
 )
 
 
+_EMPLOYER_STEMS = (
+    "work",
+    "employ",
+    "job",
+    "career",
+    "volunteer",
+    "retired",
+    "redundant",
+    "apprentice",
+    "placement",
+    "shift",
+    "contract",
+    "driv",
+    "drove",
+    "deliver",
+)
+_EMPLOYER_SUFFIXES = (
+    "er",
+    "or",
+    "ist",
+    "ant",
+    "ian",
+    "man",
+    "woman",
+    "person",
+    "ess",
+    "eer",
+    "employer",
+    "employers",
+    "employer's",
+)
+
+
+_JOBS = _words(
+    "manager director cashier clerk supervisor engineer driver owner partner teacher"
+    " nurse cleaner chef waiter waitress barista accountant lawyer solicitor"
+    " secretary receptionist technician analyst consultant developer programmer"
+    " labourer laborer porter mechanic"
+)
+
+
+def _may_be_employer_cue(head: str) -> bool:
+    """Whether ``head`` (lower case, before "at"/"for"…) could hold a cue:
+    a word about work, or a job title right before the keyword."""
+    if any(stem in head for stem in _EMPLOYER_STEMS):
+        return True
+    words = head.split()
+    if words and words[-1] == "the":
+        words.pop()
+    if not words:
+        return False
+    last = words[-1]
+    return (
+        last.endswith(_EMPLOYER_SUFFIXES)
+        or last in _JOBS
+        or (len(words) >= 3 and words[-3] in {"is", "was", "as", "she's", "he's"})
+        or (len(words) >= 4 and words[-4] in {"is", "was", "as", "she's", "he's"})
+    )
+
+
 def _org_words_ok(org: str) -> bool:
     words = [w for w in re.split(r"[ \t&-]+", org) if w]
     folded = [re.sub(r"['’]s$", "", w).casefold().rstrip(".") for w in words]
@@ -733,6 +793,8 @@ def _employer_hits(doc: _Doc) -> Iterator[_Hit]:
                 yield _Hit(pos, lower.end(), "employer", reason)
             continue
         window = text[max(0, key_start - 70) : pos]
+        if not _may_be_employer_cue(doc.lower[max(0, key_start - 70) : key_start]):
+            continue  # a cheap test first: the cue below is slow to search
         if _EMPLOYER_CUE.search(window) is None:
             continue
         org = _ORG.match(text, pos)
