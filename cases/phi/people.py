@@ -91,6 +91,13 @@ _SURNAME_PARTICLE = re.compile(
 )
 
 
+# Very common words that are never a given name at the start of a name.
+_FUNCTION_WORDS = _words(
+    "the a an this that these those his her their its our your my and or of in on"
+    " at to for with by from as is was"
+)
+
+
 def _is_surnameish(word: str) -> bool:
     """A capitalised word after a given name: a family name or no English word."""
     folded = word.casefold().strip("'’")
@@ -124,8 +131,13 @@ def _capitalised_names(doc: _Doc) -> Iterator[_Hit]:
         if second is None or not _is_surnameish(second.group()):
             continue
         second_folded = second.group().casefold()
-        if very_common and (second_folded not in SURNAMES or second_folded in WORDS):
-            continue  # "Will Continue", "May Need"
+        if very_common and (
+            second_folded not in SURNAMES
+            or second_folded in WORDS
+            or folded in _FUNCTION_WORDS
+            or second_folded in PLACES
+        ):
+            continue  # "Will Continue", "May Need", "The Bristol stool chart"
         if folded in WORDS and (
             second_folded in VERY_COMMON or second_folded not in SURNAMES
         ):

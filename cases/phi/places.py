@@ -545,7 +545,7 @@ _VENUE_CUE = re.compile(
     r"|scanned|delivered|investigated|managed|stepped[ \t]+down|repatriated)"
     r"(?:[ \t]+(?:previously|initially|originally|again|there|elsewhere))?"
     r"(?:[ \t]+(?:at|to|from|into))?"
-    r"|\bcare[ \t]+of\b[^.;\n]{0,40}?[ \t]at"
+    r"|\b(?:care[ \t]+of|under)\b[^.;\n]{0,40}?[ \t]at"
     # "seen in A&E at", "diagnosed in July 2018 at", "known to the team at".
     r"|\b(?:seen|treated|diagnosed|admitted|operated|reviewed|known)\b[^.;\n]{0,30}?"
     r"[ \t](?:at|to)"
@@ -577,6 +577,7 @@ _VENUE_KEYWORDS = _words(
     "admitted readmitted transferred discharged treated diagnosed seen reviewed"
     " operated attends attended attending followed scanned delivered investigated"
     " managed stepped repatriated care known team teams doctors surgeons consultants"
+    " under"
 )
 
 
@@ -601,9 +602,10 @@ def _venue_hits(doc: _Doc) -> Iterator[_Hit]:
         match = _VENUE_NAME.match(text, start)  # the whole name, past the window
         words = match.group().split()
         folded = [re.sub(r"['’]s$", "", w).casefold() for w in words]
-        if any(
-            w in _NOT_NAMES or w in _GENERIC or w in _VENUE_STOP or w in _NOT_PLACES
-            for w in folded
+        # "Tameside General" is a hospital; "General Surgery" a specialty.
+        if (
+            any(w in _NOT_NAMES or w in _VENUE_STOP or w in _NOT_PLACES for w in folded)
+            or folded[0] in _GENERIC
         ):
             continue
         proper = [
@@ -612,6 +614,7 @@ def _venue_hits(doc: _Doc) -> Iterator[_Hit]:
             if w.upper() not in _CLINICAL_ACRONYMS
             and w not in _ACRONYMS
             and f not in WORDS
+            and f not in _GENERIC
             and f not in _EPONYM_PLACES
             and f not in REGIONS
         ]

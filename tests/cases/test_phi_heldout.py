@@ -11,11 +11,12 @@ from collections import Counter
 import pytest
 
 from cases.phi import scan_text
-from tests.cases import phi_corpus_heldout, phi_corpus_heldout_b
+from tests.cases import phi_corpus_heldout, phi_corpus_heldout_b, phi_corpus_heldout_c
 
-# The first batch and the second, written after the first round of fixes.
-IDENTIFIERS = phi_corpus_heldout.IDENTIFIERS + phi_corpus_heldout_b.IDENTIFIERS
-NEGATIVES = phi_corpus_heldout.NEGATIVES + phi_corpus_heldout_b.NEGATIVES
+# The first batch, then two more, each written after a round of fixes.
+_BATCHES = (phi_corpus_heldout, phi_corpus_heldout_b, phi_corpus_heldout_c)
+IDENTIFIERS = [case for batch in _BATCHES for case in batch.IDENTIFIERS]
+NEGATIVES = [text for batch in _BATCHES for text in batch.NEGATIVES]
 
 RECALL_FLOOR = 0.95
 
