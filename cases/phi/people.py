@@ -78,7 +78,7 @@ _NOT_PERSON_AFTER = re.compile(
     r"|plexus|rules?|protocol|guidelines?|shunt|chart|questionnaire|index|method"
     r"|technique|jaw|winking|syncope|street|road|avenue|lane|ward|bay|unit|wing"
     r"|approach|frame|wires?|splint|position|exercises?|drain|valve|line|tube"
-    r"|needle|catheter|stain|airway|incision|\w*(?:ectomy|otomy|ostomy|plasty"
+    r"|needle|catheter|stain|staining|stained|dye|agar|airway|incision|\w*(?:ectomy|otomy|ostomy|plasty"
     r"|pexy|rrhaphy|scopy|graphy)|sequence|complex|effect|equation|principle|curve"
     r"|terrier|spaniel|retriever|flu|influenza)\b",
     re.IGNORECASE,
@@ -135,15 +135,10 @@ def _capitalised_names(doc: _Doc) -> Iterator[_Hit]:
             second_folded not in SURNAMES
             or second_folded in WORDS
             or folded in _FUNCTION_WORDS
-            or second_folded in PLACES
         ):
             continue  # "Will Continue", "May Need", "The Bristol stool chart"
-        if folded in WORDS and (
-            second_folded in VERY_COMMON or second_folded not in SURNAMES
-        ):
-            continue  # "Grace Will", "Rose Bengal": a word, then no family name
-        if folded in PLACES and second_folded in WORDS:
-            continue  # "Dublin Core", "Paris Green": a town's name on a thing
+        if folded in WORDS and second_folded in VERY_COMMON:
+            continue  # "Grace Will"
         pair = f"{folded} {second_folded}"
         if pair in PLACES or pair in REGIONS:
             continue  # "San Francisco", "Santa Ana"

@@ -568,7 +568,8 @@ _VENUE_STOP = _words(
     """
     resus majors minors theatre theatres recovery triage home hospital clinic ward
     bay side room bed unit department outpatients inpatients casualty
-    christmas easter midnight noon term birth
+    christmas easter midnight noon term birth county borough city town village
+    district parish
     """
 )
 
@@ -796,7 +797,10 @@ def _employer_hits(doc: _Doc) -> Iterator[_Hit]:
                 yield _Hit(pos, lower.end(), "employer", reason)
             continue
         window = text[max(0, key_start - 70) : pos]
-        if not _may_be_employer_cue(doc.lower[max(0, key_start - 70) : key_start]):
+        if not (
+            doc.lower.startswith("employ", key_start)
+            or _may_be_employer_cue(doc.lower[max(0, key_start - 70) : key_start])
+        ):
             continue  # a cheap test first: the cue below is slow to search
         if _EMPLOYER_CUE.search(window) is None:
             continue
