@@ -582,6 +582,11 @@ _VENUE_KEYWORDS = _words(
 )
 
 
+# The word right before a venue's name (after "the"): "at", "to", "from",
+# "into", or the verb itself ("attends the Maudsley").
+_VENUE_LAST_WORDS = _words("at to from into attends attended attending")
+
+
 def _venue_hits(doc: _Doc) -> Iterator[_Hit]:
     text = doc.text
     reason = REASONS["institution"] + "."
@@ -593,6 +598,11 @@ def _venue_hits(doc: _Doc) -> Iterator[_Hit]:
         window_end = min(len(text), cue + 70)
         match = None
         for match in _VENUE_NAME.finditer(text, cue, window_end):
+            pre = doc.lower[max(0, match.start() - 16) : match.start()].split()
+            if pre and pre[-1] == "the":
+                pre.pop()
+            if not pre or pre[-1] not in _VENUE_LAST_WORDS:
+                continue  # cheap test first: the cue pattern is slow
             if _VENUE_CUE.search(text, max(0, match.start() - 70), match.start()):
                 break
         else:
