@@ -12,6 +12,11 @@ A place from the gazetteer is flagged:
 - on its own when it is a large city that is neither an English word nor a
   given name ("London", "Leeds").
 
+- after a residence cue ("lives in", "resident of", "her home in the",
+  "originally from", "we moved to") even when the gazetteer does not know it,
+  if it is no English word ("lives in Penge", "the Bronx");
+- in an all-lower-case text, after "in", "at" or "to" ("we live in luton").
+
 Never when it is part of a longer capitalised name ("Austin Flint murmur") or
 names a disease, sign or score ("Lyme disease", "West Nile virus", "Bristol
 stool chart", "Glasgow Coma Scale").
@@ -19,7 +24,9 @@ stool chart", "Glasgow Coma Scale").
 Institutions are a capitalised name ending in a facility word ("Hospital",
 "Infirmary", "Clinic", "Surgery", "Medical Centre", "Hospice") with at least
 one word that is not a specialty or a description ("Riverside Surgery", not
-"Cardiac Surgery"). Employers follow "works at/for", "employed by", "job
+"Cardiac Surgery"), or a proper name right after a care verb ("seen at
+Cedars-Sinai", "admitted to AIIMS", "attends the Maudsley"; never a ward or a
+service: "admitted to ICU", "transferred to Resus"). Employers follow "works at/for", "employed by", "job
 at", "works as a … at", "employer:", or carry a company suffix ("Acme Ltd").
 """
 
