@@ -26,8 +26,9 @@ Institutions are a capitalised name ending in a facility word ("Hospital",
 one word that is not a specialty or a description ("Riverside Surgery", not
 "Cardiac Surgery"), or a proper name right after a care verb ("seen at
 Cedars-Sinai", "admitted to AIIMS", "attends the Maudsley"; never a ward or a
-service: "admitted to ICU", "transferred to Resus"). Employers follow "works at/for", "employed by", "job
-at", "works as a … at", "employer:", or carry a company suffix ("Acme Ltd").
+service: "admitted to ICU", "transferred to Resus"). Employers follow "works
+at/for", "employed by", "job at", "works as a … at", "employer:", or carry a
+company suffix ("Acme Ltd").
 """
 
 from __future__ import annotations
