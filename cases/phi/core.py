@@ -248,7 +248,7 @@ _FIRST_NAMES = _words(
     " Susan Teresa Theresa Thomas Timothy Tyler Victoria Vincent Virginia Walter"
     " Wayne William Zachary"
 )
-_FOLLOWED_BY_TOKEN = re.compile(rf"\s+(?={_TOKEN})")
+_FOLLOWED_BY_TOKEN = re.compile(rf"\s+(?=(?:{_PARTICLE}\s+)*{_TOKEN})")
 _LOWER_WORD = re.compile(r"[a-z]+")
 _CAPITALISED_WORD = re.compile(r"[A-Z][a-z]+")
 # Lower-cased first words of the triggers: a cheap set lookup per word decides
@@ -567,7 +567,18 @@ _ORDINAL = r"(?:st|nd|rd|th)"
 _YEAR = r"(?:19|20)[0-9]{2}"
 
 
-_DATE_LEAD_IN = re.compile(r"\b(?:on|dated|since|from|until|till|by|of)\s+(?:the\s+)?$")
+_ORDINAL_WORDS = (
+    r"(?i:(?:twenty|thirty)[- ]?(?:first|second|third|fourth|fifth|sixth|seventh"
+    r"|eighth|ninth)|thirty[- ]?first|first|second|third|fourth|fifth|sixth"
+    r"|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth"
+    r"|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth)"
+)
+# "of" alone is a score as often as a date ("a pain score of 9/10").
+_DATE_LEAD_IN = re.compile(
+    r"\b(?:on|dated|since|from|until|till|by|(?:night|morning|evening|afternoon"
+    r"|weekend|week|date|end|start|beginning|middle)\s+of)\s+(?:the\s+)?$"
+)
+_DATE_LEAD_IN_STRICT = re.compile(r"\b(?:on|dated|since)\s+(?:the\s+)?$")
 
 
 def _preceded_by(match: re.Match[str], lead_in: re.Pattern[str]) -> bool:
@@ -606,14 +617,22 @@ _DATE_RULES = [
     # 3 March 2024, 3rd of May, 14 Feb 1957, 7-Aug-2021.
     _rule(
         "date",
-        rf"(?P<v>(?P<d>[0-9]{{1,2}}){_ORDINAL}?(?:\s+of)?(?:\s+|-)(?:{_MONTH})\b"
+        rf"(?P<v>(?P<d>[0-9]{{1,2}}){_ORDINAL}?(?:\s+of)?(?:\s+|-|\.)(?:{_MONTH})\b"
         # A full stop belongs to the date only as an abbreviation ("Feb. 1957").
         rf"(?:\.(?=,?\s*\d))?"
-        rf"(?:,?\s+(?:{_YEAR}|['’]\d{{2}})\b|-(?:{_YEAR}|\d{{2}})\b)?{_TIME}?)",
+        rf"(?:,?\s+(?:{_YEAR}|['’]\d{{2}})\b|-(?:{_YEAR}|\d{{2}})\b|(?<=\.){_YEAR}\b)?"
+        rf"{_TIME}?)",
         check=_valid_day,
         not_after=_IN_NUMBER,
         keywords=_MONTH_KEYWORDS,
-        lead_in=rf"[0-9]{{1,2}}{_ORDINAL}?(?:\s+of)?(?:\s+|-)$",
+        lead_in=rf"[0-9]{{1,2}}{_ORDINAL}?(?:\s+of)?(?:\s+|-|\.)$",
+    ),
+    # "the twelfth of April", "twenty-first of June 2023".
+    _rule(
+        "date",
+        rf"(?P<v>{_ORDINAL_WORDS}\s+of\s+(?:{_MONTH})\b(?:,?\s+{_YEAR}\b)?)",
+        keywords=_MONTH_KEYWORDS,
+        lead_in=rf"{_ORDINAL_WORDS}\s+of\s+$",
     ),
     # March 12th, Jan 5, 2023, March 12 2024; not "March 12 patients".
     _rule(
@@ -642,6 +661,8 @@ _DATE_RULES = [
             1 <= int(m["a"]) <= 31
             and 1 <= int(m["b"]) <= 12
             and _preceded_by(m, _DATE_LEAD_IN)
+            # "from 8/10 to 3/10" is a pain score; "on 8/10" is a date.
+            and (m["b"] != "10" or _preceded_by(m, _DATE_LEAD_IN_STRICT))
         ),
         lower=True,
         not_after=_IN_NUMBER,
@@ -673,10 +694,34 @@ _SPELLED_90S = (
     r"(?:one|two|three|four|five|six|seven|eight|nine))?"
 )
 _AGE_LEAD_IN = re.compile(
-    r"\b(?:he|she|who|pt|patient|they|i|[a-z]+'s\s+(?:mother|father|mum|dad|grandmother"
-    r"|grandfather|gran|granny|grandad))(?:\s+(?:is|was|turned|turns|am|are)|'s)"
+    r"\b(?:he|she|who|pt|patient|they|i|(?:[a-z]+'s|my|his|her|their|our|the)\s+"
+    r"(?:mother|father|mum|mom|dad|grandmother|grandfather|gran|granny|grandma|grandpa"
+    r"|grandad|nan|nana|husband|wife|aunt|uncle|patient|lady|gentleman|man|woman"
+    r"|partner|neighbour|neighbor))(?:\s+(?:is|was|turned|turns|am|are)|'s)"
     r"\s+(?:now\s+|just\s+|nearly\s+|almost\s+)?$"
 )
+# "aged 90 or older", "over 90 years old": the band Safe Harbor asks for.
+_AGE_BAND_BEFORE = re.compile(
+    r"(?:\b(?:over|above|under|beyond|past|than|least)|[>≥<≤+])\s*$", re.IGNORECASE
+)
+_AGE_BAND_AFTER = re.compile(
+    r"\s*(?:\+|(?:or|and)\s+(?:older|over|above|more|up))", re.IGNORECASE
+)
+
+
+def _not_a_band(match: re.Match[str]) -> bool:
+    """Whether an age is exact, not "90 or older" / "over 90"."""
+    start, end = match.span("v")
+    source = match.string
+    number = re.search(r"\d|ninety|hundred", source[start:end], re.IGNORECASE)
+    head = source[max(0, start - 24) : start + (number.start() if number else 0)]
+    return (
+        _AGE_BAND_BEFORE.search(head) is None
+        and _AGE_BAND_AFTER.match(source, end) is None
+    )
+
+
+_AGE_NUMBER_APPOSITION = re.compile(r"(?:[,(]|\b(?:is|was|turned|turns))[ \t]*$")
 _SPELLED_90S_AGE = (
     rf"{_SPELLED_90S}(?:\s*-?\s*(?:years?|yrs?)(?:[- ]old\b|\s+of\s+age\b))?"
 )
@@ -747,6 +792,35 @@ _AGE_RULES = [
     ),
 ]
 
+_AGE_RULES.append(
+    # "Mr Subramanian, 92 years, resident of …".
+    _rule(
+        "age",
+        rf"(?P<v>{_AGE_NUMBER}\s*(?:years?|yrs?))\b(?!\s*(?:ago|later|earlier|since"
+        r"|before|after|previously|of\s+(?!age)))",
+        check=lambda m: _preceded_by(m, _AGE_NUMBER_APPOSITION),
+        lower=True,
+        not_after=r"[\w.]",
+        gate=lambda source: "year" in source or "yr" in source,
+    )
+)
+_AGE_RULES = [
+    _Rule(
+        r.kind,
+        r.pattern,
+        r.reason,
+        (lambda m, c=r.check: _not_a_band(m) and (c is None or c(m))),
+        r.lower,
+        r.value,
+        r.weak,
+        r.not_after,
+        r.gate,
+        r.keywords,
+        r.lead_in,
+    )
+    for r in _AGE_RULES
+]
+
 # Phone and fax ----------------------------------------------------------------
 _PHONE_BODY = r"\+?\(?\d[\d\s().-]{5,22}\d"
 # "Fax:", "fax no.", "faxed to", "fax the letter to".
@@ -804,6 +878,12 @@ _PHONE_RULES = [
         rf"(?P<v>1[\s.-]{_NANP}){_NOT_BEFORE_NUM}",
         not_after=_IN_NUMBER,
     ),
+    # Australia: (02) 9876 5432, 02 9876 5432.
+    _rule(
+        "phone",
+        r"(?P<v>(?:\(0[2378]\)|0[2378])[\s-]?\d{4}[\s-]?\d{4})" + _NOT_BEFORE_NUM,
+        not_after=r"[\w/.:+(-]",
+    ),
     # UK: 020 7946 0958, (0161) 496 0000, 07700 900123, 07700900123.
     _rule(
         "phone",
@@ -820,6 +900,11 @@ _PHONE_RULES = [
 # Email, URL, IP -------------------------------------------------------------
 _TLD_LIST = _words(
     "com org net edu gov mil int io info biz uk ie au nz eu app health ly me tv co us"
+)
+# Country domains that only an e-mail address spelt out uses ("(dot)pl").
+_CC_TLDS = _words(
+    "pl jp cn kr ru br za ng ke gh pk ae sa sg hk my ph mx ar cl ch at se no dk fi be"
+    " pt gr tr il nl de fr es it in ca ac nhs ro cz hu ua lk bd np eg ma tw vn id th"
 )
 _TLDS = "(?:{})".format("|".join(sorted(_TLD_LIST)))
 _URL_TAIL = r"[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]"
@@ -918,6 +1003,7 @@ _RECORD_LABEL = (
     r"|(?:driver'?s?|driving)\s+licen[cs]e|licen[cs]e|dl|gmc|nmc(?:\s+pin)?|npi"
     r"|dea|certificate|cert\.?|passport|national\s+insurance|ni|employee"
     r"|student|ref(?:erence)?|claim|encounter|visit|accession|lab"
+    r"|uhid|abha|crn|aadhaar|aadhar|ipd|opd|ip|op|iqama|emirates\s+id|health\s+card"
     r"|(?:gmc|nmc|hcpc|professional|medical)?\s*registration)"
 )
 _RECORD_KEYWORDS = (
@@ -926,13 +1012,13 @@ _RECORD_KEYWORDS = (
     " group health beneficiary medicare medicaid driver drivers driving licence"
     " license dl gmc nmc npi dea certificate cert passport national ni employee"
     " student ref reference claim encounter visit accession lab registration"
-    " professional"
+    " professional uhid abha crn aadhaar aadhar ipd opd ip op iqama emirates"
 )
 # A value: letters and digits, possibly grouped with "-", "/" or spaces
 # between digit groups, with at least three digits in it.
 _RECORD_VALUE = (
     r"(?P<v>(?=[A-Z0-9/ -]*\d[A-Z0-9/ -]*\d[A-Z0-9/ -]*\d)[A-Z0-9]"
-    r"(?:[A-Z0-9]|[-/](?=[A-Z0-9])|\s(?=\d{2,}\b))+)"
+    r"(?:[A-Z0-9]|[-/](?=[A-Z0-9])|\s(?=\d{2,}\b)|(?<=\d)\s(?=\d\b(?![.,]\d)))+)"
 )
 _CODE_CONTEXT = re.compile(
     r"(?i:snomed|icd|loinc|opcs|cpt|read\s+code|code|batch|lot|atc|ndc|bnf"
@@ -1050,6 +1136,20 @@ _ADDRESS_RULES = [
         r"(?:(?:North|South|East|West|[NSEW])\.?\s+)?"
         rf"(?:{_STREET_WORD}\s+){{1,4}}$",
     ),
+    # One-word streets: "61 Kingsway, Swansea", "4 Highgate.".
+    _rule(
+        "address",
+        rf"(?P<v>[0-9]{{1,5}}[A-Za-z]?\s+[{_UP}][{_LOW}]+(?:way|gate))(?=,|\.?\s*$|\.\s)",
+        not_after=r"[\w./:-]",
+    ),
+    # "Flat 12, Ashdown House", "Apt 4B Riverside Court".
+    _rule(
+        "address",
+        r"(?P<v>(?:Flat|Apartment|Apt|Unit|Suite|Room)\.?\s+\d{1,4}[A-Za-z]?,?\s+"
+        rf"(?:[{_UP}][{_LOW}'’-]+\s+){{1,3}}(?:House|Court|Lodge|Mansions|Towers?"
+        r"|Building|Heights|Block|Point|Apartments|Residences?|Hall|Cottages?)\b)",
+        keywords="flat apartment apt unit suite room",
+    ),
     _rule(
         "address",
         r"(?P<v>(?:p\.?\s?o\.?\s*box|post\s+office\s+box)\s*#?\s*\d+)\b",
@@ -1101,6 +1201,20 @@ _ZIP_RULES = [
         keywords="zip postal post postcode",
     ),
     _rule("zip", r"(?P<v>[0-9]{5}-[0-9]{4})(?![\w-])", not_after=r"[\w-]"),
+    # India: "PIN 400058", "pincode 560100".
+    _rule(
+        "zip",
+        r"(?:pin(?:\s*code)?|pincode)\s*[:#-]?\s*(?P<v>[1-9][0-9]{2}\s?[0-9]{3})(?![\w-])",
+        lower=True,
+        keywords="pin pincode",
+    ),
+    # Australia: "Ballarat VIC 3350", "Bondi NSW 2026".
+    _rule(
+        "zip",
+        rf"[{_UP}][{_LOW}]+,?\s+(?:NSW|VIC|Vic|QLD|Qld|SA|WA|TAS|Tas|NT|ACT)\.?,?\s+"
+        r"(?P<v>[0-9]{4})(?![\w-])",
+        not_after=_WORD,
+    ),
 ]
 _ZIP_NEAR_ADDRESS = re.compile(rf"(?<![\w.-])(?P<v>{_ZIP})(?![\w-]|\.\d)")
 

@@ -10,6 +10,7 @@ look words up with ``word.casefold()``.
 from __future__ import annotations
 
 import gzip
+import unicodedata
 from pathlib import Path
 
 _FILE = Path(__file__).resolve().parent / "data" / "lexicon.txt.gz"
@@ -33,7 +34,19 @@ VERY_COMMON = _S["very_common"]
 FIRST_NAMES = _S["first_names"]
 SURNAMES = _S["surnames"]
 #: Towns, cities and counties (some of several words: "milton keynes").
-PLACES = _S["places"]
+# "Royal Leamington Spa" is written "Leamington Spa"; "The Hague", "Hague".
+#: Other names of big cities ("Bangalore", "Bombay"), from geonames; they
+#: count as towns but never as big cities flagged without a cue.
+PLACE_ALIASES = _S.get("place_aliases", frozenset())
+PLACES = (
+    _S["places"]
+    | PLACE_ALIASES
+    | {
+        place.split(" ", 1)[1]
+        for place in _S["places"]
+        if place.startswith(("royal ", "the ")) and " " in place
+    }
+)
 BIG_PLACES = _S["big_places"]
 PERSON_PLACES = _S["person_places"]
 COUNTIES = _S["counties"]
@@ -51,11 +64,25 @@ for _place in PLACES:
 del _S, _place, _head, _rest, _size
 
 
+# Letters NFKD does not take apart ("Wrocław", "Tromsø").
+_UNDECOMPOSED = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i"})
+
+
+def plain(folded: str) -> str:
+    """``folded`` without accents: the gazetteer holds "krakow", not "kraków"."""
+    if folded.isascii():
+        return folded
+    decomposed = unicodedata.normalize("NFKD", folded.translate(_UNDECOMPOSED))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def place_flags(folded: str) -> str | None:
     """Flags of a case-folded place, or None: ``B`` big, ``c`` also an English
     word, ``p`` also a given name, ``K`` a county, ``U`` a US county name."""
     if folded not in PLACES:
-        return None
+        folded = plain(folded)
+        if folded not in PLACES:
+            return None
     flags = ""
     if folded in BIG_PLACES:
         flags += "B"

@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator
 
 from .core import (
+    _AFTER_NAME_NOT_PERSON,
     _EPONYMS,
     _FIRST_NAMES,
     _LOW,
@@ -77,7 +78,7 @@ _NOT_PERSON_AFTER = re.compile(
     r"|plexus|rules?|protocol|guidelines?|shunt|chart|questionnaire|index|method"
     r"|technique|jaw|winking|syncope|street|road|avenue|lane|ward|bay|unit|wing"
     r"|approach|frame|wires?|splint|position|exercises?|drain|valve|line|tube"
-    r"|needle|catheter|stain|airway|incision|\w*(?:ectomy|otomy|ostomy|plasty"
+    r"|needle|catheter|stain|staining|stained|dye|agar|airway|incision|\w*(?:ectomy|otomy|ostomy|plasty"
     r"|pexy|rrhaphy|scopy|graphy)|sequence|complex|effect|equation|principle|curve"
     r"|terrier|spaniel|retriever|flu|influenza)\b",
     re.IGNORECASE,
@@ -87,6 +88,13 @@ _PARTICLES = re.compile(
 )
 _SURNAME_PARTICLE = re.compile(
     r"(?:van|von|de|del|della|di|da|du|la|le|al|el|bin|ibn|o)$"
+)
+
+
+# Very common words that are never a given name at the start of a name.
+_FUNCTION_WORDS = _words(
+    "the a an this that these those his her their its our your my and or of in on"
+    " at to for with by from as is was"
 )
 
 
@@ -123,8 +131,12 @@ def _capitalised_names(doc: _Doc) -> Iterator[_Hit]:
         if second is None or not _is_surnameish(second.group()):
             continue
         second_folded = second.group().casefold()
-        if very_common and (second_folded not in SURNAMES or second_folded in WORDS):
-            continue  # "Will Continue", "May Need"
+        if very_common and (
+            second_folded not in SURNAMES
+            or second_folded in WORDS
+            or folded in _FUNCTION_WORDS
+        ):
+            continue  # "Will Continue", "May Need", "The Bristol stool chart"
         if folded in WORDS and second_folded in VERY_COMMON:
             continue  # "Grace Will"
         pair = f"{folded} {second_folded}"
@@ -141,7 +153,9 @@ _LOWER_TRIGGER = re.compile(
     r"(?<![\w-])(?P<t>pt|pts|patient|mr|mrs|ms|mx|miss|dr|prof|nurse|sister"
     r"|wife|husband|partner|son|daughter|mother|father|mum|mom|dad|brother"
     r"|grandson|granddaughter|grandmother|grandfather|niece|nephew|aunt|uncle"
-    r"|carer|caregiver|friend|neighbour|neighbor|named|called|aka|name)"
+    r"|carer|caregiver|friend|neighbour|neighbor|named|called|aka|name"
+    r"|boyfriend|girlfriend|fianc[eé]e?|hubby|nan|nana|gran|granny|grandma|grandad"
+    r"|grandpa|stepdad|stepmum|stepmom|stepfather|stepmother|bf|gf)"
     r"(?:'s)?\.?:?[ \t]+(?:(?:is|was|called|named)[ \t]+)?"
     r"(?P<a>[a-z][a-z'’]+(?:-[a-z]+)?)(?:[ \t]+(?P<b>[a-z][a-z'’]+(?:-[a-z]+)?))?"
 )
@@ -188,6 +202,25 @@ _LOWER_STARTS = frozenset(
         "called",
         "aka",
         "name",
+        "boyfriend",
+        "girlfriend",
+        "fiance",
+        "fiancee",
+        "hubby",
+        "nan",
+        "nana",
+        "gran",
+        "granny",
+        "grandma",
+        "grandad",
+        "grandpa",
+        "stepdad",
+        "stepmum",
+        "stepmom",
+        "stepfather",
+        "stepmother",
+        "bf",
+        "gf",
     ]
 )
 
@@ -232,6 +265,13 @@ def _lower_names(doc: _Doc) -> Iterator[_Hit]:
             end = match.end("b")
         elif _SURNAME_PARTICLE.fullmatch(first):
             continue
+        if (
+            _AFTER_NAME_NOT_PERSON.match(text, end)
+            or _NOT_PERSON_AFTER.match(text, end)
+            or re.sub(r"['’]s$", "", first) in _STOP
+            or first.endswith(("-like", "-type", "-esque"))
+        ):
+            continue  # "sister mary joseph nodule", "dr. parkinson's disease"
         reason = f"{REASONS['name']} (after “{trigger}”)."
         yield _Hit(match.start("a"), end, "name", reason)
 
@@ -353,7 +393,8 @@ def _initial_surnames(doc: _Doc) -> Iterator[_Hit]:
         surname = match["s"].casefold()
         if surname in _STOP or surname in WORDS:
             continue
-        if surname not in SURNAMES and _LATIN.search(surname):
+        parts = surname.split("-")
+        if not any(p in SURNAMES for p in parts) and _LATIN.search(surname):
             continue  # "S. Aureus", "C. Difficile": a species, not a person
         if _AFTER_WORD.search(text, max(0, match.start() - 20), match.start()):
             continue  # "Vitamin D. Levels", "Grade 3. Wells"
@@ -388,7 +429,52 @@ def _given_names_acting(doc: _Doc) -> Iterator[_Hit]:
         yield _Hit(match.start(), end, "name", reason)
 
 
+# "I'm Chiamaka", "hi its ahmed", "this is Dmitri", "our registrar Dmitri":
+# a word saying who someone is, then a name the lexicon knows or no word.
+_INTRO = re.compile(
+    r"(?<![\w'’])(?P<t>(?i:i['’]?m|i[ \t]+am|it['’]?s|this[ \t]+is|my[ \t]+name['’]s"
+    r"|registrar|consultant|colleague|locum|physio|pharmacist|midwife|sho"
+    r"|intern|fellow|resident|trainee|house[ \t]+officer|student))"
+    r"[ \t]+(?P<n>[A-Za-zÀ-ÖØ-öø-ÿ][a-zà-öø-ÿ'’-]+)(?![\w'’-])"
+)
+_ROLES = _words(
+    "registrar consultant colleague locum physio pharmacist midwife sho intern"
+    " fellow resident trainee officer student"
+)
+
+
+_INTRO_STARTS = _ROLES | _words("i im it its this my house")
+
+
+def _introductions(doc: _Doc) -> Iterator[_Hit]:
+    text = doc.text
+    for key_start in doc.word_starts(_INTRO_STARTS):
+        match = _INTRO.match(text, key_start)
+        if match is None:
+            continue
+        word = match["n"]
+        folded = word.casefold().strip("'’")
+        if folded in _STOP or folded in VERY_COMMON or folded in REGIONS:
+            continue
+        known = folded in FIRST_NAMES or folded in SURNAMES
+        role = match["t"].casefold().split()[-1] in _ROLES
+        if word[:1].isupper():
+            if role and not known:
+                continue  # "consultant Haematologist"
+            ok = folded not in WORDS and (known or folded not in PLACES)
+        else:
+            # Lower case is how some people write everything, so only a
+            # name the lexicon knows that is no English word.
+            ok = known and folded not in WORDS and not role
+        if not ok or _NOT_PERSON_AFTER.match(text, match.end()):
+            continue
+        span = _name_span(text, match.start("n"), surname_first=False)
+        end = span[1] if span and span[0] == match.start("n") else match.end("n")
+        yield _Hit(match.start("n"), end, "name", f"{REASONS['name']} (introduced).")
+
+
 def name_hits(doc: _Doc) -> Iterator[_Hit]:
+    yield from _introductions(doc)
     yield from _capitalised_names(doc)
     yield from _initial_surnames(doc)
     yield from _given_names_acting(doc)

@@ -12,6 +12,11 @@ A place from the gazetteer is flagged:
 - on its own when it is a large city that is neither an English word nor a
   given name ("London", "Leeds").
 
+- after a residence cue ("lives in", "resident of", "her home in the",
+  "originally from", "we moved to") even when the gazetteer does not know it,
+  if it is no English word ("lives in Penge", "the Bronx");
+- in an all-lower-case text, after "in", "at" or "to" ("we live in luton").
+
 Never when it is part of a longer capitalised name ("Austin Flint murmur") or
 names a disease, sign or score ("Lyme disease", "West Nile virus", "Bristol
 stool chart", "Glasgow Coma Scale").
@@ -19,8 +24,11 @@ stool chart", "Glasgow Coma Scale").
 Institutions are a capitalised name ending in a facility word ("Hospital",
 "Infirmary", "Clinic", "Surgery", "Medical Centre", "Hospice") with at least
 one word that is not a specialty or a description ("Riverside Surgery", not
-"Cardiac Surgery"). Employers follow "works at/for", "employed by", "job
-at", "works as a … at", "employer:", or carry a company suffix ("Acme Ltd").
+"Cardiac Surgery"), or a proper name right after a care verb ("seen at
+Cedars-Sinai", "admitted to AIIMS", "attends the Maudsley"; never a ward or a
+service: "admitted to ICU", "transferred to Resus"). Employers follow "works
+at/for", "employed by", "job at", "works as a … at", "employer:", or carry a
+company suffix ("Acme Ltd").
 """
 
 from __future__ import annotations
@@ -46,10 +54,12 @@ from .lexicon import (
     FIRST_NAMES,
     PLACE_WORDS,
     PLACES,
+    REGIONS,
     SURNAMES,
     VERY_COMMON,
     WORDS,
     place_flags,
+    plain,
 )
 
 _CAP = rf"[{_UP}][{_LOW}]+(?:['’-][{_UP}]?[{_LOW}]+)*"
@@ -88,7 +98,8 @@ _STRONG_CUE = re.compile(
     r"|returned|travelled|traveled|travelling|traveling|flew|holiday(?:ing)?"
     r"|staying|stays|visiting|visited|commutes?)(?:[ \t]+(?:back|here|there|home))?"
     r"[ \t]+(?:in|at|to|from|near|of|around|outside)(?:[ \t]+the)?"
-    r"|\b(?:from|near|outside|hometown|hometown[ \t]+of|native[ \t]+of"
+    r"|\b(?:from|near|outside|out[ \t]+of|hometown|hometown[ \t]+of|native[ \t]+of"
+    r"|(?:home|family|relatives|parents|flat|house|farm)[ \t]+(?:in|near|outside)(?:[ \t]+the)?"
     r"|(?:town|city|village|county|borough|parish|suburb|district|area)[ \t]+of)"
     r"|\b(?:lives|living|lived|moved|visiting|visited)"
     r"|\b(?:home|address|town|city|village|county|residence|location|lives|from"
@@ -101,7 +112,29 @@ _PERSON_FROM = re.compile(
     r"|lass|family|couple|pensioner|farmer|miner)\b"
 )
 _CLOSES_PHRASE = re.compile(
-    r"[ \t]*(?:[,;.)\n]|$|[ \t](?:and|or|where|since|until|last|before|after)\b)"
+    r"[ \t]*(?:[,;.)!?\n]|$|[ \t](?:and|or|where|since|until|last|before|after"
+    r"|with|who|when|for|every|each|back|till|but)\b)"
+)
+# Cues that say where someone lives or comes from: after one, a capitalised
+# word that is no English word, name of a region or heading is a place even
+# when the gazetteer does not know it (a suburb, a neighbourhood, a village).
+_RESIDENCE_CUE = re.compile(
+    r"\b(?:lives?|living|lived|live|resides?|residing|resident|settled|based|born"
+    r"|raised|grew[ \t]+up|relocated|emigrated|staying|stays"
+    r"|native|hometown|(?:home|family|relatives|parents|flat|house|farm))"
+    r"(?:[ \t]+(?:here|there|now|back|home|out|nearby))?"
+    r"[ \t]+(?:in|at|to|from|near|of|outside|around)(?:[ \t]+the)?[ \t]+$"
+    r"|\b(?:town|village|suburb|district|borough|area|neighbou?rhood)[ \t]+of[ \t]+$"
+    r"|\bnow[ \t]+(?:in|staying[ \t]+in|living[ \t]+in)[ \t]+$"
+    r"|\b(?:originally|comes|came|is|are|hails|family)[ \t]+from(?:[ \t]+the)?[ \t]+$"
+    # People move house; a drug is "switched to" ("we moved to Leith").
+    r"|\b(?:we|i|they|he|she|family|parents)[ \t]+(?:have[ \t]+|had[ \t]+|recently[ \t]+"
+    r"|just[ \t]+)?(?:moved|relocated)(?:[ \t]+(?:here|back|away))?[ \t]+(?:to|from)"
+    r"[ \t]+$"
+    # "lives with her niece in Penge".
+    r"|\b(?:lives?|living|lived|resides?|staying|stays)\b[^.;,:\n]{0,30}?[ \t]"
+    r"(?:in|near)(?:[ \t]+the)?[ \t]+$",
+    re.IGNORECASE,
 )
 _WEAK_CUE = re.compile(r"\b(?:in|at|to|around)[ \t]+(?:the[ \t]+)?$")
 _FOLLOWED_BY_REGION = re.compile(
@@ -126,7 +159,7 @@ def _place_at(text: str, start: int) -> tuple[int, str] | None:
     if first is None:
         return None
     folded = first.group().casefold()
-    most = PLACE_WORDS.get(folded)
+    most = PLACE_WORDS.get(folded) or PLACE_WORDS.get(plain(folded))
     if most is None:
         # "Kirkby-in-Ashfield" is written with spaces in the gazetteer.
         flags = place_flags(folded.replace("-", " ")) if "-" in folded else None
@@ -160,6 +193,29 @@ def place_after(text: str, pos: int) -> int | None:
     return found[0]
 
 
+_TOWN_ON_ADDRESS = re.compile(
+    rf",?[ \t]+(?P<t>{_CAP}(?:[ \t]+{_CAP}){{0,2}})(?=[ \t]*(?:[,.;)\n]|$)"
+    rf"|,?[ \t]+(?:[A-Z]{{2,3}}\b|[A-Z]{{1,2}}[0-9][A-Z0-9]?[ \t]+[0-9][A-Z]{{2}}\b|\d{{4,6}}\b))"
+)
+
+
+def town_after_address(text: str, pos: int) -> _Hit | None:
+    """The town after a street address: a gazetteer place, or capitalised
+    words closing the line or followed by a state or a postcode."""
+    match = _TOWN_ON_ADDRESS.match(text, pos)
+    if match is None:
+        return None
+    words = match["t"].split()
+    if words[0].casefold() in _NOT_PLACES or " ".join(words).casefold() in REGIONS:
+        return None
+    return _Hit(*match.span("t"), "location", REASONS["location"] + ".")
+
+
+_AFTER_CAP = re.compile(rf"[ \t]+(?:{_CAP}|[A-Z]{{2,}}\b)")
+_CAP_BEFORE = re.compile(rf"{_CAP}[ \t]+$")
+_COMPASS_BEFORE = re.compile(r"(?:West|East|North|South)[ \t]+$")
+
+
 def _location_hits(doc: _Doc) -> Iterator[_Hit]:
     text = doc.text
     for match in _CAP_WORD.finditer(text):
@@ -167,6 +223,7 @@ def _location_hits(doc: _Doc) -> Iterator[_Hit]:
         folded = match.group().casefold()
         if folded in _NOT_PLACES or (
             folded not in PLACE_WORDS
+            and plain(folded) not in PLACE_WORDS
             and ("-" not in folded or folded.replace("-", " ") not in PLACES)
         ):
             continue
@@ -176,24 +233,21 @@ def _location_hits(doc: _Doc) -> Iterator[_Hit]:
         end, flags = found
         if flags == "U" or _NOT_A_PLACE_AFTER.match(text, end):
             continue
-        before = text[max(0, start - 40) : start]
-        # Part of a longer capitalised name: "Austin Flint", "Jack London".
-        prev = re.search(rf"{_CAP}[ \t]+$", before)
-        if prev and not _STRONG_CUE.search(before):
-            continue
-        after_cap = re.match(rf"[ \t]+(?:{_CAP}|[A-Z]{{2,}}\b)", text[end : end + 30])
+        after_cap = _AFTER_CAP.match(text, end)
         region = _FOLLOWED_BY_REGION.match(text, end)
         if after_cap and not region:
             continue
-        if text[start - 1 : start] == "-" or re.search(
-            r"(?:West|East|North|South)[ \t]+$", before
-        ):
+        before = text[max(0, start - 40) : start]
+        if text[start - 1 : start] == "-" or _COMPASS_BEFORE.search(before):
             continue
-        common = "c" in flags
-        strong = (
-            _STRONG_CUE.search(before) is not None
-            or _PERSON_FROM.match(text, end) is not None
-        )
+        strong_cue = _STRONG_CUE.search(before) is not None
+        # Part of a longer capitalised name: "Austin Flint", "Jack London".
+        if not strong_cue and _CAP_BEFORE.search(before):
+            continue
+        # "Cedar Rapids", "Mile End": several capitalised words together are
+        # a place name, even when each is also an English word.
+        common = "c" in flags and " " not in text[start:end]
+        strong = strong_cue or _PERSON_FROM.match(text, end) is not None
         listed = re.search(rf"({_CAP}),[ \t]*$", before)
         if listed and listed.group(1).casefold() in PLACES:
             strong = True  # "Wells, Somerset"
@@ -206,7 +260,19 @@ def _location_hits(doc: _Doc) -> Iterator[_Hit]:
         elif strong or region:
             ok = not (common and folded in VERY_COMMON)
         elif _WEAK_CUE.search(before):
-            ok = not common
+            # "in Derby.", "to Bath and back": capitalised mid-sentence and
+            # closing the phrase, a town even if it is also a word.
+            ok = not common or (
+                folded not in VERY_COMMON
+                and not folded.endswith("ing")  # "seen in Reading": a gerund
+                and _CLOSES_PHRASE.match(text, end) is not None
+            )
+        elif re.search(r"[^\W\d_][,;][ \t]*$", before) and _CLOSES_PHRASE.match(
+            text, end
+        ):
+            # "Riverside Medical Practice, Ealing.": a town closing a list of
+            # where someone is, and no word or given name.
+            ok = not common and "p" not in flags and folded not in FIRST_NAMES
         else:
             # No cue: only a big city closing a phrase ("London, ", "… in
             # March from London."), never one before a noun ("Kyoto gastritis").
@@ -219,6 +285,7 @@ def _location_hits(doc: _Doc) -> Iterator[_Hit]:
             )
         if ok:
             yield _Hit(start, end, "location", REASONS["location"] + ".")
+    yield from _residence_hits(doc)
     if "-b" in text or "-r" in text:
         for match in _PLACE_BASED.finditer(text):
             flags = place_flags(" ".join(match["p"].casefold().split()))
@@ -233,6 +300,75 @@ def _location_hits(doc: _Doc) -> Iterator[_Hit]:
         yield _Hit(*match.span(), "location", REASONS["location"] + ".")
 
 
+_RESIDENCE_PLACE = re.compile(
+    rf"(?<![\w'’-])(?:(?P<c>{_CAP}(?:[ \t]+{_CAP}){{0,2}})|(?P<l>[a-z][a-z'’-]{{3,}}))"
+    r"(?![\w'’-])"
+)
+_RESIDENCE_PREPOSITIONS = _words("in at to of from near outside around")
+_LOWER_WEAK_CUE = re.compile(r"\b(?:in|at|to|near|from)[ \t]+$")
+
+
+def _residence_hits(doc: _Doc) -> Iterator[_Hit]:
+    """Places the gazetteer may not know, by what is said around them.
+
+    After a residence cue ("lives in Penge", "resident of Mylapore", "her home
+    in the Bronx") a capitalised word that is no English word, region, month
+    or eponym; in lower-case texting, a town from the gazetteer that is no
+    English word ("we live in walthamstow", "a care home in bournemouth").
+    """
+    text, lower = doc.text, doc.lower
+    reason = REASONS["location"] + "."
+    # Written all in lower case, a town need not be a big one.
+    texting = not any(ch.isupper() for ch in text)
+    # Every cue ends with one of these words (and perhaps "the").
+    for key_start in doc.word_starts(_RESIDENCE_PREPOSITIONS):
+        pos = lower.find(" ", key_start, key_start + 8)
+        if pos == -1:
+            continue
+        while pos < len(text) and text[pos] in " \t":
+            pos += 1
+        if lower.startswith("the ", pos):
+            pos += 4
+            while pos < len(text) and text[pos] in " \t":
+                pos += 1
+        match = _RESIDENCE_PLACE.match(text, pos)
+        if match is None:
+            continue
+        start = match.start()
+        if match["c"]:
+            words = match["c"].split()
+            first = words[0].casefold()
+            phrase = " ".join(w.casefold() for w in words)
+            if (
+                first in WORDS
+                or first in _NOT_PLACES
+                or first in _EPONYM_PLACES
+                or first in REGIONS
+                or phrase in REGIONS
+                or _RESIDENCE_CUE.search(text, max(0, start - 40), start) is None
+                or _NOT_A_PLACE_AFTER.match(text, match.end())
+            ):
+                continue
+            if lower[max(0, start - 4) : start] == "the " and (
+                "the " + phrase in PLACES
+            ):
+                start -= 4  # "the Bronx"
+            yield _Hit(start, match.end(), "location", reason)
+            continue
+        word = match["l"]
+        if word in WORDS or word in FIRST_NAMES or word in _NOT_PLACES:
+            continue
+        flags = place_flags(word)
+        if flags is None or "U" in flags or "c" in flags:
+            continue
+        before = text[max(0, start - 40) : start]
+        if (
+            _RESIDENCE_CUE.search(before) is not None
+            or (("B" in flags or texting) and _LOWER_WEAK_CUE.search(before))
+        ) and not _NOT_A_PLACE_AFTER.match(text, match.end()):
+            yield _Hit(start, match.end(), "location", reason)
+
+
 # --- institutions ----------------------------------------------------------------
 _FACILITY = (
     r"(?:Hospitals?|Infirmary|Clinic|Surgery|Medical[ \t]+(?:Centre|Center|Practice"
@@ -240,18 +376,19 @@ _FACILITY = (
     r"|(?:Community|Care|Rehabilitation|Rehab|Cancer|Children'?s|Women'?s)[ \t]+"
     r"(?:Centre|Center)|Hospice|Nursing[ \t]+Home|Care[ \t]+Home|Rest[ \t]+Home"
     r"|Sanatorium|Polyclinic|Practice|Foundation[ \t]+Trust|NHS[ \t]+Trust"
-    r"|Healthcare|Health|Primary[ \t]+School|School|Academy|College|University)"
+    r"|Healthcare|Health|Primary[ \t]+School|School|Academy|College|University"
+    r"|Elementary(?:[ \t]+School)?|Kindergarten|Preschool|Nursery[ \t]+School)"
 )
 _FACILITY_LOWER = re.compile(
     r"(?:hospital|infirmary|clinic|hospice|medical[ \t]+cent(?:re|er)"
-    r"|health[ \t]+cent(?:re|er)|surgery)\b(?![ \t]*(?:on|for|in|at|was|is)\b)"
+    r"|health[ \t]+cent(?:re|er)|surgery)\b(?![ \t]*(?:on|for|was|is)\b)"
 )
 _FACILITY_RE = re.compile(rf"\b{_FACILITY}\b(?:[ \t]+of[ \t]+{_CAP}(?:[ \t]+{_CAP})?)?")
 _FACILITY_KEYWORDS = _words(
     "hospital hospitals infirmary clinic surgery medical health community care"
     " rehabilitation rehab cancer children childrens women womens hospice nursing"
     " rest sanatorium polyclinic practice foundation nhs healthcare primary school"
-    " academy college university"
+    " academy college university elementary kindergarten preschool"
 )
 _INSTITUTION_WORD = re.compile(
     rf"(?:(?:St|Ste|Saint)\.?[ \t]+)?(?:{_CAP}|[A-Z]{{2,}})(?:['’]s?)?$|&$|and$|of$|the$"
@@ -374,8 +511,9 @@ def _institution_hits(doc: _Doc) -> Iterator[_Hit]:
             # without a word saying that someone went there.
             continue
         place = any(w in PLACES for w in folded)
-        if lower_case and not (saint or place):
-            continue
+        named = any(w in SURNAMES and w not in VERY_COMMON for w in folded)
+        if lower_case and not (saint or place or (cued and named)):
+            continue  # "the Kaiser clinic" needs "at", "to", "attends"…
         headings = {"Surgery", "Practice", "Health", "Healthcare", "School"}
         headings |= {"College", "Academy", "University"}
         if (
@@ -390,8 +528,132 @@ def _institution_hits(doc: _Doc) -> Iterator[_Hit]:
             cued or saint or place
         ):
             continue
-        seen_end = facility.end()
-        yield _Hit(start, facility.end(), "institution", REASONS["institution"] + ".")
+        end = facility.end()
+        # "Christian Medical College Vellore": the town naming it.
+        town = re.match(rf",?[ \t]+(?={_CAP})", text[end : end + 3])
+        if town is not None:
+            found = _place_at(text, end + town.end())
+            if found is not None and found[1] != "U":
+                end = found[0]
+        seen_end = end
+        yield _Hit(start, end, "institution", REASONS["institution"] + ".")
+    yield from _venue_hits(doc)
+    for saint in doc.word_starts(_SAINT):
+        match = _LOWER_SAINT.match(doc.lower, saint)
+        if match is not None:
+            yield _Hit(*match.span(), "institution", REASONS["institution"] + ".")
+
+
+# Where care happens: a proper name after one of these is a hospital or a
+# clinic even without a facility word ("seen at Cedars-Sinai", "treated at
+# MD Anderson", "admitted to AIIMS", "attends the Maudsley").
+_VENUE_CUE = re.compile(
+    r"(?i:\b(?:admitted|readmitted|transferred|discharged|treated|diagnosed|seen"
+    r"|reviewed|operated[ \t]+on|attends|attended|attending|followed[ \t]+up"
+    r"|scanned|delivered|investigated|managed|stepped[ \t]+down|repatriated)"
+    r"(?:[ \t]+(?:previously|initially|originally|again|there|elsewhere))?"
+    r"(?:[ \t]+(?:at|to|from|into))?"
+    r"|\b(?:care[ \t]+of|under)\b[^.;\n]{0,40}?[ \t]at"
+    # "seen in A&E at", "diagnosed in July 2018 at", "known to the team at".
+    r"|\b(?:seen|treated|diagnosed|admitted|operated|reviewed|known)\b[^.;\n]{0,30}?"
+    r"[ \t](?:at|to)"
+    r"|\b(?:team|teams|doctors|surgeons|consultants)[ \t]+(?:at|from))"
+    r"(?:[ \t]+the)?[ \t]+$"
+)
+_VENUE_NAME = re.compile(
+    rf"(?<![\w'’-])(?:{_CAP}|[A-Z]{{2,6}})(?:['’]s)?"
+    rf"(?:[ \t]+(?:{_CAP}|[A-Z]{{2,6}})(?:['’]s)?){{0,3}}(?![\w'’-])"
+)
+# Wards, departments and services: where, but not which hospital.
+_CLINICAL_ACRONYMS = _words(
+    """
+    ICU ITU HDU CCU NICU PICU SCBU MAU AMU SAU EAU CDU ED AE ER OR PACU ACU OT
+    OPD IPD MDT GP CT MRI PET CAMHS IAPT CMHT EPU DSU TIA SDEC UTC MIU WIC NHS VA
+    CICU CTICU NNU PAU PEU HASU ASU GUM SHS EPAU DAU RESUS IR EU USA UK
+    """
+)
+_VENUE_STOP = _words(
+    """
+    resus majors minors theatre theatres recovery triage home hospital clinic ward
+    bay side room bed unit department outpatients inpatients casualty
+    christmas easter midnight noon term birth county borough city town village
+    district parish
+    """
+)
+
+
+_VENUE_KEYWORDS = _words(
+    "admitted readmitted transferred discharged treated diagnosed seen reviewed"
+    " operated attends attended attending followed scanned delivered investigated"
+    " managed stepped repatriated care known team teams doctors surgeons consultants"
+    " under"
+)
+
+
+# The word right before a venue's name (after "the"): "at", "to", "from",
+# "into", or the verb itself ("attends the Maudsley").
+_VENUE_LAST_WORDS = _words("at to from into attends attended attending")
+
+
+def _venue_hits(doc: _Doc) -> Iterator[_Hit]:
+    text = doc.text
+    reason = REASONS["institution"] + "."
+    cues = doc.word_starts(_VENUE_KEYWORDS)
+    if not cues:
+        return
+    for cue in cues:
+        # The name is within a few words of its verb.
+        window_end = min(len(text), cue + 70)
+        match = None
+        for match in _VENUE_NAME.finditer(text, cue, window_end):
+            pre = doc.lower[max(0, match.start() - 16) : match.start()].split()
+            if pre and pre[-1] == "the":
+                pre.pop()
+            if not pre or pre[-1] not in _VENUE_LAST_WORDS:
+                continue  # cheap test first: the cue pattern is slow
+            if _VENUE_CUE.search(text, max(0, match.start() - 70), match.start()):
+                break
+        else:
+            continue
+        if match is None:
+            continue
+        start = match.start()
+        match = _VENUE_NAME.match(text, start)  # the whole name, past the window
+        words = match.group().split()
+        folded = [re.sub(r"['’]s$", "", w).casefold() for w in words]
+        # "Tameside General" is a hospital; "General Surgery" a specialty.
+        if (
+            any(w in _NOT_NAMES or w in _VENUE_STOP or w in _NOT_PLACES for w in folded)
+            or folded[0] in _GENERIC
+        ):
+            continue
+        proper = [
+            w
+            for w, f in zip(words, folded, strict=True)
+            if w.upper() not in _CLINICAL_ACRONYMS
+            and w not in _ACRONYMS
+            and f not in WORDS
+            and f not in _GENERIC
+            and f not in _EPONYM_PLACES
+            and f not in REGIONS
+        ]
+        if not proper:
+            continue
+        phrase = " ".join(folded)
+        if phrase in PLACES or phrase in REGIONS:
+            continue  # a town: the location detector's
+        if len(words) >= 2 and folded[0] in FIRST_NAMES and folded[-1] in SURNAMES:
+            continue  # "seen at the request of" never; "seen by John Smith"
+        if _NOT_A_PLACE_AFTER.match(text, match.end()):
+            continue
+        yield _Hit(start, match.end(), "institution", reason)
+
+
+_SAINT = _words("st")
+_LOWER_SAINT = re.compile(
+    r"(?<![\w-])st\.?[ \t]+[a-z]+(?:['’]s?)?[ \t]+(?:hospital|infirmary|hospice"
+    r"|clinic|surgery|medical[ \t]+cent(?:re|er)|health[ \t]+cent(?:re|er)|school)\b"
+)
 
 
 # --- employers -----------------------------------------------------------------
@@ -401,7 +663,8 @@ _EMPLOYER_CUE = re.compile(
     r"|placement|shifts?|contract|contracted|drives|drove|delivers)"
     r"(?:[ \t]+(?:part-time|full-time|part[ \t]+time|full[ \t]+time|nights|shifts"
     r"|now|currently|still|previously|locally))?"
-    r"(?:[ \t]+as[ \t]+(?:an?|the)[ \t]+[\w-]+(?:[ \t]+[\w-]+)?)?"
+    r"(?:[ \t]+as[ \t]+(?:an?|the)[ \t]+[\w-]+(?:[ \t]+[\w-]+)?"
+    r"|[ \t]+(?:an?|the)[ \t]+[\w-]+(?:[ \t]+[\w-]+)?)?"
     r"[ \t]+(?:at|for|by|with|from|in)"
     r"|\b(?:is|was|as|she's|he's)[ \t]+(?:an?|the)[ \t]+[a-z][\w-]*(?:[ \t]+[a-z][\w-]*)?"
     r"[ \t]+(?:at|for|with)"
@@ -438,6 +701,72 @@ _EMPLOYER_KEYWORDS = _words(
 )
 
 
+_LOWER_ORG = re.compile(r"[a-z][a-z'’&]{3,}(?![\w'’-])")
+_LOWER_EMPLOYER_CUE = re.compile(
+    r"\b(?:works?|worked|working|employed|job)[ \t]+(?:at|for|by)[ \t]+(?:the[ \t]+)?$"
+)
+
+
+_EMPLOYER_STEMS = (
+    "work",
+    "employ",
+    "job",
+    "career",
+    "volunteer",
+    "retired",
+    "redundant",
+    "apprentice",
+    "placement",
+    "shift",
+    "contract",
+    "driv",
+    "drove",
+    "deliver",
+)
+_EMPLOYER_SUFFIXES = (
+    "er",
+    "or",
+    "ist",
+    "ant",
+    "ian",
+    "man",
+    "woman",
+    "person",
+    "ess",
+    "eer",
+    "employer",
+    "employers",
+    "employer's",
+)
+
+
+_JOBS = _words(
+    "manager director cashier clerk supervisor engineer driver owner partner teacher"
+    " nurse cleaner chef waiter waitress barista accountant lawyer solicitor"
+    " secretary receptionist technician analyst consultant developer programmer"
+    " labourer laborer porter mechanic"
+)
+
+
+def _may_be_employer_cue(head: str) -> bool:
+    """Whether ``head`` (lower case, before "at"/"for"…) could hold a cue:
+    a word about work, or a job title right before the keyword."""
+    if any(stem in head for stem in _EMPLOYER_STEMS):
+        return True
+    words = head.split()
+    if words and words[-1] == "the":
+        words.pop()
+    if not words:
+        return False
+    last = words[-1]
+    return (
+        last.endswith(_EMPLOYER_SUFFIXES)
+        or last in _JOBS
+        or (len(words) >= 3 and words[-3] in {"is", "was", "as", "she's", "he's"})
+        or (len(words) >= 4 and words[-4] in {"is", "was", "as", "she's", "he's"})
+    )
+
+
 def _org_words_ok(org: str) -> bool:
     words = [w for w in re.split(r"[ \t&-]+", org) if w]
     folded = [re.sub(r"['’]s$", "", w).casefold().rstrip(".") for w in words]
@@ -470,8 +799,27 @@ def _employer_hits(doc: _Doc) -> Iterator[_Hit]:
         if text.startswith("the ", pos):
             pos += 4
         if not text[pos : pos + 1].isupper():
+            lower = None
+            head = doc.lower[max(0, key_start - 12) : key_start]
+            if "work" in head or "job" in head or "employ" in head:
+                lower = _LOWER_ORG.match(text, pos)
+            if (
+                lower is not None
+                and lower.group() not in WORDS
+                and lower.group() not in FIRST_NAMES
+                and lower.group() not in PLACES
+                and lower.group().upper() not in _ACRONYMS
+                and _LOWER_EMPLOYER_CUE.search(text, max(0, key_start - 40), pos)
+            ):
+                # "im at work at mcdonalds": lower-case texting.
+                yield _Hit(pos, lower.end(), "employer", reason)
             continue
         window = text[max(0, key_start - 70) : pos]
+        if not (
+            doc.lower.startswith("employ", key_start)
+            or _may_be_employer_cue(doc.lower[max(0, key_start - 70) : key_start])
+        ):
+            continue  # a cheap test first: the cue below is slow to search
         if _EMPLOYER_CUE.search(window) is None:
             continue
         org = _ORG.match(text, pos)

@@ -22,7 +22,7 @@ from .core import (
     _zips_after_addresses,
 )
 from .people import name_hits
-from .places import place_after, place_hits
+from .places import place_hits, town_after_address
 from .web import handle_hits, obfuscated_email_hits
 
 
@@ -39,12 +39,13 @@ def _hits(text: str) -> Iterator[_Hit]:
     addresses = [hit for rule in _ADDRESS_RULES for hit in rule.hits(doc)]
     yield from addresses
     yield from _zips_after_addresses(text, addresses)
-    # The town on an address line is part of the address the clinician is
-    # already told about; it is not reported a second time.
-    towns = {place_after(text, address.end) for address in addresses}
-    for hit in place_hits(doc):
-        if hit.kind != "location" or hit.end not in towns:
-            yield hit
+    # The town on an address line ("3 Rosebank Close, Ipswich IP4 2LT",
+    # "15 Elm Grove, Didsbury.") is a place of its own to remove.
+    for address in addresses:
+        town = town_after_address(text, address.end)
+        if town is not None:
+            yield town
+    yield from place_hits(doc)
 
 
 def _merge(hits: list[_Hit]) -> list[_Hit]:

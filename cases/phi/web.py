@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from .core import _TLD_LIST, REASONS, _Doc, _Hit, _words
+from .core import _CC_TLDS, _TLD_LIST, REASONS, _Doc, _Hit, _words
 from .lexicon import WORDS
 
 _HANDLE = re.compile(r"(?<![\w@./+-])@(?P<h>[A-Za-z_][A-Za-z0-9_.]{1,29})(?<!\.)")
@@ -117,11 +117,10 @@ _AT = (
 )
 _DOT = r"(?:[ \t]*(?:\[dot\]|\(dot\)|\{dot\}|<dot>|\[\.\]|\(\.\))[ \t]*|[ \t]+dot[ \t]+|\.)"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_TLDS = "|".join(
-    sorted(_TLD_LIST | {"ac", "nhs", "ca", "de", "fr", "in", "es", "it", "nl"})
-)
+_TLDS = "|".join(sorted(_TLD_LIST | _CC_TLDS))
+# Greedy: "hotmail DOT co DOT jp" is one domain, not "hotmail DOT co".
 _OBFUSCATED_DOMAIN = re.compile(
-    rf"{_AT}(?P<d>{_LABEL}(?:{_DOT}{_LABEL})*?{_DOT}(?:{_TLDS}))(?![\w-])"
+    rf"{_AT}(?P<d>{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}(?:{_TLDS}))(?![\w-])"
 )
 _LOCAL_BEFORE = re.compile(
     rf"(?<![\w.+-])(?P<l>[a-z0-9._%+-]+(?:{_DOT}[a-z0-9_%+-]+)*)$"

@@ -148,10 +148,15 @@ POSITIVES: list[Snippet] = [
     _s("SSN 123-45-6789", ("ssn", "123-45-6789")),
     _s("SSN: 219099999", ("ssn", "219099999")),
     # addresses and postcodes
-    _s("Lives at 42 Wallaby Way, Sydney.", ("address", "42 Wallaby Way")),
+    _s(
+        "Lives at 42 Wallaby Way, Sydney.",
+        ("address", "42 Wallaby Way"),
+        ("location", "Sydney"),
+    ),
     _s(
         "Home address: 221B Baker Street, London NW1 6XE",
         ("address", "221B Baker Street"),
+        ("location", "London"),
         ("zip", "NW1 6XE"),
     ),
     _s(
@@ -162,11 +167,13 @@ POSITIVES: list[Snippet] = [
     _s(
         "Moved to 18 Elm Grove Rd, Springfield, IL 62704 last year.",
         ("address", "18 Elm Grove Rd"),
+        ("location", "Springfield"),
         ("zip", "62704"),
     ),
     _s(
         "Lives at 7 Harley Dr, Austin TX 78701.",
         ("address", "7 Harley Dr"),
+        ("location", "Austin"),
         ("zip", "78701"),
     ),
     _s("Postcode: M1 1AE", ("zip", "M1 1AE")),
@@ -360,11 +367,13 @@ POSITIVES += [
     _s(
         "Lives at 9 Rose Cottage Lane, Hexham NE46 3RT.",
         ("address", "9 Rose Cottage Lane"),
+        ("location", "Hexham"),
         ("zip", "NE46 3RT"),
     ),
     _s(
         "Mailing: 450 Elm St, Chicago, IL 60614",
         ("address", "450 Elm St"),
+        ("location", "Chicago"),
         ("zip", "60614"),
     ),
     _s("ICD generator serial number BFK203344R", ("device_id", "BFK203344R")),

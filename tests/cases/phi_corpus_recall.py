@@ -385,6 +385,7 @@ IDENTIFIERS: list[tuple[str, str, str]] = [
 
 # Sentences where a second identifier is also expected (kind, text).
 ALSO: dict[str, list[tuple[str, str]]] = {
+    "Lives at 12 Acacia Avenue, Leeds.": [("location", "Leeds")],
     "Born in Aberystwyth, moved to London aged 20.": [("location", "London")],
     "Daughter Sarah on 07700 900461.": [("name", "Sarah")],
     "Seen by Eleanor on 14 March 2024.": [("name", "Eleanor")],

@@ -101,9 +101,15 @@ def test_workplace_named_after_a_works_at_cue_is_one_employer_finding():
     ]
 
 
-def test_town_on_an_address_line_is_left_to_the_address():
+def test_town_on_an_address_line_is_a_place_of_its_own():
+    # Removing the street alone would still publish the town.
     assert flagged("Lives at 42 Wallaby Way, Sydney.") == [
-        ("address", "42 Wallaby Way")
+        ("address", "42 Wallaby Way"),
+        ("location", "Sydney"),
+    ]
+    assert flagged("15 Elm Grove, Didsbury.") == [
+        ("address", "15 Elm Grove"),
+        ("location", "Didsbury"),
     ]
 
 
