@@ -505,9 +505,10 @@ def test_case_page_query_count_does_not_grow_with_participants(
     case = cast.case()
     client = client_for(cast.owner)
     client.get(case.get_absolute_url())  # warm caches (content types, sessions)
-    # 21: the owner's page also lists join requests and the resolve form's
-    # differential entries (one query each, whatever their number).
-    with django_assert_max_num_queries(21) as few:
+    # 22: the owner's page also lists join requests and the resolve form's
+    # differential entries, and the discussion its media annotations (one
+    # query each, whatever their number).
+    with django_assert_max_num_queries(22) as few:
         client.get(case.get_absolute_url())
     for _ in range(15):
         CaseParticipant.objects.create(case=case, user=make_clinician(), role="viewer")
