@@ -203,7 +203,9 @@ def test_a_dropped_page_catches_up_and_sends_its_queue_exactly_once(
         """() => { window.__offline = true;
         window.__sockets.filter((s) => s.url.includes('/ws/cases/')).forEach((s) => s.close()); }"""
     )
-    expect(colleague.locator("[data-status]")).to_contain_text("Reconnecting")
+    expect(colleague.locator("[data-discussion] [data-status]")).to_contain_text(
+        "Reconnecting"
+    )
     for text in ("Missed one", "Missed two"):
         owner_box.fill(text)
         owner_box.press("Enter")
@@ -214,7 +216,9 @@ def test_a_dropped_page_catches_up_and_sends_its_queue_exactly_once(
 
     # Back online: the page resyncs through history and sends its queue.
     colleague.evaluate("() => { window.__offline = false; }")
-    expect(colleague.locator("[data-status]")).to_have_text("Live", timeout=20000)
+    expect(colleague.locator("[data-discussion] [data-status]")).to_have_text(
+        "Live", timeout=20000
+    )
     log = colleague.locator("[data-messages]")
     expect(log.locator("li.msg", has_text="Typed while offline")).not_to_have_class(
         re.compile("msg--pending")
