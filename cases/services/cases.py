@@ -717,13 +717,20 @@ def case_resolve(
 
 @transaction.atomic
 def case_join_request(
-    *, case: Case, by: User, message: str = "", ip: str | None = None
+    *,
+    case: Case,
+    by: User,
+    message: str = "",
+    dismissed: Collection[str] = (),
+    ip: str | None = None,
 ) -> JoinRequest:
     """Ask the owner of a case one can see (but not take part in) to join it.
 
     The owner gets a notification linking to the case's participants, where
     they invite the requester if they agree. Asking again is refused, so an
-    owner is not pestered; the request is audited.
+    owner is not pestered; the request is audited. The message goes to the
+    owner, so it passes the PHI gate (surface ``case.join_request``):
+    refused while a finding is neither fixed nor in ``dismissed``.
     """
     access = case_access(by, case)
     require(access.can_view, "You can't see this case.")
@@ -737,7 +744,7 @@ def case_join_request(
     if message:
         phi_gate(
             fields={"message": message},
-            dismissed=(),
+            dismissed=dismissed,
             by=by,
             surface="case.join_request",
             target=case,

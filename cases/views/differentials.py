@@ -581,7 +581,9 @@ def differential_independent_set(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 class JoinForm(forms.Form):
-    message = forms.CharField(required=False, max_length=500)
+    message = forms.CharField(
+        label="Message to the owner", required=False, max_length=500
+    )
 
 
 @require_POST
@@ -593,20 +595,27 @@ def case_join_request(request: HttpRequest, pk: int) -> HttpResponse:
     form = JoinForm(request.POST)
     if not form.is_valid():
         return _invalid(request, case, form)
+    dismissed = dismissed_keys(request.POST)
     try:
         case_services.case_join_request(
             case=case,
             by=request.user,
             message=form.cleaned_data["message"],
+            dismissed=dismissed,
             ip=client_ip(request),
         )
     except PHIFound as exc:
         if _wants_json(request):
             return phi_json(exc)
-        messages.error(
-            request, "Your message may identify a patient; send it without that."
+        # The message is kept and each finding listed with its "not
+        # identifying" box, like the other forms of the panel.
+        attach_findings(form, exc, dismissed=dismissed)
+        return render(
+            request,
+            "cases/_join_form.html",
+            {"case": case, "form": form},
+            status=400,
         )
-        return redirect(_case_url(case))
     except workspace_services.ServiceError as exc:
         return _refused(request, case, exc)
     return _done(request, case, "The owner has been asked to add you to the case.")
