@@ -6,7 +6,7 @@ admin, commands and tests share one set of rules and one audit trail.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -317,8 +317,29 @@ def _unique_slug(name: str) -> str:
 
 
 @transaction.atomic
-def workspace_create(*, name: str, by: User, description: str = "") -> Workspace:
+def workspace_create(
+    *,
+    name: str,
+    by: User,
+    description: str = "",
+    dismissed: Collection[str] = (),
+) -> Workspace:
+    """Create a workspace owned by ``by``.
+
+    Its members and everyone invited (by e-mail too) read the name and the
+    description, so both pass the PHI gate (surface ``workspace.create``):
+    ``PHIFound`` while a finding is neither fixed nor in ``dismissed``; a
+    dismissal is audited.
+    """
+    from cases.phi_gate import phi_gate  # cases builds on workspace
+
     require(by.is_clinician, "Only clinicians create workspaces.")
+    phi_gate(
+        fields={"name": name, "description": description},
+        dismissed=dismissed,
+        by=by,
+        surface="workspace.create",
+    )
     workspace = Workspace.objects.create(
         name=name, slug=_unique_slug(name), description=description, created_by=by
     )

@@ -302,15 +302,26 @@ def redeem_code(request: HttpRequest) -> HttpResponse:
 
 @clinician_required
 def workspace_list(request: HttpRequest) -> HttpResponse:
+    from cases.phi_gate import PHIFound
+    from cases.views.phi_forms import attach_findings, dismissed_keys
+
     form = WorkspaceForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        workspace = services.workspace_create(
-            name=form.cleaned_data["name"],
-            description=form.cleaned_data["description"],
-            by=request.user,
-        )
-        messages.success(request, f"Created {workspace.name}.")
-        return redirect(workspace)
+        dismissed = dismissed_keys(request.POST)
+        try:
+            workspace = services.workspace_create(
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                by=request.user,
+                dismissed=dismissed,
+            )
+        except PHIFound as exc:
+            attach_findings(form, exc, dismissed=dismissed)
+            status = 400
+        else:
+            messages.success(request, f"Created {workspace.name}.")
+            return redirect(workspace)
     return render(
         request,
         "workspace/workspace_list.html",
@@ -319,6 +330,7 @@ def workspace_list(request: HttpRequest) -> HttpResponse:
             "invitations": selectors.pending_invitations_for(request.user),
             "form": form,
         },
+        status=status,
     )
 
 

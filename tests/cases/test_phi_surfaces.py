@@ -182,3 +182,69 @@ def test_an_edit_is_scanned_again_even_after_the_first_text_was_dismissed(
         )
     entry.refresh_from_db()
     assert entry.rationale == ""
+
+
+# --- Workspaces ---------------------------------------------------------------------
+
+RISKY_DESCRIPTION = "For Mrs Jones's referral, call 0113 555 0192"
+
+
+def test_workspace_description_with_identifiers_creates_nothing(make_clinician):
+    from workspace.models import Workspace
+    from workspace.services import workspace_create
+
+    doc = make_clinician("doc")
+    with pytest.raises(PHIFound) as refused:
+        workspace_create(name="Skin club", by=doc, description=RISKY_DESCRIPTION)
+
+    assert {f.kind for f in refused.value.findings} == {"name", "phone"}
+    assert not Workspace.objects.exists()
+    assert not AuditEvent.objects.filter(verb="phi.dismiss").exists()
+
+
+def test_workspace_is_created_once_every_finding_is_dismissed_and_audited(
+    make_clinician,
+):
+    from workspace.services import workspace_create
+
+    doc = make_clinician("doc")
+    keys = sorted(
+        finding_key(f) for f in scan_fields({"description": RISKY_DESCRIPTION})
+    )
+    with pytest.raises(PHIFound):
+        workspace_create(
+            name="Skin club", by=doc, description=RISKY_DESCRIPTION, dismissed=keys[:1]
+        )
+    workspace = workspace_create(
+        name="Skin club", by=doc, description=RISKY_DESCRIPTION, dismissed=keys
+    )
+
+    assert workspace.description == RISKY_DESCRIPTION
+    (event,) = AuditEvent.objects.filter(verb="phi.dismiss")
+    assert event.actor == doc
+    assert event.data["surface"] == "workspace.create"
+    assert event.data["keys"] == keys
+
+
+def test_workspace_form_lists_findings_with_dismiss_boxes_then_creates(
+    make_clinician, client_for
+):
+    from workspace.models import Workspace
+
+    doc = make_clinician("doc")
+    client = client_for(doc)
+    url = reverse("workspace_list")
+    data = {"name": "Skin club", "description": RISKY_DESCRIPTION}
+
+    refused = client.post(url, data)
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    keys = [finding_key(f) for f in scan_fields({"description": RISKY_DESCRIPTION})]
+    for key in keys:
+        assert f'name="dismiss" value="{key}"' in html
+    assert "0113 555 0192" in html  # the text is kept, not lost
+    assert not Workspace.objects.exists()
+
+    created = client.post(url, {**data, "dismiss": keys})
+    assert created.status_code == 302
+    assert Workspace.objects.get().name == "Skin club"
