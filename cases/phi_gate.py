@@ -2,8 +2,9 @@
 
 The case form, discussion messages and their edits, topic titles, differential
 labels, rationales and rule-out reasons, consult questions, answers and decline
-reasons, media captions, the final diagnosis, finding notes and clinician
-replies all pass :func:`phi_gate` inside the service that stores them. The gate
+reasons, media captions, the final diagnosis, finding notes, clinician
+replies, "ask to join" messages and workspace names and descriptions all pass
+:func:`phi_gate` inside the service that stores them. The gate
 scans the fields with :mod:`cases.phi`; every finding must be edited away or
 dismissed by its :func:`cases.phi.finding_key`, otherwise :class:`PHIFound` is
 raised and nothing is stored. A dismissal that lets text through is recorded
