@@ -3,7 +3,7 @@ copy reaches a colleague on the case by any route; all of it does once the
 copy is released and ready.
 
 Routes: the rendition views, the gallery data and case page, the case list,
-the annotations drawn over media, and ``media.updated`` frames (ids and
+search results, the annotations drawn over media, and ``media.updated`` frames (ids and
 states only, never a URL or a caption). Finding media is in test_inbox.py,
 DICOM series in test_dicom_views.py.
 """
@@ -63,6 +63,10 @@ def _seen(client: Client, item: CaseAsset) -> dict[str, object]:
     items = client.get(reverse("case_media_items", args=[item.case_id])).json()
     page = client.get(reverse("case_detail", args=[item.case_id])).content.decode()
     listing = client.get(reverse("case_list")).content.decode()
+    # Search results: the case is found by its title, its media never.
+    found = client.get(reverse("case_list"), {"q": "Annular"}).content.decode()
+    assert "camping trip" in found
+    listing += found
     base = reverse("case_media_gallery", args=[item.case_id]) + f"{item.asset_id}/"
     return {
         "files": all(code in (200, 302) for code in files),
