@@ -290,10 +290,10 @@ def _view(finding: FindingLink) -> FindingView:
 def _findings() -> QuerySet[FindingLink]:
     # Deliberately no select_related("submission"): nothing of the patient's
     # record is loaded for a case page.
-    released = CaseAsset.objects.filter(
-        case_id=OuterRef("case_id"),
-        asset_id=OuterRef("asset_id"),
-        released_at__isnull=False,
+    # The copy shows through its gallery item only, released and ready: the
+    # same rule as every other media route (``CaseAsset.objects.shown_to_case``).
+    released = CaseAsset.objects.shown_to_case().filter(
+        case_id=OuterRef("case_id"), asset_id=OuterRef("asset_id")
     )
     return (
         FindingLink.objects.select_related("asset", "created_by")

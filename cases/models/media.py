@@ -23,10 +23,21 @@ from .case import Case
 __all__ = ["CaseAsset"]
 
 
+#: Items everyone who can see the case may see: released, and ready (so not
+#: processing, nor back under review). The one definition every route uses:
+#: ``visible_to`` here, ``CaseAsset.is_visible_to_others`` and the findings
+#: panel (``cases.selectors_findings``).
+SHOWN_TO_CASE = Q(released_at__isnull=False, asset__status=MediaAsset.Status.READY)
+
+
 class CaseAssetQuerySet(models.QuerySet):
+    def shown_to_case(self) -> CaseAssetQuerySet:
+        """Items everyone on their case may see (see ``SHOWN_TO_CASE``)."""
+        return self.filter(SHOWN_TO_CASE)
+
     def visible_to(self, user) -> CaseAssetQuerySet:
         """Items of any case ``user`` may see media of (case access is separate)."""
-        shown = Q(released_at__isnull=False, asset__status=MediaAsset.Status.READY)
+        shown = SHOWN_TO_CASE
         if user.is_authenticated:
             shown |= Q(added_by=user)
         return self.filter(shown)

@@ -358,8 +358,11 @@ def finding_media(request: HttpRequest, case_id: int, pk: int, role: str):
         raise Http404("No such file.")
     finding = selectors.finding_get_for_media(request.user, case_id, pk)
     asset = finding.asset
+    # A finding's copy is shown only through a gallery item of the case that
+    # ``request.user`` may see: released and ready, or their own upload. With no
+    # item (never attached, or removed from the gallery) there is nothing to show.
     item = CaseAsset.objects.filter(case_id=finding.case_id, asset=asset).first()
-    if not asset.is_ready or (item is not None and not item.visible_to(request.user)):
+    if not asset.is_ready or item is None or not item.visible_to(request.user):
         raise Http404("Not ready yet.")
     return media_storage.serve_rendition(
         request,

@@ -247,6 +247,28 @@ def test_an_unreleased_series_is_only_its_uploaders(case, cast, ct, client_as):
         )
 
 
+@pytest.mark.parametrize(
+    "status", [MediaAsset.Status.NEEDS_REVIEW, MediaAsset.Status.PROCESSING]
+)
+def test_a_released_series_back_under_review_is_hidden_again(
+    case, cast, ct, client_as, status
+):
+    colleague = client_as(cast.collaborator)
+    routes = [
+        _url("case_dicom_viewer", case, ct),
+        _url("case_dicom_status", case, ct),
+        _url("case_dicom_frame", case, ct, 1),
+    ]
+    assert all(colleague.get(url).status_code in (200, 302) for url in routes)
+
+    MediaAsset.objects.filter(pk=ct.pk).update(status=status)
+
+    assert [colleague.get(url).status_code for url in routes] == [404, 404, 404]
+    assert client_as(cast.owner).get(routes[0]).status_code == 200
+    MediaAsset.objects.filter(pk=ct.pk).update(status=MediaAsset.Status.READY)
+    assert all(colleague.get(url).status_code in (200, 302) for url in routes)
+
+
 def test_a_series_is_only_reachable_through_its_own_case(cast, ct, client_as):
     other = cast.case()
 

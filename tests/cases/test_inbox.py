@@ -260,6 +260,42 @@ def test_finding_media_is_hidden_from_those_who_cannot_see_the_case(
     assert client_for(pat).get(finding.media_url).status_code == 404
 
 
+def test_finding_media_needs_a_released_gallery_item_of_the_case(
+    tmp_path, client_for, pat, doc, make_clinician, make_case
+):
+    from cases.models import CaseAsset
+    from cases.services import media as case_media
+
+    viewer = make_clinician("viewer")
+    case, entry = case_with_entry(make_case, doc, participants={viewer: "viewer"})
+    photo = processed_asset(pat, mf.write_jpeg(tmp_path / "p.jpg"))
+    finding = attach(submit(pat, doc, asset=photo), doc, entry)
+    urls = [
+        reverse("finding_media", args=[case.pk, finding.pk, role])
+        for role in ("display", "thumb")
+    ]
+    # Still to be reviewed: not even a guessed URL reaches a colleague.
+    for url in urls:
+        assert client_for(viewer).get(url).status_code == 404
+    review_copy(finding, doc)
+    for url in urls:
+        assert client_for(viewer).get(url).status_code in (200, 302)
+
+    # Once the gallery item is gone, the finding's copy is no longer served,
+    # though the asset itself lives on with the patient's submission.
+    finding.refresh_from_db()
+    item = CaseAsset.objects.get(case=case, asset_id=finding.asset_id)
+    with run_on_commit():
+        case_media.case_media_remove(item=item, by=doc)
+    finding.asset.refresh_from_db()
+    assert finding.asset.is_ready
+    for url in urls:
+        assert client_for(viewer).get(url).status_code == 404
+        assert client_for(doc).get(url).status_code == 404
+    (view,) = findings_for_differentials([entry.pk], viewer)[entry.pk]
+    assert not view.media_url and not view.poster_url
+
+
 @pytest.mark.parametrize(
     ("header", "status"),
     [("Bytes=0-", 206), ("bytes=00-", 206), ("bytes=1-2,0-", 200), ("bytes=-0", 416)],
