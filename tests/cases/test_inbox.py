@@ -22,6 +22,7 @@ from tests.fixtures.submissions import (
     TIKTOK_CANONICAL,
     attach,
     case_with_entry,
+    named_patient,
     processed_asset,
     review_copy,
     run_on_commit,
@@ -39,10 +40,7 @@ def doc(make_clinician):
 
 @pytest.fixture
 def pat(make_patient, doc):
-    patient = make_patient("perpetua-q", clinician=doc)
-    patient.first_name, patient.last_name = "Perpetua", "Quillfeather"
-    patient.save()
-    return patient
+    return named_patient(make_patient, doc)
 
 
 @pytest.fixture
