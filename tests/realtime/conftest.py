@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.db import connections
 
 from cases.models import Case, CaseParticipant
-from tests.fixtures.ws import (  # re-exported: realtime tests import them from here
+from tests.fixtures.ws import (  # re-exported for tests that import them from here
     ORIGIN,
     TIMEOUT,
     application,

@@ -15,10 +15,7 @@ from cases.models import Case, CaseParticipant
 from cases.phi import finding_key, scan_fields
 from realtime.models import Message, Thread
 from realtime.services import message_post, thread_default
-from workspace.events import EVENT_TYPE, case_group
-from workspace.models import AuditEvent
-
-from .conftest import (
+from tests.fixtures.ws import (
     close_code,
     frame_of,
     frames_of,
@@ -28,6 +25,8 @@ from .conftest import (
     send,
     settle,
 )
+from workspace.events import EVENT_TYPE, case_group
+from workspace.models import AuditEvent
 
 pytestmark = [
     pytest.mark.django_db(
@@ -92,7 +91,7 @@ async def test_unknown_case_is_closed_with_4404(discussion):
 async def test_connection_from_a_foreign_origin_is_refused(discussion):
     from channels.testing import WebsocketCommunicator
 
-    from .conftest import application
+    from tests.fixtures.ws import application
 
     comm = WebsocketCommunicator(
         application(),
