@@ -13,35 +13,9 @@ from django.core.cache import cache
 from django.db import connections
 
 from cases.models import Case, CaseParticipant
-from tests.fixtures.ws import (  # re-exported for tests that import them from here
-    ORIGIN,
-    TIMEOUT,
-    application,
-    close_code,
-    frame_of,
-    frames_of,
-    join,
-    nothing_more,
-    open_socket,
-    send,
-    session_cookie,
-    settle,
-)
 
-__all__ = [
-    "ORIGIN",
-    "TIMEOUT",
-    "application",
-    "close_code",
-    "frame_of",
-    "frames_of",
-    "join",
-    "nothing_more",
-    "open_socket",
-    "send",
-    "session_cookie",
-    "settle",
-]
+# The socket helpers, for branches that still import them from here.
+from tests.fixtures.ws import *  # noqa: F403
 
 
 @pytest.fixture(autouse=True)
