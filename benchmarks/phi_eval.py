@@ -14,89 +14,23 @@ from __future__ import annotations
 import sys
 import time
 import timeit
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 _started = time.process_time()
-from cases.phi import KINDS, Finding, scan_text  # noqa: E402
+from cases.phi import KINDS, scan_text  # noqa: E402
 
 _IMPORT_SECONDS = time.process_time() - _started
 
-from tests.cases import phi_corpus_heldout, phi_corpus_recall  # noqa: E402
-from tests.cases.phi_corpus import NEGATIVES, POSITIVES, Snippet  # noqa: E402
-
-
-@dataclass
-class Result:
-    found: Counter = field(default_factory=Counter)
-    other_kind: Counter = field(default_factory=Counter)
-    missed: Counter = field(default_factory=Counter)
-    false_alarms: Counter = field(default_factory=Counter)
-    details: list[str] = field(default_factory=list)
-
-
-def _overlaps(finding: Finding, start: int, end: int) -> bool:
-    return finding.start < end and start < finding.end
-
-
-def recall_corpus() -> tuple[list[Snippet], list[str]]:
-    """The recall corpus as snippets with every identifier each one carries."""
-    snippets = [
-        Snippet(text, ((kind, expected), *phi_corpus_recall.ALSO.get(text, ())))
-        for kind, expected, text in phi_corpus_recall.IDENTIFIERS
-    ]
-    return snippets, phi_corpus_recall.NEGATIVES
-
-
-def heldout_corpus() -> tuple[list[Snippet], list[str]]:
-    """The held-out corpus (written without reading the scanner) as snippets."""
-    snippets = [
-        Snippet(text, expected) for text, expected in phi_corpus_heldout.IDENTIFIERS
-    ]
-    return snippets, phi_corpus_heldout.NEGATIVES
-
-
-def evaluate(
-    positives: list[Snippet] = POSITIVES, negatives: list[str] = NEGATIVES
-) -> Result:
-    result = Result()
-    for snippet in positives:
-        findings = scan_text(snippet.text)
-        spans = []
-        for kind, substring in snippet.expected:
-            start = snippet.text.index(substring)
-            end = start + len(substring)
-            spans.append((start, end))
-            hits = [f for f in findings if _overlaps(f, start, end)]
-            if any(f.kind == kind for f in hits):
-                result.found[kind] += 1
-            elif hits:
-                result.other_kind[kind] += 1
-                result.details.append(
-                    f"OTHER KIND {kind}: {substring!r} flagged as "
-                    f"{[f.kind for f in hits]} in {snippet.text!r}"
-                )
-            else:
-                result.missed[kind] += 1
-                result.details.append(
-                    f"MISSED {kind}: {substring!r} in {snippet.text!r}"
-                )
-        for finding in findings:
-            if not any(_overlaps(finding, start, end) for start, end in spans):
-                result.false_alarms[finding.kind] += 1
-                result.details.append(
-                    f"FALSE ALARM {finding.kind}: {finding.text!r} in {snippet.text!r}"
-                )
-    for text in negatives:
-        for finding in scan_text(text):
-            result.false_alarms[finding.kind] += 1
-            result.details.append(
-                f"FALSE ALARM {finding.kind}: {finding.text!r} in {text!r}"
-            )
-    return result
+from tests.cases import phi_corpus_heldout  # noqa: E402
+from tests.cases.phi_corpus import NEGATIVES, POSITIVES  # noqa: E402
+from tests.cases.phi_scoring import (  # noqa: E402
+    Result,
+    evaluate,
+    heldout_corpus,
+    recall_corpus,
+)
 
 
 def _scan_time_ms(texts: list[str]) -> float:
@@ -139,14 +73,14 @@ def _table(title: str, result: Result, positives: int, negatives: int) -> None:
 
 
 def main() -> None:
-    result = evaluate()
+    result = evaluate(POSITIVES, NEGATIVES)
     _table("phi_corpus", result, len(POSITIVES), len(NEGATIVES))
     recall_positives, recall_negatives = recall_corpus()
     recall_result = evaluate(recall_positives, recall_negatives)
     _table(
         "phi_corpus_recall", recall_result, len(recall_positives), len(recall_negatives)
     )
-    heldout_positives, heldout_negatives = heldout_corpus()
+    heldout_positives, heldout_negatives = heldout_corpus(phi_corpus_heldout)
     heldout_result = evaluate(heldout_positives, heldout_negatives)
     _table(
         "phi_corpus_heldout",

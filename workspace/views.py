@@ -80,73 +80,72 @@ def verified_clinician_required(view):
 patient_required = _kind_required(lambda u: u.is_patient, "This page is for patients.")
 
 
-def signup_clinician(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated:
-        return redirect("home")
-    form = ClinicianSignUpForm(request.POST or None)
+def _sign_up(request, form, *, sign_up, errors, welcome: str, template: str):
+    """The sign-up flow both kinds of account share: on a valid POST,
+    ``sign_up(data, **account)`` makes the user from the form's data and the
+    account fields every kind has; a domain error listed in ``errors`` (class →
+    form field) goes onto its field; success logs in, welcomes and goes home."""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            user = services.clinician_sign_up(
+            user = sign_up(
+                data,
                 username=data["username"],
                 email=data["email"],
                 password=data["password1"],
                 first_name=data["first_name"],
                 last_name=data["last_name"],
-                title=data["title"],
-                specialties=list(data["specialties"]),
-                registration_number=data["registration_number"],
-                registration_body=data["registration_body"],
-                institution=data["institution"],
                 ip=client_ip(request),
                 url_builder=request.build_absolute_uri,
             )
-        except services.EmailTaken as exc:
-            form.add_error("email", str(exc))
+        except tuple(errors) as exc:
+            field = next(f for cls, f in errors.items() if isinstance(exc, cls))
+            form.add_error(field, str(exc))
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(
-                request,
-                "Welcome to Consilium. Staff will verify your registration; until then "
-                "you see only your own cases. We sent you a link to confirm your email "
-                "address.",
-            )
+            messages.success(request, welcome)
             return redirect("home")
-    return render(request, "registration/signup_clinician.html", {"form": form})
+    return render(request, template, {"form": form})
+
+
+def signup_clinician(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    return _sign_up(
+        request,
+        ClinicianSignUpForm(request.POST or None),
+        sign_up=lambda data, **account: services.clinician_sign_up(
+            **account,
+            title=data["title"],
+            specialties=list(data["specialties"]),
+            registration_number=data["registration_number"],
+            registration_body=data["registration_body"],
+            institution=data["institution"],
+        ),
+        errors={services.EmailTaken: "email"},
+        welcome="Welcome to Consilium. Staff will verify your registration; until "
+        "then you see only your own cases. We sent you a link to confirm your "
+        "email address.",
+        template="registration/signup_clinician.html",
+    )
 
 
 def signup_patient(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
-    form = PatientSignUpForm(
-        request.POST or None, initial={"code": request.GET.get("code", "")}
+    return _sign_up(
+        request,
+        PatientSignUpForm(
+            request.POST or None, initial={"code": request.GET.get("code", "")}
+        ),
+        sign_up=lambda data, **account: services.patient_sign_up(
+            code=data["code"], **account
+        ),
+        errors={services.InviteCodeError: "code", services.EmailTaken: "email"},
+        welcome="Your account is linked to your clinician. We sent you a link to "
+        "confirm your email address.",
+        template="registration/signup_patient.html",
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            user = services.patient_sign_up(
-                code=data["code"],
-                username=data["username"],
-                email=data["email"],
-                password=data["password1"],
-                first_name=data["first_name"],
-                last_name=data["last_name"],
-                ip=client_ip(request),
-                url_builder=request.build_absolute_uri,
-            )
-        except services.InviteCodeError as exc:
-            form.add_error("code", str(exc))
-        except services.EmailTaken as exc:
-            form.add_error("email", str(exc))
-        else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(
-                request,
-                "Your account is linked to your clinician. We sent you a link to "
-                "confirm your email address.",
-            )
-            return redirect("home")
-    return render(request, "registration/signup_patient.html", {"form": form})
 
 
 @login_required

@@ -725,23 +725,31 @@ _AGE_NUMBER_APPOSITION = re.compile(r"(?:[,(]|\b(?:is|was|turned|turns))[ \t]*$"
 _SPELLED_90S_AGE = (
     rf"{_SPELLED_90S}(?:\s*-?\s*(?:years?|yrs?)(?:[- ]old\b|\s+of\s+age\b))?"
 )
+
+
+def _spelled_age_rule(pattern: str, **kwargs) -> _Rule:
+    """An age over 89 in words: searched for only in (lower-cased) text that
+    says "ninety" or "hundred"."""
+    return _rule(
+        "age",
+        pattern,
+        lower=True,
+        gate=lambda source: "ninety" in source or "hundred" in source,
+        **kwargs,
+    )
+
+
 _AGE_RULES = [
     # "aged ninety-two", "age of ninety", "turned ninety-one".
-    _rule(
-        "age",
+    _spelled_age_rule(
         rf"(?P<v>(?:aged?|age\s+of|turned|turns|reached)\s+{_SPELLED_90S_AGE})\b",
-        lower=True,
         keywords="age aged turned turns reached",
-        gate=lambda source: "ninety" in source or "hundred" in source,
     ),
     # "she is ninety-four", "he was a hundred".
-    _rule(
-        "age",
+    _spelled_age_rule(
         rf"(?P<v>{_SPELLED_90S_AGE})\b(?![- ](?:per|percent|mg|kg|minutes|seconds|beats|bpm|mm|ml|days|weeks|months|times)\b)",
         check=lambda m: _preceded_by(m, _AGE_LEAD_IN),
-        lower=True,
         keywords="ninety a one",
-        gate=lambda source: "ninety" in source or "hundred" in source,
     ),
     _rule(
         "age",
@@ -754,12 +762,9 @@ _AGE_RULES = [
             word in source for word in ("old", "yo", "y/o", "y.o", "of age")
         ),
     ),
-    _rule(
-        "age",
+    _spelled_age_rule(
         rf"(?P<v>{_SPELLED_90S}[- ]years?(?:[- ]old|\s+of\s+age))\b",
-        lower=True,
         keywords="ninety a one",
-        gate=lambda source: "ninety" in source or "hundred" in source,
     ),
     _rule(
         "age",

@@ -162,6 +162,27 @@
     return { w: w, h: h };
   }
 
+  // Where a pointer event falls on an image shown letterboxed (object-fit:
+  // contain), as fractions 0-1 of the image's natural width and height.
+  function imagePoint(img, ev) {
+    var r = img.getBoundingClientRect();
+    var size = naturalSize(img);
+    var scale = Math.min(r.width / size.w, r.height / size.h);
+    var w = size.w * scale, h = size.h * scale;
+    var left = r.left + (r.width - w) / 2, top = r.top + (r.height - h) / 2;
+    return { x: clamp((ev.clientX - left) / w, 0, 1), y: clamp((ev.clientY - top) / h, 0, 1) };
+  }
+
+  // The media item's row of action buttons, made on first need.
+  function actionsRow(li) {
+    var actions = li.querySelector(".media-item__actions");
+    if (!actions) {
+      actions = el("div", "media-item__actions row");
+      li.appendChild(actions);
+    }
+    return actions;
+  }
+
   function drawShape(group, a, size, cls) {
     var x1 = a.x1 * size.w, y1 = a.y1 * size.h, x2 = a.x2 * size.w, y2 = a.y2 * size.h;
     var parts = [];
@@ -247,11 +268,7 @@
   };
   PhotoStage.prototype.addTools = function () {
     var self = this;
-    var actions = this.li.querySelector(".media-item__actions");
-    if (!actions) {
-      actions = el("div", "media-item__actions row");
-      this.li.appendChild(actions);
-    }
+    var actions = actionsRow(this.li);
     var start = el("button", "btn btn--small btn--secondary", "Annotate");
     start.type = "button";
     start.dataset.annotateStart = "";
@@ -325,14 +342,7 @@
     overlay.setAttribute("aria-label", "Drawing area over the photo");
     overlay.setAttribute("aria-describedby", "annot-help-" + this.media);
     var drag = null;
-    function point(ev) {
-      var r = self.img.getBoundingClientRect();
-      var size = naturalSize(self.img);
-      var scale = Math.min(r.width / size.w, r.height / size.h);
-      var w = size.w * scale, h = size.h * scale;
-      var left = r.left + (r.width - w) / 2, top = r.top + (r.height - h) / 2;
-      return { x: clamp((ev.clientX - left) / w, 0, 1), y: clamp((ev.clientY - top) / h, 0, 1) };
-    }
+    function point(ev) { return imagePoint(self.img, ev); }
     this.handlers = {
       down: function (ev) {
         if (ev.pointerType === "mouse" && ev.button !== 0) return;
@@ -451,11 +461,7 @@
   }
   VideoStage.prototype.addTools = function () {
     var self = this;
-    var actions = this.li.querySelector(".media-item__actions");
-    if (!actions) {
-      actions = el("div", "media-item__actions row");
-      this.li.appendChild(actions);
-    }
+    var actions = actionsRow(this.li);
     var pin = el("button", "btn btn--small btn--secondary");
     pin.type = "button";
     pin.dataset.annotatePin = "";
@@ -589,14 +595,7 @@
     this.help = help;
     button.addEventListener("click", function () { self.begin(); });
 
-    function point(ev) {
-      var r = self.img.getBoundingClientRect();
-      var size = naturalSize(self.img);
-      var scale = Math.min(r.width / size.w, r.height / size.h);
-      var w = size.w * scale, h = size.h * scale;
-      var left = r.left + (r.width - w) / 2, top = r.top + (r.height - h) / 2;
-      return { x: clamp((ev.clientX - left) / w, 0, 1), y: clamp((ev.clientY - top) / h, 0, 1) };
-    }
+    function point(ev) { return imagePoint(self.img, ev); }
     // Capture: while pointing, a click places the point instead of scrolling.
     this.stageEl.addEventListener("pointerdown", function (ev) {
       if (!self.pointing) return;

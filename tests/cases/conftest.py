@@ -1,4 +1,5 @@
-"""Fixtures for case tests: a cast of users around one case, event capture."""
+"""Fixtures for case tests: a cast of users around one case, a clinician and
+their patient (for submission and portal tests), event capture."""
 
 from __future__ import annotations
 
@@ -100,6 +101,23 @@ def can_view(role: str, visibility: str, status: str) -> bool:
     if role == "outsider":
         return visibility == Case.Visibility.COMMUNITY
     return False
+
+
+@pytest.fixture
+def doc(make_clinician) -> User:
+    return make_clinician("doc")
+
+
+@pytest.fixture
+def pat(make_patient, doc) -> User:
+    """A patient of ``doc``; submission tests that look for the patient's
+    name in pages and trails override it with ``named_patient``."""
+    return make_patient("pat", clinician=doc)
+
+
+@pytest.fixture
+def doc_client(client_for, doc):
+    return client_for(doc)
 
 
 @pytest.fixture

@@ -7,36 +7,21 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from cases.models import Case, CaseParticipant, ConsultRequest, Differential
-from cases.phi import finding_key, scan_fields
+from cases.models import CaseParticipant, ConsultRequest, Differential
 from cases.phi_gate import PHIFound
 from cases.services import consults as svc
-from workspace.models import AuditEvent, Notification, Specialty
+from tests.fixtures.phi import dismissals, gated_case, key_of
+from workspace.models import Notification, Specialty
 
 Role = CaseParticipant.Role
 Status = ConsultRequest.Status
 NAMED = "Seen by Dr House: psoriasis or eczema?"  # "House" reads as a name
 
 
-def key_of(field: str, text: str) -> str:
-    (finding,) = scan_fields({field: text})
-    return finding_key(finding)
-
-
-def dismissals(case) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(case_id=case.pk, verb="phi.dismiss"))
-
-
 @pytest.fixture
 def s(make_clinician, make_case):
-    owner = make_clinician("owner")
-    collaborator = make_clinician("collab")
+    owner, collaborator, case = gated_case(make_clinician, make_case)
     derm = make_clinician("derm", specialties=["Dermatology"])
-    case = make_case(
-        owner,
-        status=Case.Status.PUBLISHED,
-        participants={collaborator: Role.COLLABORATOR},
-    )
     return type(
         "S",
         (),

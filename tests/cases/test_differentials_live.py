@@ -5,55 +5,14 @@ from __future__ import annotations
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
-from django.conf import settings
-from django.test import Client
 
 from cases.models import Case, CaseParticipant
 from cases.services import consults as consult_services
 from cases.services import differentials as dx
+from tests.fixtures.ws import frame_of, join
 from workspace.models import Specialty
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-TIMEOUT = 5
-
-
-def _cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies[settings.SESSION_COOKIE_NAME].value
-
-
-async def _join(user, case) -> WebsocketCommunicator:
-    from workspace.asgi import application
-
-    key = await database_sync_to_async(_cookie)(user)
-    comm = WebsocketCommunicator(
-        application,
-        f"/ws/cases/{case.pk}/",
-        headers=[
-            (b"origin", b"http://127.0.0.1"),
-            (b"host", b"127.0.0.1"),
-            (b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode()),
-        ],
-    )
-    connected, _ = await comm.connect(timeout=TIMEOUT)
-    assert connected
-    # The socket joins the case's group before it says hello: only from then
-    # on is every broadcast sure to arrive.
-    hello = await comm.receive_json_from(timeout=TIMEOUT)
-    assert hello["type"] == "hello", hello
-    return comm
-
-
-async def _next(comm: WebsocketCommunicator, kind: str) -> dict:
-    """The next frame of type ``kind``; hello and presence frames are skipped."""
-    while True:
-        frame = await comm.receive_json_from(timeout=TIMEOUT)
-        if frame["type"] == kind:
-            return frame
-        assert frame["type"] in {"hello", "presence"}, frame
 
 
 @pytest.fixture
@@ -76,13 +35,13 @@ async def test_vote_reaches_an_open_case_page_as_differential_updated(live_case)
     entry = await database_sync_to_async(dx.differential_add)(
         case=case, by=owner, label="Psoriasis", likelihood=40
     )
-    comm = await _join(owner, case)
+    comm, _ = await join(owner, case)
 
     await database_sync_to_async(dx.differential_vote)(
         differential=entry, by=colleague, likelihood=80
     )
 
-    frame = await _next(comm, "differential.updated")
+    frame = await frame_of(comm, "differential.updated", skip=("hello", "presence"))
     assert frame["reason"] == "vote"
     assert frame["by"] == {"id": colleague.pk, "name": "Colin Lab"}
     (row,) = frame["ranking"]
@@ -106,7 +65,7 @@ async def test_consult_answer_adds_the_suggestion_live(live_case):
     await database_sync_to_async(consult_services.consult_accept)(
         consult=consult, by=derm
     )
-    comm = await _join(owner, case)
+    comm, _ = await join(owner, case)
 
     await database_sync_to_async(consult_services.consult_answer)(
         consult=consult,
@@ -115,9 +74,9 @@ async def test_consult_answer_adds_the_suggestion_live(live_case):
         suggestions=[{"label": "Guttate psoriasis", "likelihood": 70}],
     )
 
-    dx_frame = await _next(comm, "differential.updated")
+    dx_frame = await frame_of(comm, "differential.updated", skip=("hello", "presence"))
     assert [r["label"] for r in dx_frame["ranking"]] == ["Guttate psoriasis"]
     assert dx_frame["ranking"][0]["consult"] == consult.pk
-    consult_frame = await _next(comm, "consult.updated")
+    consult_frame = await frame_of(comm, "consult.updated", skip=("hello", "presence"))
     assert consult_frame["consult"]["status"] == "answered"
     await comm.disconnect()

@@ -8,34 +8,18 @@ import pytest
 from django.urls import reverse
 
 from cases.models import Case, CaseParticipant, Differential
-from cases.phi import finding_key, scan_fields
 from cases.phi_gate import PHIFound
 from cases.services import differentials as dx
-from workspace.models import AuditEvent
+from tests.fixtures.phi import dismissals, gated_case, key_of
 
 Role = CaseParticipant.Role
 JSON = {"HTTP_ACCEPT": "application/json"}
 NAMED = "Lyme, as Dr House said"  # "House" reads as a name
 
 
-def key_of(field: str, text: str) -> str:
-    (finding,) = scan_fields({field: text})
-    return finding_key(finding)
-
-
-def dismissals(case) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(case_id=case.pk, verb="phi.dismiss"))
-
-
 @pytest.fixture
 def world(make_clinician, make_case):
-    owner = make_clinician("owner")
-    collaborator = make_clinician("collab")
-    case = make_case(
-        owner,
-        status=Case.Status.PUBLISHED,
-        participants={collaborator: Role.COLLABORATOR},
-    )
+    owner, collaborator, case = gated_case(make_clinician, make_case)
     entry = dx.differential_add(case=case, by=owner, label="Psoriasis")
     return type(
         "World",

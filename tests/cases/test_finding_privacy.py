@@ -13,7 +13,7 @@ from django.apps import apps
 from django.urls import reverse
 
 from cases.models import FindingLink, SocialLink
-from tests.fixtures.submissions import attach, case_with_entry, submit
+from tests.fixtures.submissions import attach, case_with_entry, named_patient, submit
 from workspace.models import AuditEvent, Notification
 
 pytestmark = pytest.mark.django_db
@@ -69,16 +69,8 @@ PASTED = [
 
 
 @pytest.fixture
-def doc(make_clinician):
-    return make_clinician("doc")
-
-
-@pytest.fixture
 def pat(make_patient, doc):
-    patient = make_patient("perpetua-q", clinician=doc)
-    patient.first_name, patient.last_name = "Perpetua", "Quillfeather"
-    patient.save()
-    return patient
+    return named_patient(make_patient, doc)
 
 
 @pytest.mark.parametrize(("pasted", "canonical", "identifying"), PASTED)

@@ -22,6 +22,7 @@ from tests.fixtures.submissions import (
     TIKTOK_CANONICAL,
     attach,
     case_with_entry,
+    named_patient,
     processed_asset,
     review_copy,
     run_on_commit,
@@ -33,21 +34,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def doc(make_clinician):
-    return make_clinician("doc")
-
-
-@pytest.fixture
 def pat(make_patient, doc):
-    patient = make_patient("perpetua-q", clinician=doc)
-    patient.first_name, patient.last_name = "Perpetua", "Quillfeather"
-    patient.save()
-    return patient
-
-
-@pytest.fixture
-def doc_client(client_for, doc):
-    return client_for(doc)
+    return named_patient(make_patient, doc)
 
 
 # --- Inbox ----------------------------------------------------------------------------

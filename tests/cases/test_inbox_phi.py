@@ -23,16 +23,6 @@ KINDS = {"name", "date", "phone"}
 
 
 @pytest.fixture
-def doc(make_clinician):
-    return make_clinician("doc")
-
-
-@pytest.fixture
-def pat(make_patient, doc):
-    return make_patient("pat", clinician=doc)
-
-
-@pytest.fixture
 def submission(pat, doc):
     return submit(pat, doc, link=TIKTOK)
 
@@ -40,11 +30,6 @@ def submission(pat, doc):
 @pytest.fixture
 def entry(doc, make_case):
     return case_with_entry(make_case, doc)[1]
-
-
-@pytest.fixture
-def doc_client(client_for, doc):
-    return client_for(doc)
 
 
 def keys(text: str, field: str) -> list[str]:

@@ -16,6 +16,7 @@ from cases.phi import (
     scan_text,
 )
 from tests.cases.phi_corpus import NEGATIVES, POSITIVES
+from tests.cases.phi_scoring import overlaps, span
 
 
 def flagged(text: str) -> list[tuple[str, str]]:
@@ -409,9 +410,8 @@ def test_corpus_positive_identifiers_are_all_found_with_their_kind(snippet):
     findings = scan_text(snippet.text)
 
     for kind, substring in snippet.expected:
-        start = snippet.text.index(substring)
-        end = start + len(substring)
-        overlapping = [f for f in findings if f.start < end and start < f.end]
+        start, end = span(snippet.text, substring)
+        overlapping = [f for f in findings if overlaps(f, start, end)]
         assert [f.kind for f in overlapping] == [kind], (substring, findings)
     assert len(findings) == len(snippet.expected), findings
 

@@ -11,7 +11,10 @@ import itertools
 import pytest
 
 from cases.phi import KINDS, scan_text
-from tests.cases.phi_corpus_recall import ALSO, IDENTIFIERS, NEGATIVES
+from tests.cases.phi_corpus_recall import IDENTIFIERS, NEGATIVES
+from tests.cases.phi_scoring import found, recall_corpus, unexpected
+
+SNIPPETS, _ = recall_corpus()
 
 # Share of each kind's identifiers that must be found with the right kind.
 RECALL_FLOOR = {
@@ -26,20 +29,8 @@ RECALL_FLOOR = {
 }
 
 
-def _expected(text: str, kind: str, exact: str) -> list[tuple[str, str]]:
-    return [(kind, exact), *ALSO.get(text, [])]
-
-
-def _found(text: str, kind: str, exact: str) -> bool:
-    start = text.index(exact)
-    end = start + len(exact)
-    return any(
-        f.kind == kind and f.start < end and start < f.end for f in scan_text(text)
-    )
-
-
 def test_corpus_is_big_enough():
-    identifiers = sum(len(_expected(t, k, e)) for k, e, t in IDENTIFIERS)
+    identifiers = sum(len(s.expected) for s in SNIPPETS)
 
     assert identifiers >= 300
     assert len(NEGATIVES) >= 300
@@ -52,27 +43,16 @@ def test_corpus_is_big_enough():
 @pytest.mark.parametrize("kind", sorted(RECALL_FLOOR))
 def test_recall_per_kind_meets_its_floor(kind):
     cases = [
-        (text, k, exact)
-        for k0, e0, text in IDENTIFIERS
-        for k, exact in _expected(text, k0, e0)
-        if k == kind
+        (s.text, k, exact) for s in SNIPPETS for k, exact in s.expected if k == kind
     ]
-    missed = [(text, exact) for text, k, exact in cases if not _found(text, k, exact)]
+    missed = [(text, exact) for text, k, exact in cases if not found(text, k, exact)]
 
     assert len(cases) >= 15
     assert 1 - len(missed) / len(cases) >= RECALL_FLOOR[kind], missed
 
 
 def test_identifier_sentences_raise_nothing_beyond_their_identifiers():
-    false_alarms = []
-    for kind, exact, text in IDENTIFIERS:
-        spans = []
-        for _, part in _expected(text, kind, exact):
-            start = text.index(part)
-            spans.append((start, start + len(part)))
-        for f in scan_text(text):
-            if not any(f.start < end and start < f.end for start, end in spans):
-                false_alarms.append((f.kind, f.text, text))
+    false_alarms = [(f.kind, f.text, s.text) for s in SNIPPETS for f in unexpected(s)]
 
     assert false_alarms == []
 

@@ -31,16 +31,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def doc(make_clinician):
-    return make_clinician("doc")
-
-
-@pytest.fixture
-def pat(make_patient, doc):
-    return make_patient("pat", clinician=doc)
-
-
-@pytest.fixture
 def pat_client(client_for, pat):
     return client_for(pat)
 

@@ -28,16 +28,6 @@ from workspace.models import AuditEvent, CareLink, Notification
 from workspace.services import PermissionDenied, ServiceError
 
 
-@pytest.fixture
-def doc(make_clinician):
-    return make_clinician("doc")
-
-
-@pytest.fixture
-def pat(make_patient, doc):
-    return make_patient("pat", clinician=doc)
-
-
 def verbs(target) -> list[str]:
     return list(
         AuditEvent.objects.filter(

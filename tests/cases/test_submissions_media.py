@@ -23,6 +23,7 @@ from tests.fixtures.submissions import (
     TIKTOK,
     attach,
     case_with_entry,
+    named_patient,
     processed_asset,
     run_on_commit,
     submit,
@@ -34,16 +35,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def doc(make_clinician):
-    return make_clinician("doc")
-
-
-@pytest.fixture
 def pat(make_patient, doc):
-    patient = make_patient("perpetua-q", clinician=doc)
-    patient.first_name, patient.last_name = "Perpetua", "Quillfeather"
-    patient.save()
-    return patient
+    return named_patient(make_patient, doc)
 
 
 @pytest.fixture

@@ -10,9 +10,6 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
 from cases.models import Case, CaseAsset, FindingLink, Submission
@@ -25,29 +22,21 @@ from tests.fixtures.submissions import (
     TIKTOK,
     attach,
     case_with_entry,
+    named_patient,
     processed_asset,
     review_copy,
     run_on_commit,
     submit,
 )
+from tests.fixtures.ws import frame_of, join
 from workspace.models import AuditEvent, Notification
 
 pytestmark = pytest.mark.django_db
 
-TIMEOUT = 5
-
-
-@pytest.fixture
-def doc(make_clinician):
-    return make_clinician("doc")
-
 
 @pytest.fixture
 def pat(make_patient, doc):
-    patient = make_patient("perpetua-q", clinician=doc)
-    patient.first_name, patient.last_name = "Perpetua", "Quillfeather"
-    patient.save()
-    return patient
+    return named_patient(make_patient, doc)
 
 
 @pytest.fixture
@@ -238,41 +227,6 @@ def test_review_page_lists_the_tombstones_for_the_clinician(
 # --- Live, through the real ASGI stack ------------------------------------------------
 
 
-def _cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies[settings.SESSION_COOKIE_NAME].value
-
-
-async def _join(user, case) -> WebsocketCommunicator:
-    from workspace.asgi import application
-
-    key = await database_sync_to_async(_cookie)(user)
-    comm = WebsocketCommunicator(
-        application,
-        f"/ws/cases/{case.pk}/",
-        headers=[
-            (b"origin", b"http://127.0.0.1"),
-            (b"host", b"127.0.0.1"),
-            (b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode()),
-        ],
-    )
-    connected, _ = await comm.connect(timeout=TIMEOUT)
-    assert connected
-    # The consumer joins the case group before it sends hello, not before
-    # it accepts: only after hello is every broadcast sure to arrive.
-    assert (await comm.receive_json_from(timeout=TIMEOUT))["type"] == "hello"
-    return comm
-
-
-async def _next(comm: WebsocketCommunicator, kind: str) -> dict:
-    while True:
-        frame = await comm.receive_json_from(timeout=TIMEOUT)
-        if frame["type"] == kind:
-            return frame
-        assert frame["type"] in {"hello", "presence"}, frame
-
-
 @pytest.mark.django_db(transaction=True)
 async def test_an_open_case_socket_receives_the_withdrawal(
     make_clinician, make_patient, make_case
@@ -292,13 +246,13 @@ async def test_an_open_case_socket_receives_the_withdrawal(
         return pat, watcher, case, submission, finding
 
     pat, watcher, case, submission, finding = await database_sync_to_async(given)()
-    comm = await _join(watcher, case)
+    comm, _ = await join(watcher, case)
 
     await database_sync_to_async(services.submission_withdraw)(
         submission=submission, by=pat
     )
 
-    frame = await _next(comm, "finding.updated")
+    frame = await frame_of(comm, "finding.updated", skip=("hello", "presence"))
     assert frame == {
         "type": "finding.updated",
         "case": case.pk,

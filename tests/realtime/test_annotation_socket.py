@@ -12,9 +12,9 @@ from cases.phi import finding_key, scan_fields
 from media_handling.models import MediaAsset
 from realtime.models import Message
 from realtime.services import thread_default
+from tests.fixtures.ws import frame_of, frames_of, join, nothing_more, send
 
 from .annotation_media import media_item
-from .conftest import frame_of, frames_of, join, nothing_more, send
 
 pytestmark = [
     pytest.mark.django_db(

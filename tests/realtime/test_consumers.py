@@ -15,10 +15,7 @@ from cases.models import Case, CaseParticipant
 from cases.phi import finding_key, scan_fields
 from realtime.models import Message, Thread
 from realtime.services import message_post, thread_default
-from workspace.events import EVENT_TYPE, case_group
-from workspace.models import AuditEvent
-
-from .conftest import (
+from tests.fixtures.ws import (
     close_code,
     frame_of,
     frames_of,
@@ -28,6 +25,8 @@ from .conftest import (
     send,
     settle,
 )
+from workspace.events import EVENT_TYPE, case_group
+from workspace.models import AuditEvent
 
 pytestmark = [
     pytest.mark.django_db(
@@ -52,6 +51,17 @@ async def post(comm, thread: int, body: str, client_id: str) -> dict[str, dict]:
         },
     )
     return await frames_of(comm, "message.ack", "message.new")
+
+
+async def owner_posted(discussion, body: str, client_id: str):
+    """The owner's and a colleague's sockets on the case, its default thread,
+    and the id of a message the owner posted there that the colleague saw."""
+    owner, hello = await join(discussion.owner, discussion.case)
+    colleague, _ = await join(discussion.colleague, discussion.case)
+    thread = hello["threads"][0]["id"]
+    message_id = (await post(owner, thread, body, client_id))["message.ack"]["id"]
+    await frame_of(colleague, "message.new")
+    return owner, colleague, thread, message_id
 
 
 # --- connecting ------------------------------------------------------------------------
@@ -81,7 +91,7 @@ async def test_unknown_case_is_closed_with_4404(discussion):
 async def test_connection_from_a_foreign_origin_is_refused(discussion):
     from channels.testing import WebsocketCommunicator
 
-    from .conftest import application
+    from tests.fixtures.ws import application
 
     comm = WebsocketCommunicator(
         application(),
@@ -237,11 +247,9 @@ async def test_seq_is_consecutive_within_a_case_across_topics(discussion):
 
 
 async def test_edit_broadcasts_message_updated_and_writes_an_audit_event(discussion):
-    owner, hello = await join(discussion.owner, discussion.case)
-    colleague, _ = await join(discussion.colleague, discussion.case)
-    thread = hello["threads"][0]["id"]
-    message_id = (await post(owner, thread, "Temp 38.1", "c-e"))["message.ack"]["id"]
-    await frame_of(colleague, "message.new")
+    owner, colleague, _thread, message_id = await owner_posted(
+        discussion, "Temp 38.1", "c-e"
+    )
 
     await send(owner, {"type": "message.edit", "id": message_id, "body": "Temp *38.9*"})
 
@@ -262,13 +270,9 @@ async def test_edit_broadcasts_message_updated_and_writes_an_audit_event(discuss
 async def test_delete_leaves_a_tombstone_broadcasts_and_writes_an_audit_event(
     discussion,
 ):
-    owner, hello = await join(discussion.owner, discussion.case)
-    colleague, _ = await join(discussion.colleague, discussion.case)
-    thread = hello["threads"][0]["id"]
-    message_id = (await post(owner, thread, "Wrong patient!", "c-d"))["message.ack"][
-        "id"
-    ]
-    await frame_of(colleague, "message.new")
+    owner, colleague, thread, message_id = await owner_posted(
+        discussion, "Wrong patient!", "c-d"
+    )
 
     await send(owner, {"type": "message.delete", "id": message_id})
 
@@ -286,11 +290,9 @@ async def test_delete_leaves_a_tombstone_broadcasts_and_writes_an_audit_event(
 
 
 async def test_only_the_author_may_edit_or_delete(discussion):
-    owner, hello = await join(discussion.owner, discussion.case)
-    colleague, _ = await join(discussion.colleague, discussion.case)
-    thread = hello["threads"][0]["id"]
-    message_id = (await post(owner, thread, "Mine", "c-mine"))["message.ack"]["id"]
-    await frame_of(colleague, "message.new")
+    owner, colleague, _thread, message_id = await owner_posted(
+        discussion, "Mine", "c-mine"
+    )
 
     await send(colleague, {"type": "message.edit", "id": message_id, "body": "Hacked"})
     edit_error = await frame_of(colleague, "error")
@@ -1119,13 +1121,9 @@ async def test_a_send_dismissing_only_some_findings_is_refused_for_the_rest(
 async def test_an_edit_with_phi_is_refused_naming_the_message_until_dismissed(
     discussion,
 ):
-    owner, hello = await join(discussion.owner, discussion.case)
-    colleague, _ = await join(discussion.colleague, discussion.case)
-    thread = hello["threads"][0]["id"]
-    message_id = (await post(owner, thread, "Rash resolved", "c-e1"))["message.ack"][
-        "id"
-    ]
-    await frame_of(colleague, "message.new")
+    owner, colleague, _thread, message_id = await owner_posted(
+        discussion, "Rash resolved", "c-e1"
+    )
     edit = {"type": "message.edit", "id": message_id, "body": PHI_BODY}
 
     await send(owner, edit)

@@ -17,7 +17,7 @@ from django.conf import settings
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from .conftest import session_cookie
+from tests.fixtures.ws import session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

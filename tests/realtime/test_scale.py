@@ -19,8 +19,7 @@ from django.conf import settings
 from websockets.asyncio.client import connect
 
 from realtime.services import thread_default
-
-from .conftest import session_cookie
+from tests.fixtures.ws import session_cookie
 
 pytestmark = [
     pytest.mark.scale,

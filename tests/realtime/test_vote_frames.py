@@ -10,8 +10,7 @@ from django.db import transaction
 
 from cases.models import Case, CaseParticipant
 from cases.services import differentials as dx
-
-from .conftest import frame_of, join, settle
+from tests.fixtures.ws import frame_of, join, settle
 
 pytestmark = [
     pytest.mark.django_db(
