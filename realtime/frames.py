@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cases.phi_gate import PHIFound, findings_payload
+from cases.phi_gate import PHIFound
 from cases.services.cases import finding_as_dict
 from workspace.models import User
 
@@ -70,18 +70,9 @@ def phi_findings(refused: PHIFound) -> list[dict[str, Any]]:
     points, JavaScript UTF-16 units).
     """
     found = []
-    for finding, data in zip(
-        refused.findings, findings_payload(refused.findings), strict=True
-    ):
-        text = refused.texts.get(finding.field, "")
-        extra = finding_as_dict(finding, text=text)
-        found.append(
-            {
-                **data,
-                "label": extra["label"],
-                "before": extra["before"],
-                "match": extra["match"],
-                "after": extra["after"],
-            }
-        )
+    for finding in refused.findings:
+        data = finding_as_dict(finding, text=refused.texts.get(finding.field, ""))
+        del data["dismissed"]  # a refused frame holds only unresolved findings
+        data["text"] = finding.text
+        found.append(data)
     return found
