@@ -11,34 +11,53 @@ same middleware, returning a page of the same size without any query.
 Query counts come from rendering each page in-process under
 ``CaptureQueriesContext``.
 
-Run alone: ``.venv/bin/python -m benchmarks.pages [--quick]``.
+Run alone: ``.venv/bin/python -m benchmarks.pages [--quick] [--only NAME[,NAME]]``
+where NAME is a page's short name (``list``, ``case``, ``queue``, ``inbox``)
+or its label (``"case list"``). The seeded database is cached under
+``$BENCH_CACHE_DIR`` (default ``/tmp/consilium-bench-cache``), keyed by the
+seed sizes and the contents of every migration and of ``benchmarks/seeding.py``,
+so a second run skips the seeding; ``--reseed`` ignores the cache.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
+import tempfile
+import time
 import urllib.request
+from pathlib import Path
 
 from benchmarks.harness import (
     PYTHON,
     REPO,
     Processes,
+    Site,
     Table,
     embedded_site,
     log,
     ratio,
+    run_checked,
 )
 
+# (short name, label, path)
 PAGES = [
-    ("case list", "/cases/"),
-    ("case page", "/cases/{case}/"),
-    ("consult queue", "/consults/"),
-    ("clinician inbox", "/inbox/"),
+    ("list", "case list", "/cases/"),
+    ("case", "case page", "/cases/{case}/"),
+    ("queue", "consult queue", "/consults/"),
+    ("inbox", "clinician inbox", "/inbox/"),
 ]
+CACHE_DIR = Path(
+    os.environ.get("BENCH_CACHE_DIR")
+    or Path(tempfile.gettempdir()) / "consilium-bench-cache"
+)
+# Seeded sessions expire after a day (benchmarks.seeding.sessions_for).
+CACHE_MAX_AGE = 20 * 3600
 CONNECTIONS = 8
 SECONDS = 5
 
@@ -125,7 +144,68 @@ def _warm(url: str, cookie: str, times: int = 3) -> int:
     return status
 
 
-def run(quick: bool = False) -> dict:
+def select_pages(only: str | None) -> list[tuple[str, str, str]]:
+    """The pages ``--only`` names (short names or labels, comma-separated)."""
+    if not only:
+        return list(PAGES)
+    wanted = [w.strip().lower() for w in only.split(",") if w.strip()]
+    known = {name: page for page in PAGES for name in (page[0], page[1])}
+    unknown = [w for w in wanted if w not in known]
+    if unknown:
+        choices = ", ".join(p[0] for p in PAGES)
+        raise SystemExit(f"unknown page {', '.join(unknown)}; choose from {choices}")
+    return [p for p in PAGES if p[0] in {known[w][0] for w in wanted}]
+
+
+def _seed_key(counts: dict) -> str:
+    digest = hashlib.sha256(json.dumps(counts, sort_keys=True).encode())
+    sources = sorted(REPO.glob("*/migrations/0*.py"))
+    for source in [*sources, REPO / "benchmarks" / "seeding.py"]:
+        digest.update(str(source.relative_to(REPO)).encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _checkpoint(site: Site) -> None:
+    run_checked(
+        [
+            PYTHON,
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]);"
+            "c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); c.close()",
+            site.var_dir / "consilium.sqlite3",
+        ],
+        env=site.env(),
+        timeout=120,
+    )
+
+
+def seeded_site(site: Site, counts: dict, *, reseed: bool = False) -> dict:
+    """Seed ``site`` (``seeding pages``), or copy a cached seeded var dir."""
+    cached = CACHE_DIR / f"pages-{_seed_key(counts)}"
+    info = cached / "seeded.json"
+    fresh = info.is_file() and time.time() - info.stat().st_mtime < CACHE_MAX_AGE
+    if fresh and not reseed:
+        log(f"pages: reusing the seeded database in {cached}")
+        shutil.rmtree(site.var_dir, ignore_errors=True)
+        shutil.copytree(cached / "var", site.var_dir)
+        return json.loads(info.read_text())
+    log(f"pages: seeding {counts['cases']} cases")
+    seeded = site.seed(
+        "pages", "--cases", str(counts["cases"]), "--messages", str(counts["messages"])
+    )
+    _checkpoint(site)
+    shutil.rmtree(cached, ignore_errors=True)
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix="pages-", dir=CACHE_DIR))
+    shutil.copytree(site.var_dir, partial / "var")
+    (partial / "seeded.json").write_text(json.dumps(seeded))
+    partial.rename(cached)
+    return seeded
+
+
+def run(quick: bool = False, *, only: str | None = None, reseed: bool = False) -> dict:
+    pages = select_pages(only)
     seconds = 2 if quick else SECONDS
     counts = (
         {"cases": 500, "messages": 100}
@@ -148,16 +228,9 @@ def run(quick: bool = False) -> dict:
     )
     data: dict = {"seed": counts, "rows": []}
     with embedded_site("pages") as site:
-        log(f"pages: seeding {counts['cases']} cases")
-        seeded = site.seed(
-            "pages",
-            "--cases",
-            str(counts["cases"]),
-            "--messages",
-            str(counts["messages"]),
-        )
+        seeded = seeded_site(site, counts, reseed=reseed)
         cookie = f"sessionid={seeded['session']}"
-        urls = [(label, path.format(case=seeded["case"])) for label, path in PAGES]
+        urls = [(label, path.format(case=seeded["case"])) for _, label, path in pages]
         measured = site.seed(
             "pages-measure", "--session", seeded["session"], *[u for _, u in urls]
         )
@@ -215,8 +288,17 @@ def run(quick: bool = False) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--only",
+        metavar="NAME[,NAME]",
+        help=f"measure only these pages: {', '.join(p[0] for p in PAGES)}",
+    )
+    parser.add_argument(
+        "--reseed", action="store_true", help="seed afresh, ignoring the cache"
+    )
     args = parser.parse_args()
-    result = run(args.quick)
+    select_pages(args.only)  # unknown names fail before anything starts
+    result = run(args.quick, only=args.only, reseed=args.reseed)
     for t in result["tables"]:
         print(Table(**t).render())
     print(json.dumps(result["data"], indent=1)[:3000])

@@ -180,16 +180,11 @@ def seed_pages(args: argparse.Namespace) -> dict:
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
-    from cases.models import (
-        CaseAsset,
-        ConsultRequest,
-        Differential,
-        DifferentialVote,
-        SocialLink,
-        Submission,
-        Tag,
-    )
+    from cases.models import CaseAsset, Tag
+    from consults.models import ConsultRequest
+    from diagnoses.models import Differential, DifferentialVote
     from media_handling.models import MediaAsset
+    from portal.models import SocialLink, Submission
     from realtime.models import Message
     from realtime.services import thread_default
     from workspace.markdown import render_markdown

@@ -6,7 +6,7 @@ Video: the file is a real MP4 (a one-second clip from
 filler up to exactly 1 GiB, so it sniffs and probes as the video it is. It
 goes the way the browser sends large files: ``POST .../media/uploads/`` to
 open an upload session, one ``PUT`` per part (``MEDIA_UPLOAD_PART_BYTES``,
-8 MiB), then ``complete``, which checks and stores the file and creates the
+8 MiB; ``IN_FLIGHT`` at once), then ``complete``, which checks and stores the file and creates the
 ``MediaAsset``. What is timed is exactly that, until ``complete`` answers:
 the transport and storing, not the de-identification task (no worker runs
 for this row). Memory is the Daphne process's peak resident set (``VmHWM``),
@@ -14,7 +14,8 @@ read after the upload, against its value before. The ceiling is copying the
 same file on the same disk (``shutil.copyfile``).
 
 DICOM: 200 planted CT files (512×512) zipped (stored, no compression) and
-posted to the case's study upload in one request, with a ``db_worker``
+sent to the case's study upload in session parts like the video, then
+``complete`` (``--dicom-files N`` for another count; 2,000 is ~1 GiB), with a ``db_worker``
 running; timed until every ``MediaAsset`` the upload created has left
 ``uploaded``/``processing`` (polled in the SQLite file, read-only).
 
@@ -32,9 +33,10 @@ import shutil
 import sqlite3
 import struct
 import sys
+import threading
 import time
-import uuid
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from benchmarks.harness import (
@@ -54,6 +56,7 @@ GIB = 1024**3
 PART_TIMEOUT = 30  # seconds without an answer before a part is sent again
 PART_ATTEMPTS = 3
 DICOM_FILES = 200
+IN_FLIGHT = 3  # parts in flight at once, as static/js/upload_client.js
 
 
 # --- inputs ---------------------------------------------------------------------
@@ -100,6 +103,7 @@ class Browser:
 
     def __init__(self, port: int, session: str, timeout: float = 600) -> None:
         self.port = port
+        self.session = session
         self.timeout = timeout
         self.csrf = secrets.token_hex(16)
         self.cookie = f"sessionid={session}; csrftoken={self.csrf}"
@@ -139,57 +143,72 @@ class Browser:
         self.conn.close()
 
 
+def send_parts(browser: Browser, opened: dict, path: Path) -> list[int]:
+    """PUT every part of a local session, ``IN_FLIGHT`` at once as the
+    page's upload client does, each worker on its own connection; a part
+    with no answer is sent again on a new connection (the server replaces
+    it). Returns the parts that stalled."""
+    if opened.get("mode") != "local":
+        raise RuntimeError(f"expected a local upload session, got {opened}")
+    part_size = int(opened["part_size"])
+    numbers = list(range(1, int(opened["part_count"]) + 1))
+    stalls: list[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        client = Browser(browser.port, browser.session, timeout=PART_TIMEOUT)
+        client.cookie, client.csrf = browser.cookie, browser.csrf
+        with open(path, "rb") as handle:
+            while True:
+                with lock:
+                    if not numbers:
+                        break
+                    number = numbers.pop(0)
+                handle.seek((number - 1) * part_size)
+                chunk = handle.read(part_size)
+                for attempt in range(PART_ATTEMPTS):
+                    try:
+                        status, data = client.request(
+                            "PUT",
+                            opened["part_url"].replace("{n}", str(number)),
+                            chunk,
+                            {"Content-Type": "application/octet-stream"},
+                        )
+                        break
+                    except TimeoutError:
+                        stalls.append(number)
+                        client.reconnect()
+                        if attempt == PART_ATTEMPTS - 1:
+                            raise RuntimeError(
+                                f"part {number}: no answer in {PART_ATTEMPTS} tries"
+                            ) from None
+                if status != 200:
+                    raise RuntimeError(
+                        f"part {number} answered {status}: {data[:300]!r}"
+                    )
+        client.close()
+
+    with ThreadPoolExecutor(IN_FLIGHT) as pool:
+        for future in [pool.submit(worker) for _ in range(IN_FLIGHT)]:
+            future.result()
+    return stalls
+
+
 def upload_video(browser: Browser, case_id: int, path: Path) -> dict:
     size = path.stat().st_size
     started = time.perf_counter()
     opened = browser.json("POST", f"/cases/{case_id}/media/uploads/", {"size": size})
-    if opened.get("mode") != "local":
-        raise RuntimeError(f"expected a local upload session, got {opened}")
-    part_size = int(opened["part_size"])
-    stalls: list[int] = []
-    with open(path, "rb") as handle:
-        for number in range(1, int(opened["parts"]) + 1):
-            chunk = handle.read(part_size)
-            for attempt in range(PART_ATTEMPTS):
-                try:
-                    status, data = browser.request(
-                        "PUT",
-                        opened["part_url"].replace("{n}", str(number)),
-                        chunk,
-                        {"Content-Type": "application/octet-stream"},
-                    )
-                    break
-                except TimeoutError:
-                    # As the page's uploader does: a part with no answer is
-                    # sent again on a new connection (the server replaces it).
-                    stalls.append(number)
-                    browser.reconnect()
-                    if attempt == PART_ATTEMPTS - 1:
-                        raise RuntimeError(
-                            f"part {number}: no answer in {PART_ATTEMPTS} tries"
-                        ) from None
-            if status != 200:
-                raise RuntimeError(f"part {number} answered {status}: {data[:300]!r}")
+    stalls = send_parts(browser, opened, path)
     browser.timeout = 600  # complete checks and stores the whole file
     browser.reconnect()
     done = browser.json("POST", opened["complete_url"])
     return {
         "seconds": time.perf_counter() - started,
-        "parts": int(opened["parts"]),
+        "parts": int(opened["part_count"]),
         "stalled_parts": stalls,
-        "part_bytes": part_size,
+        "part_bytes": int(opened["part_size"]),
         "response": {k: done.get(k) for k in ("ok", "status", "kind") if k in done},
     }
-
-
-def _multipart(field: str, name: str, path: Path) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
-        f'filename="{name}"\r\nContent-Type: application/zip\r\n\r\n'
-    ).encode()
-    body = head + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def _asset_states(db: Path, since_id: int) -> list[str]:
@@ -218,18 +237,17 @@ def upload_dicom(
 ) -> dict:
     db = site.var_dir / "consilium.sqlite3"
     before = _max_asset_id(db)
-    body, content_type = _multipart("files", archive.name, archive)
     started = time.perf_counter()
-    status, data = browser.request(
+    opened = browser.json(
         "POST",
-        f"/cases/{case_id}/studies/upload/",
-        body,
-        {"Content-Type": content_type},
+        f"/cases/{case_id}/studies/uploads/",
+        {"size": archive.stat().st_size},
     )
+    stalls = send_parts(browser, opened, archive)
+    browser.timeout = 600  # complete reads the zip and bundles the series
+    browser.reconnect()
+    answer = browser.json("POST", opened["complete_url"], {"name": archive.name})
     uploaded = time.perf_counter() - started
-    if status != 200:
-        raise RuntimeError(f"study upload answered {status}: {data[:300]!r}")
-    answer = json.loads(data)
     deadline = Deadline(timeout)
     states: list[str] = []
     while not deadline.expired:
@@ -246,6 +264,8 @@ def upload_dicom(
         "failed": answer.get("failed"),
         "states": states,
         "timed_out": deadline.expired,
+        "parts": int(opened["part_count"]),
+        "stalled_parts": stalls,
     }
 
 
@@ -260,9 +280,9 @@ def _copy_ceiling(path: Path) -> float:
     return elapsed
 
 
-def run(quick: bool = False) -> dict:
+def run(quick: bool = False, dicom_files: int | None = None) -> dict:
     video_size = 128 * 1024**2 if quick else GIB
-    dicom_count = 40 if quick else DICOM_FILES
+    dicom_count = dicom_files or (40 if quick else DICOM_FILES)
     table = Table(
         "Uploads (one Daphne, embedded mode)",
         [
@@ -361,7 +381,9 @@ def run(quick: bool = False) -> dict:
             )
             worker = procs.procs[-1][1]
             browser = Browser(port, seeded["sender_session"])
+            time.sleep(2)  # let the worker finish starting up
             rss_before = peak_rss_mib(proc.pid)
+            worker_before = peak_rss_mib(worker.pid)
             try:
                 result = upload_dicom(browser, site, case_id, archive, timeout=300)
             except (RuntimeError, OSError) as exc:
@@ -380,7 +402,9 @@ def run(quick: bool = False) -> dict:
                     **result,
                     "files": dicom_count,
                     "zip_bytes": archive.stat().st_size,
+                    "daphne_peak_rss_mib_before": rss_before,
                     "daphne_peak_rss_mib": rss_after,
+                    "worker_peak_rss_mib_before": worker_before,
                     "worker_peak_rss_mib": worker_peak,
                 }
                 states = ", ".join(
@@ -391,12 +415,14 @@ def run(quick: bool = False) -> dict:
                 )
                 table.add(
                     "DICOM series",
-                    f"app: {dicom_count} files (zip) → every asset ready",
+                    f"app: {dicom_count} files (zip), {result['parts']} session parts "
+                    "→ every asset ready",
                     round(zip_mib),
                     result["total_seconds"],
                     round(zip_mib / result["total_seconds"], 1),
                     "–",
-                    f"{rss_before:.0f} → {rss_after:.0f} (worker {worker_peak:.0f})",
+                    f"{rss_before:.0f} → {rss_after:.0f} (worker {worker_before:.0f} → "
+                    f"{worker_peak:.0f})",
                     ("timed out: " if result["timed_out"] else "")
                     + f"upload {result['upload_seconds']} s, "
                     f"{dicom_count / result['total_seconds']:.1f} files/s; {states}",
@@ -408,8 +434,12 @@ def run(quick: bool = False) -> dict:
         "× ceiling: copy time over upload time (1.00× = as fast as the disk)",
         "peak RSS: VmHWM of the Daphne process, before and after the upload; "
         "a flat value means request bodies are never held whole",
-        "DICOM: one multipart POST of a stored zip, then a db_worker "
-        "de-identifies and renders; timed until no asset is uploaded/processing",
+        "DICOM: a stored zip sent in upload-session parts like the video, then "
+        "`complete` reads it member by member and bundles each series, and a "
+        "db_worker de-identifies and renders; timed until no asset is "
+        "uploaded/processing; RSS of Daphne and of the worker, before → after",
+        f"parts: {IN_FLIGHT} in flight at once, each on its own connection, as "
+        "the page's upload client sends them",
     ]
     return {"name": "uploads", "tables": [table.as_dict()], "data": data}
 
@@ -417,8 +447,11 @@ def run(quick: bool = False) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--dicom-files", type=int, default=None, help="512×512 CT files (~0.5 MiB)"
+    )
     args = parser.parse_args()
-    result = run(args.quick)
+    result = run(args.quick, args.dicom_files)
     for t in result["tables"]:
         print(Table(**t).render())
     print(json.dumps(result["data"], indent=1)[:3000])

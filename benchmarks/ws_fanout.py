@@ -7,7 +7,8 @@ SQLite; scale mode is two Daphne processes on the Redis channel layer and
 PostgreSQL, with the readers split between them and the sender on the first.
 The load generator (``benchmarks.ws_client``) is a separate process.
 
-Run alone: ``.venv/bin/python -m benchmarks.ws_fanout [--quick] [--mode embedded|scale]``.
+Run alone: ``.venv/bin/python -m benchmarks.ws_fanout [--quick] [--mode embedded|scale]
+[--sizes 200,500]``.
 """
 
 from __future__ import annotations
@@ -176,8 +177,12 @@ def _run_mode(
     return rows
 
 
-def run(quick: bool = False, modes: tuple[str, ...] = ("embedded", "scale")) -> dict:
-    sizes = QUICK_SIZES if quick else SIZES
+def run(
+    quick: bool = False,
+    modes: tuple[str, ...] = ("embedded", "scale"),
+    sizes: tuple[int, ...] | None = None,
+) -> dict:
+    sizes = sizes or (QUICK_SIZES if quick else SIZES)
     table = Table(
         f"WebSocket fan-out ({MESSAGES} messages at {RATE:g}/s from one sender)",
         COLUMNS,
@@ -219,8 +224,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--mode", choices=["embedded", "scale"], action="append")
+    parser.add_argument(
+        "--sizes",
+        type=lambda text: tuple(int(n) for n in text.split(",")),
+        help="comma-separated reader counts (default: 10,50,200,500)",
+    )
     args = parser.parse_args()
-    result = run(args.quick, tuple(args.mode or ("embedded", "scale")))
+    result = run(args.quick, tuple(args.mode or ("embedded", "scale")), args.sizes)
     for t in result["tables"]:
         print(Table(**t).render())
     print(json.dumps(result["data"], indent=1)[:4000])

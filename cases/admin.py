@@ -6,22 +6,9 @@ only through :mod:`cases.services.cases`, so the audit trail stays complete.
 
 from django.contrib import admin, messages
 
+from cases.models import Case, CaseInvitation, CaseParticipant, JoinRequest, Tag
+from cases.services.cases import case_archive
 from workspace.audit import client_ip
-
-from .models import (
-    Case,
-    CaseInvitation,
-    CaseParticipant,
-    ConsultRequest,
-    DiagnosisScore,
-    Differential,
-    DifferentialRound,
-    FindingLink,
-    JoinRequest,
-    Submission,
-    Tag,
-)
-from .services.cases import case_archive
 
 
 class CaseParticipantInline(admin.TabularInline):
@@ -156,52 +143,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(Differential)
-class DifferentialAdmin(ReadOnlyAdmin):
-    list_display = ["label", "case", "status", "proposed_by", "position", "created"]
-    list_filter = ["status"]
-    search_fields = ["label", "case__title"]
-    list_select_related = ["case", "proposed_by"]
-
-
-@admin.register(DifferentialRound)
-class DifferentialRoundAdmin(ReadOnlyAdmin):
-    list_display = ["case", "voter", "submitted"]
-    list_select_related = ["case", "voter"]
-
-
-@admin.register(DiagnosisScore)
-class DiagnosisScoreAdmin(ReadOnlyAdmin):
-    list_display = ["user", "case", "specialty", "brier", "log_score", "top1"]
-    list_filter = ["specialty", "top1"]
-    list_select_related = ["user", "case", "specialty"]
-
-
 @admin.register(JoinRequest)
 class JoinRequestAdmin(ReadOnlyAdmin):
     list_display = ["case", "user", "created"]
     list_select_related = ["case", "user"]
-
-
-@admin.register(ConsultRequest)
-class ConsultRequestAdmin(ReadOnlyAdmin):
-    list_display = ["case", "specialty", "assignee", "urgency", "status", "due_at"]
-    list_filter = ["status", "urgency", "specialty"]
-    search_fields = ["case__title", "question"]
-    list_select_related = ["case", "specialty", "assignee"]
-
-
-@admin.register(Submission)
-class SubmissionAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "patient", "clinician", "status", "credibility", "created"]
-    list_filter = ["status", "credibility"]
-    list_select_related = ["patient", "clinician"]
-
-
-@admin.register(FindingLink)
-class FindingLinkAdmin(ReadOnlyAdmin):
-    list_display = ["submission", "differential", "relation", "created"]
-    list_select_related = ["submission", "differential"]
 
 
 @admin.register(CaseInvitation)

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from workspace.demo import Demo
-from workspace.models import Specialty
-
-from . import demo_clinical, demo_submissions
-from .models import Case, CaseParticipant
-from .services.cases import (
+from cases.models import Case, CaseParticipant
+from cases.services.cases import (
     DEFAULT_ATTESTATION,
     case_create,
     case_publish,
-    case_resolve,
     participant_invite,
 )
+from workspace.demo import Demo
+from workspace.models import Specialty
 
 
 @dataclass(frozen=True)
@@ -38,6 +35,7 @@ class DemoCase:
     tags: tuple[str, ...]
     visibility: str = Case.Visibility.COMMUNITY
     publish: bool = True
+    # The final diagnosis; diagnoses.demo resolves the case with it.
     resolve_with: str = ""
     participants: dict[str, str] = field(default_factory=dict)
 
@@ -253,8 +251,6 @@ def _seed_case(demo: Demo, spec: DemoCase, specialties: dict[str, Specialty]) ->
         participant_invite(case=case, by=owner, invitee=demo.users[username], role=role)
     if spec.publish:
         case = case_publish(case=case, by=owner, attestation=DEFAULT_ATTESTATION)
-    if spec.resolve_with:
-        case = case_resolve(case=case, by=owner, final_diagnosis=spec.resolve_with)
     return case
 
 
@@ -263,5 +259,3 @@ def seed(demo: Demo) -> None:
     cases = [_seed_case(demo, spec, specialties) for spec in CASES]
     demo.objects["cases"] = cases
     demo.objects["case"] = cases[0]
-    demo_clinical.seed(demo)
-    demo_submissions.seed(demo)

@@ -8,25 +8,23 @@ from typing import Any
 from django import forms
 from django.utils.text import slugify
 
-from workspace.email_addresses import looks_like_email, user_by_confirmed_email
-from workspace.models import Membership, Specialty, User, Workspace
-
-from .models import AgeBand, Case, Sex
-from .selectors import Feed
-from .services.cases import (
+from cases.models import AgeBand, Case, Sex
+from cases.selectors import Feed
+from cases.services.cases import (
     CONTENT_FIELDS,
     DEFAULT_ATTESTATION,
     INVITABLE_ROLES,
     MAX_TAGS,
     SHARING_FIELDS,
 )
+from workspace.email_addresses import looks_like_email, user_by_confirmed_email
+from workspace.models import Membership, Specialty, User, Workspace
 
 __all__ = [
     "MARKDOWN_HELP",
     "CaseFilterForm",
     "CaseForm",
     "InviteForm",
-    "ResolveForm",
     "RoleForm",
 ]
 
@@ -315,41 +313,3 @@ class InviteForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=[(r.value, r.label) for r in INVITABLE_ROLES])
-
-
-class ResolveForm(forms.Form):
-    confirmed = forms.ModelChoiceField(
-        queryset=None,
-        required=False,
-        label="Confirmed diagnosis on the differential",
-        empty_label="None of the listed diagnoses",
-        help_text="Linking it confirms that entry and scores everyone's "
-        "likelihoods against it (their track record).",
-    )
-    final_diagnosis = forms.CharField(
-        max_length=200,
-        required=False,
-        label="Final diagnosis",
-        help_text="Shown to everyone who can see the case. Left empty, the "
-        "linked diagnosis is used.",
-    )
-
-    def __init__(self, *args, case=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        from .models import Differential
-
-        qs = Differential.objects.none()
-        if case is not None:
-            qs = Differential.objects.filter(case=case).exclude(
-                status=Differential.Status.RULED_OUT
-            )
-        self.fields["confirmed"].queryset = qs
-
-    def clean(self):
-        data = super().clean()
-        if not data.get("final_diagnosis") and not data.get("confirmed"):
-            self.add_error(
-                "final_diagnosis",
-                "Enter the final diagnosis or link one from the differential.",
-            )
-        return data

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from workspace.models import Membership, User
-
-from .models import Case, CaseParticipant
+from cases.models import Case, CaseParticipant
+from workspace.models import ClinicianProfile, Membership, User
 
 OPEN_STATUSES = (Case.Status.PUBLISHED, Case.Status.RESOLVED)
 EDIT_ROLES = {CaseParticipant.Role.OWNER, CaseParticipant.Role.COLLABORATOR}
@@ -54,6 +53,26 @@ def visible_cases_q(user: User) -> Q:
         | Q(visibility=Case.Visibility.WORKSPACE, workspace_id__in=member_workspaces)
     )
     return Q(owner=user) | Q(pk__in=participating) | shared
+
+
+def case_viewers_q(case: Case) -> Q:
+    """A filter on User matching exactly the users who may see ``case``.
+
+    The counterpart of ``case_access(user, case).can_view`` for many users at
+    once (who can be mentioned, for instance); tests keep the two in step.
+    """
+    verified = Q(clinician_profile__verification=ClinicianProfile.Verification.VERIFIED)
+    participants = CaseParticipant.objects.filter(case=case).values("user_id")
+    sees = Q(pk=case.owner_id) | (verified & Q(pk__in=participants))
+    if case.status in OPEN_STATUSES:
+        if case.visibility == Case.Visibility.COMMUNITY:
+            sees |= verified
+        elif case.visibility == Case.Visibility.WORKSPACE and case.workspace_id:
+            members = Membership.objects.filter(workspace_id=case.workspace_id).values(
+                "user_id"
+            )
+            sees |= verified & Q(pk__in=members)
+    return Q(kind=User.Kind.CLINICIAN) & sees
 
 
 def case_access(user: User, case: Case, *, role: str | None = ...) -> CaseAccess:

@@ -20,10 +20,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from cases.phi import Finding, finding_key, findings_unresolved, scan_fields
 from workspace import audit
 from workspace.services import ServiceError
-
-from .phi import Finding, finding_key, findings_unresolved, scan_fields
 
 __all__ = ["PHIFound", "findings_payload", "phi_gate"]
 

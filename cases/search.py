@@ -26,7 +26,7 @@ from django.contrib.postgres.search import (
 from django.db import connections, models
 from django.db.models import F, Q, QuerySet, Value, When
 
-from .models import Case
+from cases.models import Case
 
 __all__ = [
     "SEARCH_CONFIG",

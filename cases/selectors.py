@@ -6,10 +6,9 @@ from django.db import models
 from django.db.models import F, QuerySet, TextChoices, Value, When
 from django.http import Http404
 
+from cases.models import Case, CaseParticipant
+from cases.permissions import OPEN_STATUSES, CaseAccess, case_access, visible_cases_q
 from workspace.models import Membership, Specialty, User
-
-from .models import Case, CaseParticipant
-from .permissions import OPEN_STATUSES, CaseAccess, case_access, visible_cases_q
 
 
 def cases_visible_to(user: User) -> QuerySet[Case]:

@@ -6,12 +6,9 @@ pressing. Every section costs one count query and one list query (two for
 cases' owners), whatever the number of rows; visibility comes from the
 selectors each section is built on:
 
-- consults waiting: ``consults_queue_queryset`` (verified clinicians only,
-  the consult rules of ``selectors_clinical``);
-- consults answered: the user's own requests, status answered (the requester
-  reads the answer and closes it);
-- inbox: ``submissions_for_inbox`` (unread, verified clinicians only; an
-  unverified clinician gets the count and the reason, as on the inbox page);
+- the feature apps' sections, from their ``dashboard.py``
+  (:func:`cases.panels.contributions`): consults waiting and answered
+  (``consults/dashboard.py``), the unread inbox (``portal/dashboard.py``);
 - mentions: the user's own unread ``Notification`` rows of kind mention;
 - drafts: drafts ``user`` may edit (owner or collaborator), from
   ``cases_visible_to``;
@@ -24,19 +21,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
+from django.db.models import Q, QuerySet
 
+from cases.models import Case, CaseParticipant
+from cases.panels import contributions
+from cases.permissions import EDIT_ROLES, OPEN_STATUSES
+from cases.selectors import cases_visible_to
 from workspace.models import ClinicianProfile, Notification, User
-from workspace.services import VERIFICATION_NEEDED
 
-from .models import Case, CaseParticipant, ConsultRequest, Submission
-from .permissions import EDIT_ROLES, OPEN_STATUSES
-from .selectors import cases_visible_to
-from .selectors_clinical import consults_queue_queryset
-from .selectors_findings import INBOX_FILTERS, submissions_for_inbox
-
-__all__ = ["Dashboard", "Section", "dashboard_for"]
+__all__ = ["SECTION_ROWS", "Dashboard", "Section", "dashboard_for", "section_of"]
 
 # How many rows each section lists; its count covers them all.
 SECTION_ROWS = 5
@@ -49,6 +42,8 @@ class Section:
     items: list[Any] = field(default_factory=list)
     # Why the section is closed to this user (e.g. unverified), shown instead.
     blocked: str = ""
+    # Whether its rows wait for the user (counted in the page's summary line).
+    waiting: bool = True
 
     @property
     def more(self) -> int:
@@ -58,28 +53,33 @@ class Section:
 
 @dataclass(frozen=True)
 class Dashboard:
-    consults_waiting: Section
-    consults_overdue: int
-    consults_answered: Section
-    inbox_unread: Section
     mentions: Section
     drafts: Section
     recent_activity: list[Case]
     colleagues_cases: list[Case]
     verification_pending: int | None  # staff only
+    # The feature apps' sections by name (``consults_waiting``, ...), read as
+    # attributes like the fields above.
+    features: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["features"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
     @property
     def waiting_total(self) -> int:
         """Everything that needs the user now, for the page's summary line."""
-        return (
-            self.consults_waiting.count
-            + self.consults_answered.count
-            + self.inbox_unread.count
-            + self.mentions.count
+        return self.mentions.count + sum(
+            section.count
+            for section in self.features.values()
+            if isinstance(section, Section) and section.waiting
         )
 
 
-def _section(queryset: QuerySet, rows: int = SECTION_ROWS) -> Section:
+def section_of(queryset: QuerySet, rows: int = SECTION_ROWS) -> Section:
+    """The first ``rows`` of ``queryset`` and how many there are in all."""
     items = list(queryset[:rows])
     # A short first page is the whole set: no count query needed.
     count = len(items) if len(items) < rows else queryset.order_by().count()
@@ -99,44 +99,8 @@ def _case_rows(cases: QuerySet[Case]) -> QuerySet[Case]:
     )
 
 
-def _consults_waiting(user: User) -> tuple[Section, int]:
-    if not user.is_verified_clinician:
-        return Section(), 0
-    queue = consults_queue_queryset(user)
-    now = timezone.now()
-    totals = queue.order_by().aggregate(
-        total=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now))
-    )
-    items = list(queue[:SECTION_ROWS])
-    for consult in items:
-        consult.overdue = consult.due_at < now
-    return Section(count=totals["total"], items=items), totals["overdue"]
-
-
-def _consults_answered(user: User) -> Section:
-    if not user.is_clinician:
-        return Section()
-    return _section(
-        ConsultRequest.objects.select_related("case", "specialty", "assignee")
-        .filter(requested_by=user, status=ConsultRequest.Status.ANSWERED)
-        .order_by("-answered_at", "-id")
-    )
-
-
-def _inbox_unread(user: User) -> Section:
-    if not user.is_clinician:
-        return Section()
-    if not user.is_verified_clinician:
-        # As on the inbox page: the count, never what a patient sent.
-        count = Submission.objects.filter(
-            INBOX_FILTERS["unread"], clinician=user
-        ).count()
-        return Section(count=count, blocked=VERIFICATION_NEEDED)
-    return _section(submissions_for_inbox(user, show="unread"))
-
-
 def _mentions(user: User) -> Section:
-    return _section(
+    return section_of(
         Notification.objects.filter(
             user=user, kind=Notification.Kind.MENTION, read_at__isnull=True
         ).order_by("-created", "-id")
@@ -145,7 +109,7 @@ def _mentions(user: User) -> Section:
 
 def _drafts(user: User) -> Section:
     editing = CaseParticipant.objects.filter(user=user, role__in=EDIT_ROLES)
-    return _section(
+    return section_of(
         _case_rows(
             cases_visible_to(user)
             .filter(status=Case.Status.DRAFT)
@@ -194,13 +158,12 @@ def verification_queue_count() -> int:
 def dashboard_for(user: User) -> Dashboard:
     """The signed-in clinician's (or staff member's) dashboard, in a fixed
     number of queries whatever the number of rows."""
-    waiting, overdue = _consults_waiting(user)
     recent = _recent_activity(user)
+    features: dict[str, Any] = {}
+    for sections in contributions("dashboard", "sections"):
+        features.update(sections(user))
     return Dashboard(
-        consults_waiting=waiting,
-        consults_overdue=overdue,
-        consults_answered=_consults_answered(user),
-        inbox_unread=_inbox_unread(user),
+        features=features,
         mentions=_mentions(user),
         drafts=_drafts(user),
         recent_activity=recent,

@@ -76,6 +76,10 @@ class MediaAsset(models.Model):
     # Claims a processing run: a run whose token no longer matches lost the
     # race to a later run and throws its output away.
     run_token = models.CharField(max_length=32, blank=True)
+    # The caller's continuation, enqueued once when processing ends (ready,
+    # needs review or rejected): {"task": "app.tasks.name", "kwargs": {...}};
+    # the task also gets ``asset_id``. Cleared once it is queued.
+    on_processed = models.JSONField(default=dict, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -124,7 +128,7 @@ class UploadSession(models.Model):
     """A large upload arriving in parts, straight to S3 or through the app.
 
     Parts go to presigned S3 URLs (``mode`` s3) or are PUT to the app one at a
-    time and appended to a temporary file (``mode`` local), so no single
+    time and written at their offset of one temporary file (``mode`` local), so no single
     request carries more than ``part_size`` bytes whatever the file's size.
     ``complete`` turns a session into a ``MediaAsset``; abandoned sessions
     expire and are cleaned up.
@@ -139,6 +143,12 @@ class UploadSession(models.Model):
         COMPLETE = "complete", "Complete"
         ABORTED = "aborted", "Aborted"
 
+    class Purpose(models.TextChoices):
+        # A photo or video that becomes one asset at ``complete``.
+        MEDIA = "media", "Photo or video"
+        # DICOM files or a zip of them, grouped into series at ``complete``.
+        DICOM = "dicom", "DICOM study"
+
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     mode = models.CharField(max_length=8, choices=Mode.choices)
     status = models.CharField(
@@ -152,8 +162,14 @@ class UploadSession(models.Model):
     owner_group = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
     part_size = models.PositiveIntegerField()
-    # Bytes received so far (local mode); parts arrive in order.
+    purpose = models.CharField(
+        max_length=8, choices=Purpose.choices, default=Purpose.MEDIA
+    )
+    # Bytes received so far (local mode): the sum of the parts in
+    # ``parts_done``. Parts may arrive in any order and several at once; each
+    # is written at its own offset of one file.
     received = models.PositiveBigIntegerField(default=0)
+    parts_done = models.JSONField(default=list, blank=True)
     # Storage name the object is assembled under (s3) or will be saved as.
     object_name = models.CharField(max_length=300)
     s3_upload_id = models.CharField(max_length=1024, blank=True)

@@ -17,7 +17,6 @@ Every face rect is ``[x, y, w, h]`` in pixels of the master rendition
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,10 @@ from PIL import Image
 from . import conf
 from .deid.image import RENDITION_QUALITY, clean_image, make_renditions
 from .deid.video import clean_video, poster_frame
-from .faces import FaceTrack, Rect, blur_regions, detect_faces, detect_faces_in_video
+from .dicom_pipeline import deidentify_series
+from .faces import detect_faces, detect_faces_in_video
+from .processed import Blurred, Processed
+from .regions import FaceTrack, Rect, blur_regions
 from .sniff import MediaError
 
 IMAGE_SIZES = {"display": 1600, "thumb": 320}
@@ -36,17 +38,11 @@ POSTER_SIZES = {"poster": 1600, "thumb": 320}
 MASTER_ROLE = {"image": "display", "video": "video"}
 
 
-@dataclass
-class Processed:
-    files: dict[str, Path]
-    metadata: dict[str, Any]
-    report: dict[str, Any]
-    faces: dict[str, Any] = field(default_factory=dict)
-    review_reason: str = ""
-
-
-def deidentify_image(source: Path, workdir: Path) -> Processed:
-    """Clean a photo: upright, metadata-free pixels; display and thumb sizes."""
+def deidentify_image(
+    source: Path, workdir: Path, *, blur_found: bool = False
+) -> Processed:
+    """Clean a photo: upright, metadata-free pixels; display and thumb sizes.
+    With ``blur_found`` every face found is blurred into them as well."""
     clean = workdir / "clean"
     report = clean_image(source, clean)
     made = make_renditions(clean, workdir / "renditions", sizes=IMAGE_SIZES)
@@ -55,6 +51,15 @@ def deidentify_image(source: Path, workdir: Path) -> Processed:
         display.load()
         size = display.size
         found = detect_faces(display.convert("RGB"))
+    faces = _image_proposals(found, size)
+    blurred_lines: list[str] = []
+    if blur_found and found:
+        blurred = blur_image(
+            made["display"], workdir, {**faces, "decision": _keep_all(faces)}
+        )
+        made = {**made, **blurred.files}
+        blurred_lines = blurred.lines
+        faces = _blurred_at_once(faces)
     notes = []
     if report.orientation_applied:
         notes.append(f"Turned upright (EXIF orientation {report.orientation}).")
@@ -78,27 +83,36 @@ def deidentify_image(source: Path, workdir: Path) -> Processed:
                 "Pixels copied into a new image file: nothing but the picture "
                 "was carried over."
             ],
-            "blurred": [],
+            "blurred": blurred_lines,
             "notes": notes,
             "details": report.as_dict(),
         },
-        faces=_image_proposals(found, size),
-        review_reason=_review_reason(len(found)),
+        faces=faces,
+        review_reason=_review_reason(len(faces["proposed"])),
     )
 
 
-def deidentify_video(source: Path, workdir: Path) -> Processed:
-    """Clean a video: a new H.264/AAC MP4, a poster and a thumbnail."""
+def deidentify_video(
+    source: Path, workdir: Path, *, blur_found: bool = False
+) -> Processed:
+    """Clean a video: a new H.264/AAC MP4, a poster and a thumbnail.
+
+    Faces are looked for in the cleaned video and proposed. With
+    ``blur_found`` (a copy made from an already de-identified master, such as
+    a patient's video becoming a case finding) they are looked for in the
+    source instead and blurred while it is encoded: one transcode, not one
+    to clean and another to blur. Rects are in displayed source pixels,
+    which ``clean_video`` maps onto its output.
+    """
     video = workdir / "video.mp4"
-    report = clean_video(source, video)
+    track = _faces_in_video(source) if blur_found else None
+    report = clean_video(source, video, faces=track if track and track.faces else None)
     still = workdir / "still.jpg"
     poster_frame(video, still)
     made = make_renditions(still, workdir / "renditions", sizes=POSTER_SIZES)
     still.unlink(missing_ok=True)
-    keyframes = detect_faces_in_video(
-        video, max_samples=conf.video_face_samples(), sample_every_s=0.5
-    )
-    track = FaceTrack.from_keyframes(keyframes)
+    if track is None:
+        track = _faces_in_video(video)
     proposals = [
         {
             "id": f"f{i}",
@@ -106,6 +120,12 @@ def deidentify_video(source: Path, workdir: Path) -> Processed:
         }
         for i, face in enumerate(track.faces, start=1)
     ]
+    faces = {
+        "frame": {"width": report.width, "height": report.height},
+        "proposed": proposals,
+        "duration": report.duration,
+        "poster_time": _poster_time(report.duration),
+    }
     source_info = report.source
     removed = []
     container = [k for k in report.metadata_removed if not k.startswith("stream ")]
@@ -152,17 +172,27 @@ def deidentify_video(source: Path, workdir: Path) -> Processed:
                 f"Re-encoded as H.264 video{audio} in a new MP4: in-band encoder "
                 "messages and every other track are gone."
             ],
-            "blurred": [],
+            "blurred": (
+                [
+                    f"{_regions(len(proposals))} blurred in {report.frames_blurred} "
+                    f"of {report.frames} frames."
+                ]
+                if blur_found and proposals
+                else []
+            ),
             "notes": notes,
             "details": report.as_dict(),
         },
-        faces={
-            "frame": {"width": report.width, "height": report.height},
-            "proposed": proposals,
-            "duration": report.duration,
-            "poster_time": _poster_time(report.duration),
-        },
-        review_reason=_review_reason(len(proposals)),
+        faces=_blurred_at_once(faces) if blur_found else faces,
+        review_reason="" if blur_found else _review_reason(len(proposals)),
+    )
+
+
+def _faces_in_video(path: Path) -> FaceTrack:
+    return FaceTrack.from_keyframes(
+        detect_faces_in_video(
+            path, max_samples=conf.video_face_samples(), sample_every_s=0.5
+        )
     )
 
 
@@ -180,6 +210,21 @@ def _image_proposals(found: Sequence[Rect], size: tuple[int, int]) -> dict[str, 
     }
 
 
+def _keep_all(faces: dict[str, Any]) -> dict[str, Any]:
+    return {"keep": [p["id"] for p in faces["proposed"]], "drawn": []}
+
+
+def _blurred_at_once(faces: dict[str, Any]) -> dict[str, Any]:
+    """Faces found and blurred in the same pass: recorded as blurred, with
+    nothing left to propose (the uploader still reviews the result)."""
+    return {
+        **faces,
+        "proposed": [],
+        "blurred": [p["keyframes"] for p in faces["proposed"]],
+        "blurred_at_once": True,
+    }
+
+
 def _review_reason(count: int) -> str:
     if not count:
         return ""
@@ -188,13 +233,6 @@ def _review_reason(count: int) -> str:
 
 
 # --- blurring -------------------------------------------------------------------------
-
-
-@dataclass
-class Blurred:
-    files: dict[str, Path]
-    lines: list[str]
-    regions: int
 
 
 def chosen_regions(faces: dict[str, Any]) -> tuple[list[list[list[float]]], list[Rect]]:
@@ -263,17 +301,10 @@ Processor = Callable[[Path, Path], Processed]
 Blurrer = Callable[[Path, Path, dict[str, Any]], Blurred]
 
 
-def deidentify_dicom_series(source: Path, workdir: Path) -> Processed:
-    """A DICOM series bundle: see ``media_handling.dicom_pipeline``."""
-    from .dicom_pipeline import deidentify_series  # it imports this module
-
-    return deidentify_series(source, workdir)
-
-
 PROCESSORS: dict[str, Processor] = {
     "image": deidentify_image,
     "video": deidentify_video,
-    "dicom_series": deidentify_dicom_series,
+    "dicom_series": deidentify_series,
 }
 BLURRERS: dict[str, Blurrer] = {"image": blur_image, "video": blur_video}
 

@@ -17,11 +17,13 @@ who may see what; these functions guarantee the media rules themselves:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import tempfile
-from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,6 +31,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from workspace.events import broadcast_on_commit
 from workspace.models import User
@@ -45,15 +48,18 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "MAX_DRAWN_REGIONS",
+    "Continuation",
     "UploadIncomplete",
     "UploadLimitExceeded",
     "asset_create_from_upload",
     "asset_delete",
+    "asset_derive",
     "asset_faces_decide",
     "asset_process",
     "assets_requeue_stale",
     "upload_session_abort",
     "upload_session_complete",
+    "upload_session_file",
     "upload_session_part",
     "upload_session_sign",
     "upload_session_start",
@@ -109,6 +115,8 @@ def asset_create_from_upload(
     uploaded_by: User,
     owner_group: str = "",
     review_required: bool = False,
+    blur_found: bool = False,
+    then: Continuation | None = None,
 ) -> MediaAsset:
     """Store an accepted upload privately and queue it for processing.
 
@@ -116,19 +124,29 @@ def asset_create_from_upload(
     into ``incoming/<key>``; the asset starts ``uploaded`` and the task is
     enqueued when the surrounding transaction commits. With
     ``review_required`` a processed photo or video always needs review,
-    faces found or not (a patient's file copied onto a case).
+    faces found or not (a patient's file copied onto a case); with
+    ``blur_found`` every face found is blurred in the same pass. ``then`` is
+    enqueued once processing ends (see ``Continuation``).
     """
     check_size(upload.sniffed, upload.size)
-    asset = MediaAsset(
+    asset = _new_asset(
         kind=check_kind(upload.sniffed),
         mime=upload.sniffed.mime or "",
         size=upload.size,
         sha256=getattr(upload, "sha256", ""),
         uploaded_by=uploaded_by,
         owner_group=owner_group,
-        faces={"review_required": True} if review_required else {},
+        review_required=review_required,
+        blur_found=blur_found,
+        then=then,
     )
     stored = media_storage.save_file(media_storage.incoming_name(asset.key), upload)
+    return _queue_stored(asset, stored)
+
+
+def _queue_stored(asset: MediaAsset, stored: str) -> MediaAsset:
+    """Save a new asset whose upload is stored as ``stored`` and queue its
+    processing after commit; the stored file goes if the save fails."""
     try:
         with transaction.atomic():
             asset.source_name = stored
@@ -139,6 +157,84 @@ def asset_create_from_upload(
         media_storage.delete_names([stored])
         raise
     return asset
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """What the caller wants done once an asset's processing ends: the task
+    named by ``task`` (a dotted path to a ``django.tasks`` task) is enqueued
+    with ``asset_id`` and ``kwargs``, once, when the asset is ready, needs
+    review or is rejected. No polling: the pipeline says when it is done."""
+
+    task: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"task": self.task, "kwargs": dict(self.kwargs)}
+
+
+def _new_asset(
+    *,
+    review_required: bool,
+    blur_found: bool,
+    then: Continuation | None,
+    **fields: Any,
+) -> MediaAsset:
+    faces: dict[str, Any] = {}
+    if review_required:
+        faces["review_required"] = True
+    if blur_found:
+        faces["blur_found"] = True
+    if then is not None:
+        import_string(then.task)  # a typo fails here, not after processing
+    return MediaAsset(
+        faces=faces, on_processed=then.as_json() if then else {}, **fields
+    )
+
+
+def asset_derive(
+    *,
+    source: MediaAsset,
+    uploaded_by: User,
+    owner_group: str,
+    blur: bool,
+    then: Continuation | None = None,
+) -> MediaAsset:
+    """A new asset made from ``source``'s master rendition (already
+    de-identified), processed again by the pipeline and always reviewed by
+    ``uploaded_by`` before it is shared; with ``blur`` every face found is
+    blurred in that same pass (one transcode for a video). ``then`` is
+    enqueued when it is done. The source is left as it is."""
+    master = source.rendition_name(pipeline.MASTER_ROLE.get(source.kind, ""))
+    if master is None or source.kind not in pipeline.BLURRERS:
+        raise MediaError("This file has no picture to copy.")
+    asset = _new_asset(
+        kind=source.kind,
+        mime=source.mime,
+        size=source.size,
+        sha256=source.sha256,
+        uploaded_by=uploaded_by,
+        owner_group=owner_group,
+        review_required=True,
+        blur_found=blur,
+        then=then,
+    )
+    with media_storage.local_copy(master) as path:
+        stored = media_storage.save_path(
+            media_storage.incoming_name(asset.key), Path(path)
+        )
+    return _queue_stored(asset, stored)
+
+
+def _continue(asset: MediaAsset) -> None:
+    """Queue the caller's continuation, once, after commit."""
+    then = asset.on_processed or {}
+    asset.on_processed = {}
+    if not then.get("task"):
+        return
+    task = import_string(then["task"])
+    kwargs = {**(then.get("kwargs") or {}), "asset_id": asset.pk}
+    transaction.on_commit(lambda: task.enqueue(**kwargs))
 
 
 # --- processing -----------------------------------------------------------------------
@@ -197,7 +293,12 @@ def _run_deidentify(asset: MediaAsset, token: str) -> str:
                 raise MediaError(
                     f"{asset.get_kind_display()} files cannot be processed."
                 )
-            result = processor(Path(source), Path(workdir))
+            options = {}
+            if (asset.faces or {}).get(
+                "blur_found"
+            ) and asset.kind in pipeline.BLURRERS:
+                options["blur_found"] = True
+            result = processor(Path(source), Path(workdir), **options)
             for role, path in result.files.items():
                 stored[role] = media_storage.save_path(
                     media_storage.rendition_name(asset.key, run, role, path.suffix[1:]),
@@ -223,7 +324,8 @@ def _run_deidentify(asset: MediaAsset, token: str) -> str:
         required = bool((asset.faces or {}).get("review_required"))
         if required and asset.kind in pipeline.BLURRERS:
             faces = {**faces, "review_required": True}
-            reason = reason or REVIEW_REQUIRED
+            blurred = faces.get("blurred_at_once") and faces.get("blurred")
+            reason = reason or (REVIEW_AFTER_BLUR if blurred else REVIEW_REQUIRED)
         outcome = {
             "status": (
                 MediaAsset.Status.NEEDS_REVIEW if reason else MediaAsset.Status.READY
@@ -233,7 +335,7 @@ def _run_deidentify(asset: MediaAsset, token: str) -> str:
             "sha256": digest,
             "metadata": result.metadata,
             "report": result.report,
-            "faces": {**faces, "decision": None, "blurred": []},
+            "faces": {**faces, "decision": None, "blurred": faces.get("blurred", [])},
             "renditions": stored,
         }
     if outcome["status"] == MediaAsset.Status.REJECTED:
@@ -332,6 +434,7 @@ def _finish(
         asset.step = MediaAsset.Step.NONE
         asset.run_token = ""
         asset.processed_at = timezone.now()
+        _continue(asset)
         asset.save()
         _delete_on_commit(old - set(media_storage.asset_names(asset)))
         _announce(asset)
@@ -466,7 +569,11 @@ def assets_requeue_stale(*, older_than: timedelta = timedelta(hours=1)) -> int:
 
 @transaction.atomic
 def upload_session_start(
-    *, uploaded_by: User, owner_group: str, size: int
+    *,
+    uploaded_by: User,
+    owner_group: str,
+    size: int,
+    purpose: str = UploadSession.Purpose.MEDIA,
 ) -> UploadSession:
     """Open a session for a file of ``size`` bytes, to be sent in parts.
 
@@ -480,7 +587,11 @@ def upload_session_start(
     """
     if size <= 0:
         raise MediaError("The file is empty.")
-    cap = conf.largest_cap()
+    cap = (
+        conf.max_bytes("dicom")
+        if purpose == UploadSession.Purpose.DICOM
+        else conf.largest_cap()
+    )
     if size > cap:
         raise MediaError(
             f"The file is too large ({uploads.format_bytes(size)}): files may be at "
@@ -496,6 +607,7 @@ def upload_session_start(
         owner_group=owner_group,
         size=size,
         part_size=part_size,
+        purpose=purpose,
     )
     session.object_name = f"incoming/{session.token.hex}"
     if session.mode == UploadSession.Mode.S3:
@@ -532,8 +644,13 @@ def _require_room(user: User, size: int) -> None:
         )
 
 
-def _open_session(session: UploadSession, by: User) -> UploadSession:
-    session = UploadSession.objects.select_for_update().get(pk=session.pk)
+def _open_session(
+    session: UploadSession, by: User, *, lock: bool = True
+) -> UploadSession:
+    """The session fresh from the database (row-locked unless ``lock=False``),
+    after checking that ``by`` opened it."""
+    rows = UploadSession.objects.select_for_update() if lock else UploadSession.objects
+    session = rows.get(pk=session.pk)
     require(
         by.is_authenticated and session.uploaded_by_id == by.pk,
         "This upload belongs to someone else.",
@@ -559,27 +676,38 @@ def upload_session_sign(
     )
 
 
+def upload_session_parts_held(*, session: UploadSession) -> list[int]:
+    """The part numbers an open S3 session's bucket already holds, so a client
+    resumes after them; none when the bucket has forgotten the upload."""
+    if session.mode != UploadSession.Mode.S3 or session.status != session.Status.OPEN:
+        return list(session.parts_done or [])
+    try:
+        held = s3_multipart.multipart_parts(session.object_name, session.s3_upload_id)
+    except Exception:  # an expired or aborted upload just starts again
+        logger.info("S3 upload %s has no parts to resume", session.token)
+        return []
+    return [part["PartNumber"] for part in held]
+
+
+def _accepted(session: UploadSession) -> dict[str, str]:
+    if session.purpose == UploadSession.Purpose.DICOM:
+        return conf.DICOM_KINDS
+    return conf.ACCEPTED_KINDS
+
+
 def upload_session_part(
     *, session: UploadSession, by: User, number: int, stream: IO[bytes], length: int
 ) -> UploadSession:
-    """Append part ``number`` of a local session, read from ``stream``.
+    """Write part ``number`` of a local session, read from ``stream``.
 
-    Parts arrive in order; re-sending the last part (a retry) replaces it.
-    The first part decides the file's type: one that is not accepted, or
-    whose declared size is over the cap for its type, ends the session (its
-    bytes are deleted) and raises MediaError.
+    Parts may come in any order and several at once: each is written at its
+    own offset of the session's file outside any lock, then recorded in a
+    short transaction; re-sending a part (a retry) overwrites it. Part 1
+    decides the file's type: one that is not accepted, or whose declared
+    size is over the cap for its type, ends the session (its bytes are
+    deleted) and raises MediaError.
     """
-    with transaction.atomic():
-        session, refused = _session_part(session, by, number, stream, length)
-    if refused is not None:
-        raise refused
-    return session
-
-
-def _session_part(
-    session: UploadSession, by: User, number: int, stream: IO[bytes], length: int
-) -> tuple[UploadSession, MediaError | None]:
-    session = _open_session(session, by)
+    session = _open_session(session, by, lock=False)
     if (
         session.mode != UploadSession.Mode.LOCAL
         or session.status != session.Status.OPEN
@@ -587,26 +715,46 @@ def _session_part(
         raise ServiceError("This upload is not waiting for parts.")
     if not 1 <= number <= session.part_count:
         raise ServiceError("No such part.")
-    offset = (number - 1) * session.part_size
-    if offset > session.received:
-        raise ServiceError(f"Part {number} came before part {number - 1}.")
     expected = session.part_length(number)
     if length != expected:
         raise MediaError(f"Part {number} must hold {expected} bytes, not {length}.")
     path = uploads.session_path(session.token)
-    uploads.part_write(path, offset=offset, length=length, stream=stream)
+    offset = (number - 1) * session.part_size
+    uploads.part_write(
+        path, offset=offset, length=length, stream=stream, size=session.size
+    )
+    sniffed = None
     if number == 1:
         with open(path, "rb") as fh:
             sniffed = sniff_bytes(fh.read(uploads.HEAD_BYTES))
+    with transaction.atomic():
+        session, refused = _part_record(session, by, number, sniffed)
+    if refused is not None:
+        raise refused
+    return session
+
+
+def _part_record(
+    session: UploadSession, by: User, number: int, sniffed
+) -> tuple[UploadSession, MediaError | None]:
+    session = _open_session(session, by)
+    if session.status != session.Status.OPEN:
+        # Cancelled while this part was being written: drop what it wrote.
+        uploads.session_path(session.token).unlink(missing_ok=True)
+        raise ServiceError("This upload is not waiting for parts.")
+    if sniffed is not None:
         try:
-            check_kind(sniffed)
+            check_kind(sniffed, _accepted(session))
             check_size(sniffed, session.size)
         except MediaError as exc:
             _session_close(session, UploadSession.Status.ABORTED)
             return session, exc
         session.kind, session.mime = sniffed.kind or "", sniffed.mime or ""
-    session.received = offset + length
-    session.save(update_fields=["received", "kind", "mime", "updated"])
+    done = set(session.parts_done or [])
+    done.add(number)
+    session.parts_done = sorted(done)
+    session.received = sum(session.part_length(n) for n in session.parts_done)
+    session.save(update_fields=["received", "parts_done", "kind", "mime", "updated"])
     return session, None
 
 
@@ -633,6 +781,8 @@ def _session_complete(session: UploadSession, by: User) -> MediaAsset | MediaErr
         return session.asset
     if session.status != UploadSession.Status.OPEN:
         raise ServiceError("This upload was cancelled.")
+    if session.purpose != UploadSession.Purpose.MEDIA:
+        raise ServiceError("This upload is not a photo or video.")
     try:
         if session.mode == UploadSession.Mode.S3:
             head, stored = _complete_s3(session)
@@ -663,21 +813,29 @@ def _session_complete(session: UploadSession, by: User) -> MediaAsset | MediaErr
     return asset
 
 
-def _complete_s3(session: UploadSession) -> tuple[bytes, str]:
-    s3_multipart.multipart_complete(
-        session.object_name,
-        session.s3_upload_id,
-        size=session.size,
-        part_count=session.part_count,
-    )
-    if s3_multipart.object_size(session.object_name) != session.size:
-        raise MediaError("The uploaded object does not have the expected size.")
-    return s3_multipart.object_head(session.object_name), session.object_name
+def _assembled_head(session: UploadSession) -> bytes:
+    """Finish a session's bytes and return their first ``HEAD_BYTES``.
 
-
-def _complete_local(session: UploadSession) -> tuple[bytes, str]:
+    S3: completes the multipart upload and checks the object's size. Local:
+    checks every part arrived (``UploadIncomplete``) and the file's size.
+    A size mismatch raises MediaError.
+    """
+    if session.mode == UploadSession.Mode.S3:
+        s3_multipart.multipart_complete(
+            session.object_name,
+            session.s3_upload_id,
+            size=session.size,
+            part_count=session.part_count,
+        )
+        if s3_multipart.object_size(session.object_name) != session.size:
+            raise MediaError("The uploaded object does not have the expected size.")
+        return s3_multipart.object_head(session.object_name)
     path = uploads.session_path(session.token)
-    if session.received != session.size or not path.exists():
+    if (
+        session.received != session.size
+        or len(session.parts_done or []) != session.part_count
+        or not path.exists()
+    ):
         raise UploadIncomplete(
             f"The upload is incomplete: {session.received} of {session.size} bytes "
             "arrived."
@@ -685,7 +843,16 @@ def _complete_local(session: UploadSession) -> tuple[bytes, str]:
     if path.stat().st_size != session.size:
         raise MediaError("The upload does not have the expected size.")
     with open(path, "rb") as fh:
-        head = fh.read(uploads.HEAD_BYTES)
+        return fh.read(uploads.HEAD_BYTES)
+
+
+def _complete_s3(session: UploadSession) -> tuple[bytes, str]:
+    return _assembled_head(session), session.object_name
+
+
+def _complete_local(session: UploadSession) -> tuple[bytes, str]:
+    path = uploads.session_path(session.token)
+    head = _assembled_head(session)
     sniffed = sniff_bytes(head)
     check_kind(sniffed)
     check_size(sniffed, session.size)
@@ -696,6 +863,61 @@ def _complete_local(session: UploadSession) -> tuple[bytes, str]:
         content.close()
         path.unlink(missing_ok=True)
     return head, stored
+
+
+@contextlib.contextmanager
+def upload_session_file(
+    *, session: UploadSession, by: User
+) -> Iterator[tuple[Path, str]]:
+    """The finished bytes of a DICOM session as a local file, for the block.
+
+    Checks that every part arrived (``UploadIncomplete`` otherwise; the
+    session stays open for them), sniffs the head and applies the cap for
+    its kind (a refusal ends the session and raises MediaError), and claims
+    the session (``complete``) in a short transaction, so the caller's
+    long processing holds no lock and a second completion gets a
+    ServiceError. Yields (path, sniffed kind): the session's own file, or in
+    S3 mode the object streamed into a temporary file. The bytes are
+    deleted when the block ends, however it ends.
+    """
+    with transaction.atomic():
+        claimed = _file_claim(session, by)
+    if isinstance(claimed, MediaError):
+        raise claimed
+    try:
+        if claimed.mode == UploadSession.Mode.S3:
+            with media_storage.local_copy(claimed.object_name) as path:
+                yield path, claimed.kind
+        else:
+            yield uploads.session_path(claimed.token), claimed.kind
+    finally:
+        if claimed.mode == UploadSession.Mode.S3:
+            media_storage.delete_names([claimed.object_name])
+        else:
+            uploads.session_path(claimed.token).unlink(missing_ok=True)
+
+
+def _file_claim(session: UploadSession, by: User) -> UploadSession | MediaError:
+    session = _open_session(session, by)
+    if session.status == UploadSession.Status.COMPLETE:
+        raise ServiceError("This upload was already completed.")
+    if session.status != UploadSession.Status.OPEN:
+        raise ServiceError("This upload was cancelled.")
+    if session.purpose != UploadSession.Purpose.DICOM:
+        raise ServiceError("This upload is not a DICOM study.")
+    try:
+        sniffed = sniff_bytes(_assembled_head(session))
+        check_kind(sniffed, conf.DICOM_KINDS)
+        check_size(sniffed, session.size)
+    except UploadIncomplete:
+        raise
+    except MediaError as exc:
+        _session_close(session, UploadSession.Status.ABORTED)
+        return exc
+    session.kind, session.mime = sniffed.kind or "", sniffed.mime or ""
+    session.status = UploadSession.Status.COMPLETE
+    session.save(update_fields=["kind", "mime", "status", "updated"])
+    return session
 
 
 def _session_close(session: UploadSession, status: str) -> None:
@@ -718,7 +940,7 @@ def upload_session_abort(*, session: UploadSession, by: User) -> None:
         _session_close(session, UploadSession.Status.ABORTED)
 
 
-def upload_sessions_expire(*, now=None) -> int:
+def upload_sessions_expire(*, now: datetime | None = None) -> int:
     """Abort open sessions older than ``MEDIA_UPLOAD_SESSION_TTL_SECONDS``."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=conf.session_ttl_seconds())

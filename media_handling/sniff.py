@@ -15,15 +15,15 @@ from typing import BinaryIO, Literal
 
 import filetype
 
+from workspace.errors import ServiceError
+
 Kind = Literal["image", "video", "dicom", "zip"]
 
 HEAD_BYTES = 4096
 
 
-class MediaError(Exception):
+class MediaError(ServiceError):
     """A file the media pipeline cannot accept; the message is for the uploader."""
-
-    status = 400
 
 
 class UploadLimitExceeded(MediaError):

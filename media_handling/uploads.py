@@ -11,8 +11,8 @@ processing task reads:
   the message for the uploader, so the other files in the same request still
   go through.
 - Session uploads (``UploadSession``) for large files: parts of at most
-  ``MEDIA_UPLOAD_PART_BYTES`` each, PUT one per request and appended to a
-  temporary file here (or sent straight to S3, see ``s3_multipart``). Daphne
+  ``MEDIA_UPLOAD_PART_BYTES`` each, PUT one per request (several at once,
+  in any order) and written at their offset of one temporary file here (or sent straight to S3, see ``s3_multipart``). Daphne
   holds a whole request body in memory before the app sees it, so bounding
   each request is what keeps the server's memory flat for a 2 GB video.
 """
@@ -215,25 +215,37 @@ def session_path(token) -> Path:
     return session_dir() / f"{token.hex}.part"
 
 
-def part_write(path: Path, *, offset: int, length: int, stream: IO[bytes]) -> int:
+PART_CHUNK = 1024 * 1024
+
+
+def part_write(
+    path: Path, *, offset: int, length: int, stream: IO[bytes], size: int
+) -> int:
     """Write ``length`` bytes read from ``stream`` at ``offset`` of ``path``.
 
-    The file is truncated after the part, so a retried part replaces what a
-    broken attempt left. Raises MediaError when the stream holds a different
-    number of bytes; returns the bytes written.
+    The file is created at its full ``size`` (sparse) by whichever part comes
+    first, so parts may arrive in any order, several at once, each writing
+    its own range; a retried part overwrites its range. Raises MediaError
+    when the stream holds a different number of bytes; returns the bytes
+    written.
     """
-    mode = "r+b" if path.exists() else "wb"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     written = 0
-    with open(path, mode) as out:
-        out.seek(offset)
+    try:
+        if os.fstat(fd).st_size < size:
+            os.ftruncate(fd, size)
         while written < length:
-            chunk = stream.read(min(CHUNK, length - written))
+            chunk = stream.read(min(PART_CHUNK, length - written))
             if not chunk:
                 break
-            out.write(chunk)
-            written += len(chunk)
+            view = memoryview(chunk)
+            while view:
+                done = os.pwrite(fd, view, offset + written)
+                written += done
+                view = view[done:]
         extra = stream.read(1)
-        out.truncate(offset + written)
+    finally:
+        os.close(fd)
     if written != length or extra:
         raise MediaError(
             f"The part should hold {length} bytes but {'more' if extra else written} "

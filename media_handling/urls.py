@@ -5,6 +5,7 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    path("uploads/<uuid:token>/", views.upload_status, name="media_upload_status"),
     path(
         "uploads/<uuid:token>/parts/<int:number>/",
         views.upload_part,

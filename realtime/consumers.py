@@ -40,11 +40,17 @@ from django.db import connections
 from cases.models import Case
 from cases.permissions import CaseAccess, case_access
 from workspace import online
-from workspace.events import EVENT_TYPE, case_group, user_group
+from workspace.events import (
+    EVENT_TYPE,
+    case_group,
+    event_payload,
+    group_event,
+    user_group,
+)
 from workspace.models import User
 from workspace.services import PermissionDenied, ServiceError
 
-from . import presence, selectors, services
+from . import presence, reads, selectors, services
 from .frames import message_frame, phi_findings, thread_frame, user_frame
 from .models import Thread
 
@@ -109,6 +115,14 @@ def close_read_connections() -> None:
 ACCESS_EVENTS = frozenset({"case.access_changed", "case.updated", "case.deleted"})
 # Group events for the consumers themselves, never forwarded to clients.
 INTERNAL_EVENTS = frozenset({"case.access_changed"})
+# Group events a consumer looks into (decodes) before forwarding; every other
+# event is relayed as the text encoded once for the whole group.
+LOOKED_AT_EVENTS = ACCESS_EVENTS | {
+    "typing",
+    "thread.new",
+    "presence",
+    "differential.updated",
+}
 
 
 class BadFrame(Exception):
@@ -218,7 +232,10 @@ def _load_access(user_id: int, case_id: int) -> _Access:
 def _hello(checked: _Access) -> dict:
     case = checked.case
     services.thread_default(case=case)
-    threads = [thread_frame(t) for t in selectors.threads_for_case(case)]
+    threads = [
+        {**thread_frame(t), "unread": t.unread, "last_read": t.last_read}
+        for t in reads.threads_with_unread(case=case, user=checked.user)
+    ]
     last_id, last_seq = selectors.case_last_message(case)
     return {
         "type": "hello",
@@ -246,8 +263,7 @@ async def _announce_presence_later(layer, case_id: int) -> None:
             presence.presence_announce_read, thread_sensitive=False
         )(case_id)
         await layer.group_send(
-            case_group(case_id),
-            {"type": EVENT_TYPE, "payload": {"type": "presence", "users": users}},
+            case_group(case_id), group_event({"type": "presence", "users": users})
         )
     except Exception:
         logger.exception("presence announcement failed for case %s", case_id)
@@ -277,6 +293,7 @@ class CaseConsumer(_RelayingConsumer):
         self.closing = False
         self.heartbeat: asyncio.Task | None = None
         self.typing_sent: dict[int, float] = {}
+        self.read_sent: dict[int, int] = {}  # thread -> marker stored
         self.presence_seen: list[dict] = []
         self.case_id = int(self.scope["url_route"]["kwargs"]["case_id"])
         self.group = case_group(self.case_id)
@@ -299,6 +316,7 @@ class CaseConsumer(_RelayingConsumer):
         hello = await read_db(_hello)(checked)
         hello["presence"] = await self._presence_join()
         self.thread_ids = {t["id"] for t in hello["threads"]}
+        self.read_sent = {t["id"]: t["last_read"] for t in hello["threads"]}
         await self.send_json(hello)
         self.presence_seen = hello["presence"]
         await self._announce_presence()
@@ -588,18 +606,29 @@ class CaseConsumer(_RelayingConsumer):
         self.typing_sent[thread] = now
         await self.channel_layer.group_send(
             self.group,
-            {
-                "type": EVENT_TYPE,
-                "payload": {
-                    "type": "typing",
-                    "user": user_frame(self.user),
-                    "thread": thread,
-                },
-            },
+            group_event(
+                {"type": "typing", "user": user_frame(self.user), "thread": thread}
+            ),
         )
 
     async def on_ping(self, frame: dict) -> None:
         await self.send_json({"type": "pong"})
+
+    async def on_read(self, frame: dict) -> None:
+        """``read``: the user has seen ``thread`` up to message ``up_to``.
+        Answered with ``read.state`` to this connection only; a report that
+        does not move this connection's marker forward costs no query."""
+        thread = _int(frame, "thread")
+        up_to = _int(frame, "up_to")
+        if up_to <= self.read_sent.get(thread, 0):
+            return
+        state = await self._run(
+            lambda checked: reads.thread_mark_read(
+                case=checked.case, user=checked.user, thread=thread, up_to=up_to
+            )
+        )
+        self.read_sent[thread] = state.last_read
+        await self.send_json(state.frame())
 
     HANDLERS = {
         "message.send": on_message_send,
@@ -609,6 +638,7 @@ class CaseConsumer(_RelayingConsumer):
         "history": on_history,
         "typing": on_typing,
         "ping": on_ping,
+        "read": on_read,
     }
 
     # --- group events ---------------------------------------------------------------
@@ -630,7 +660,14 @@ class CaseConsumer(_RelayingConsumer):
     async def consilium_event(self, event: dict) -> None:
         if self.closing or not getattr(self, "joined", False):
             return
-        payload = event.get("payload") or {}
+        text = event.get("text")
+        if text is not None and event.get("kind") not in LOOKED_AT_EVENTS:
+            # The common case (message.new …): nothing to decide per reader,
+            # so no decoding, encoding, query or check; access is re-checked
+            # on the events that can move it.
+            await self.send(text_data=text)
+            return
+        payload = event_payload(event)
         kind = payload.get("type")
         if kind == "typing" and (payload.get("user") or {}).get("id") == self.user.pk:
             return
@@ -671,17 +708,19 @@ class NotificationConsumer(_RelayingConsumer):
     async def connect(self) -> None:
         self.group = None
         self.beat = None
-        await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
+            await self.accept()
             await self.close(code=CLOSE_NOT_LOGGED_IN)
             return
         self.user_id = user.pk
         self.group = user_group(user)
         await self.channel_layer.group_add(self.group, self.channel_name)
         # While this socket is open the user counts as online, so missed-mention
-        # e-mails wait (workspace.online, workspace.mail).
+        # e-mails wait (workspace.online, workspace.mail). Recorded before the
+        # accept, so a page that sees its socket open is already counted.
         await self._online()
+        await self.accept()
         self.beat = asyncio.create_task(self._beat())
 
     async def _online(self) -> None:
@@ -733,7 +772,11 @@ class NotificationConsumer(_RelayingConsumer):
 
     async def consilium_event(self, event: dict) -> None:
         if self.group:
-            await self._send(event.get("payload") or {})
+            text = event.get("text")
+            if text is not None:
+                await self.send(text_data=text)
+            else:
+                await self._send(event.get("payload") or {})
 
 
 __all__ = [

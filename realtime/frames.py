@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+
 from cases.phi_gate import PHIFound
 from cases.services.cases import finding_as_dict
 from workspace.models import User
@@ -17,6 +21,7 @@ from .models import Message, Thread
 
 __all__ = [
     "message_frame",
+    "message_html",
     "phi_findings",
     "thread_frame",
     "user_frame",
@@ -31,8 +36,25 @@ def _iso(value) -> str | None:
     return value.isoformat() if value else None
 
 
+MESSAGE_TEMPLATE = "realtime/_message.html"
+
+
+def message_html(message: Message) -> str:
+    """The message's list item, from the template the page includes.
+
+    The same for every reader (no viewer in the context), so a broadcast is
+    rendered once for the whole group. Times are written in ``TIME_ZONE``
+    whatever zone the request that posted it had active; each page rewrites
+    them in its reader's zone (``Consilium.formatTime``), and ``datetime``
+    attributes are UTC either way.
+    """
+    with timezone.override(settings.TIME_ZONE):
+        return render_to_string(MESSAGE_TEMPLATE, {"m": message}).strip()
+
+
 def message_frame(message: Message) -> dict[str, Any]:
-    """A message as the protocol sends it; a deleted one is a tombstone."""
+    """A message as the protocol sends it; a deleted one is a tombstone.
+    ``html`` is its list item (``message_html``)."""
     deleted = message.is_deleted
     return {
         "id": message.pk,
@@ -46,6 +68,7 @@ def message_frame(message: Message) -> dict[str, Any]:
         "deleted": deleted,
         "client_id": message.client_id,
         "anchor": anchor_frame(message),
+        "html": message_html(message),
     }
 
 

@@ -114,3 +114,33 @@ class Message(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted is not None
+
+
+class ThreadReadState(models.Model):
+    """How far one user has read one topic (Zulip-style unread state).
+
+    ``last_read_id`` only moves forward (``realtime.reads.thread_mark_read``);
+    a message is unread for the user when it is newer than this, written by
+    someone else and not deleted.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    thread = models.ForeignKey(
+        Thread, on_delete=models.CASCADE, related_name="read_states"
+    )
+    last_read_id = models.PositiveBigIntegerField(default=0)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "thread"], name="unique_thread_read_state"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"User {self.user_id} read thread {self.thread_id} to {self.last_read_id}"
+        )

@@ -2,7 +2,7 @@
 ``{% case_discussion %}`` tag on the case page.
 
 A fixed number of queries whatever the number of messages: topics (with
-their last message id) and one page of messages with their authors.
+their last message id and the viewer's unread count) and one page of messages with their authors.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.utils.html import strip_tags
 from cases.models import Case
 from cases.permissions import CaseAccess
 
-from . import selectors, services
+from . import reads, selectors, services
 from .anchors import anchor_frame
 from .forms import MessageForm, ThreadForm
 from .models import MAX_BODY_CHARS, Thread
@@ -75,10 +75,10 @@ def discussion_context(
 ) -> dict[str, Any]:
     """``phi_findings`` / ``topic_phi_findings``: what the PHI gate flagged in
     a refused message or topic title (``realtime.views.findings_for``)."""
-    threads = list(selectors.threads_for_case(case))
+    threads = list(reads.threads_with_unread(case=case, user=request.user))
     if not any(t.is_default for t in threads):
         services.thread_default(case=case)
-        threads = list(selectors.threads_for_case(case))
+        threads = list(reads.threads_with_unread(case=case, user=request.user))
     if thread is None:
         thread = next(t for t in threads if t.is_default)
     else:

@@ -10,7 +10,8 @@ Scopes and their settings (each ``<PREFIX>_RATE_LIMIT`` actions per
 
 - ``message``: posting (``MESSAGE_``, 20 per 10 s);
 - ``change``: editing and deleting messages (``MESSAGE_CHANGE_``, 20 per 10 s);
-- ``topic``: adding topics (``TOPIC_``, 5 per 60 s).
+- ``topic``: adding topics (``TOPIC_``, 5 per 60 s);
+- ``read``: read reports (``READ_``, 60 per 10 s; ``realtime.reads``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ from django.core.cache import cache
 __all__ = ["SCOPES", "rate_limit_exceeded", "rate_limit_retry_after"]
 
 # scope -> settings prefix
-SCOPES = {"message": "MESSAGE", "change": "MESSAGE_CHANGE", "topic": "TOPIC"}
+SCOPES = {
+    "message": "MESSAGE",
+    "change": "MESSAGE_CHANGE",
+    "topic": "TOPIC",
+    "read": "READ",
+}
 
 
 def _limits(scope: str, limit: int | None, window: int | None) -> tuple[int, int]:

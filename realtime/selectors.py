@@ -6,24 +6,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Max, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models.functions import Lower
 
-from cases.models import Case
+from cases.models import Case, CaseParticipant
+from cases.permissions import case_viewers_q
+from workspace.models import User
 
 from .models import Message, Thread
 
 __all__ = [
     "HISTORY_DEFAULT_LIMIT",
     "HISTORY_MAX_LIMIT",
+    "MENTIONABLE_LIMIT",
     "HistoryPage",
     "annotations_for_case",
     "case_last_message",
+    "case_mentionable",
+    "mentionable_users",
     "message_history",
     "threads_for_case",
 ]
 
 HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 100
+MENTIONABLE_LIMIT = 8
 
 
 def threads_for_case(case: Case | int) -> QuerySet[Thread]:
@@ -90,3 +97,46 @@ def message_history(
     page = rows[:limit]
     page.reverse()
     return HistoryPage(messages=page, has_more=len(rows) > limit)
+
+
+def case_mentionable(case: Case) -> QuerySet[User]:
+    """Everyone an ``@username`` in this case's discussion can reach.
+
+    The rule of the mention parser (``services._render``): active users who
+    can see the case, so never patients, deactivated accounts or outsiders.
+    """
+    return User.objects.filter(case_viewers_q(case), is_active=True)
+
+
+def mentionable_users(
+    *, case: Case, by: User, prefix: str = "", limit: int = MENTIONABLE_LIMIT
+) -> list[User]:
+    """Up to ``limit`` people ``by`` can mention whose username, first or last
+    name starts with ``prefix`` (any case); participants first, then by name.
+
+    ``by`` is left out (mentioning oneself notifies nobody). Two queries,
+    however many people match: the users, then their specialties.
+    """
+    people = case_mentionable(case).exclude(pk=by.pk)
+    prefix = prefix.strip().lstrip("@")
+    if prefix:
+        people = people.filter(
+            Q(username__istartswith=prefix)
+            | Q(first_name__istartswith=prefix)
+            | Q(last_name__istartswith=prefix)
+        )
+    participating = Exists(
+        CaseParticipant.objects.filter(case=case, user=OuterRef("pk"))
+    )
+    return list(
+        people.annotate(participating=participating)
+        .select_related("clinician_profile")
+        .prefetch_related("clinician_profile__specialties")
+        .order_by(
+            "-participating",
+            Lower("first_name"),
+            Lower("last_name"),
+            Lower("username"),
+            "pk",
+        )[: max(1, min(int(limit), MENTIONABLE_LIMIT))]
+    )

@@ -28,7 +28,7 @@ from workspace.models import Notification, User
 from workspace.services import PermissionDenied, ServiceError, notification_create
 
 from .anchors import BadAnchor, anchor_clean
-from .frames import message_frame, thread_frame
+from .frames import message_frame, message_html, thread_frame
 from .models import (
     DEFAULT_THREAD_TITLE,
     MAX_BODY_CHARS,
@@ -39,6 +39,7 @@ from .models import (
 )
 from .ratelimit import rate_limit_retry_after
 from .rendering import link_mentions, mention_candidates, render_body
+from .selectors import case_mentionable
 
 __all__ = [
     "BadAnchor",
@@ -245,9 +246,8 @@ def _render(*, case: Case, body: str) -> tuple[str, list[User]]:
     names = mention_candidates(html)
     mentioned: dict[str, User] = {}
     if names:
-        for user in User.objects.filter(username__in=names, is_active=True):
-            if case_access(user, case).can_view:
-                mentioned[user.username] = user
+        for user in case_mentionable(case).filter(username__in=names):
+            mentioned[user.username] = user
     if mentioned:
         html = link_mentions(
             html, lambda name: mentioned[name].pk if name in mentioned else None
@@ -497,8 +497,8 @@ def message_delete(
 
     The row (and its ``seq``) stays so history has no holes; the body, HTML
     and mentions are removed. Records ``message.delete`` in the audit trail
-    and broadcasts ``message.deleted`` on commit. Rate limited per user with
-    edits (scope ``change``).
+    and broadcasts ``message.deleted`` (with the tombstone's ``html``) on
+    commit. Rate limited per user with edits (scope ``change``).
     """
     message = _own_message(case=case, message=message, by=by)
     case = case or message.case
@@ -519,6 +519,11 @@ def message_delete(
     )
     broadcast_on_commit(
         case_group(case),
-        {"type": "message.deleted", "id": message.pk, "thread": message.thread_id},
+        {
+            "type": "message.deleted",
+            "id": message.pk,
+            "thread": message.thread_id,
+            "html": message_html(message),
+        },
     )
     return message

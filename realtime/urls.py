@@ -5,6 +5,7 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    path("discussion/viewer.css", views.viewer_css, name="discussion_viewer_css"),
     path("cases/<int:case_id>/discussion/", views.discussion, name="discussion"),
     path(
         "cases/<int:case_id>/discussion/<int:thread_id>/",
@@ -15,6 +16,11 @@ urlpatterns = [
         "cases/<int:case_id>/discussion/topics/",
         views.thread_create,
         name="discussion_thread_create",
+    ),
+    path(
+        "cases/<int:case_id>/discussion/mentionable/",
+        views.mentionable,
+        name="discussion_mentionable",
     ),
     path(
         "cases/<int:case_id>/discussion/messages/<int:message_id>/edit/",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -23,6 +23,7 @@ from . import services
 from .forms import MessageEditForm, MessageForm, ThreadForm
 from .models import Message, Thread
 from .panel import discussion_context
+from .selectors import mentionable_users
 
 
 def case_url(case) -> str | None:
@@ -244,3 +245,67 @@ def message_delete(request: HttpRequest, case_id: int, message_id: int) -> HttpR
     else:
         flash.success(request, "Message deleted.")
     return redirect(_safe_next(request, back))
+
+
+@login_required
+@require_http_methods(["GET"])
+def viewer_css(request: HttpRequest) -> HttpResponse:
+    """Shows the viewer's own Edit and Delete when JavaScript is off.
+
+    Message markup is the same for every reader (``realtime/_message.html``),
+    with the author's controls hidden; ``discussion.js`` shows them on the
+    viewer's messages. Without it, the panel loads this rule instead (in a
+    ``<noscript>``: the CSP allows no inline styles). Showing a control
+    grants nothing: the edit and delete views check the author.
+    """
+    rule = (
+        f'.msg[data-author-id="{int(request.user.pk)}"] > '
+        ".msg__actions[data-own][hidden] { display: flex !important; }\n"
+    )
+    response = HttpResponse(rule, content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=3600"
+    response["Vary"] = "Cookie"
+    return response
+
+
+def _initials(user) -> str:
+    letters = (user.first_name[:1] + user.last_name[:1]) or user.username[:1]
+    return letters.upper()
+
+
+def _specialties(user) -> str:
+    profile = getattr(user, "clinician_profile", None)
+    if profile is None:
+        return ""
+    return ", ".join(s.name for s in profile.specialties.all())
+
+
+@login_required
+@require_http_methods(["GET"])
+def mentionable(request: HttpRequest, case_id: int) -> JsonResponse:
+    """Who the composer can offer after ``@``: ``?q=`` is the typed prefix.
+
+    Only someone who may post in the discussion asks; others get 404 (cannot
+    see the case) or 403 (a viewer).
+    """
+    case, access = case_get_for(request.user, case_id)
+    if not access.can_comment:
+        return JsonResponse(
+            {"error": "You cannot post in this discussion."}, status=403
+        )
+    people = mentionable_users(
+        case=case, by=request.user, prefix=request.GET.get("q", "")[:150]
+    )
+    return JsonResponse(
+        [
+            {
+                "username": user.username,
+                "name": user.display_name,
+                "specialty": _specialties(user),
+                "avatar_initials": _initials(user),
+            }
+            for user in people
+        ],
+        safe=False,
+        headers={"Cache-Control": "private, no-store"},
+    )

@@ -292,13 +292,16 @@ def logged_in_page(browser, asgi_live_server):
 
     contexts = []
 
-    def make(user: User, *, viewport: dict | None = None):
+    def make(user: User, *, viewport: dict | None = None, **context_options):
+        """``context_options`` go to Playwright's ``new_context`` (e.g.
+        ``timezone_id="Asia/Tokyo"``)."""
         c = Client()
         c.force_login(user)
         cookie = c.cookies[settings.SESSION_COOKIE_NAME]
         context = browser.new_context(
             base_url=asgi_live_server,
             viewport=viewport or {"width": 1280, "height": 900},
+            **context_options,
         )
         context.add_cookies(
             [

@@ -45,7 +45,7 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.fieldsets,
         (
             "Consilium",
-            {"fields": ("kind", "email_confirmed_at", "pending_email")},
+            {"fields": ("kind", "time_zone", "email_confirmed_at", "pending_email")},
         ),
     )
     # Confirmation happens only through the link sent to the address.

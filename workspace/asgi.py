@@ -1,7 +1,8 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels.
 
 WebSockets pass origin validation (ALLOWED_HOSTS) and session auth before
-reaching the consumers in ``realtime.routing``.
+reaching the consumers in ``realtime.routing``. HTTP bodies over
+``REQUEST_BODY_MAX_BYTES`` are refused with 413 (``workspace.asgi_body``).
 """
 
 import os
@@ -16,10 +17,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from realtime.routing import websocket_urlpatterns  # noqa: E402
+from workspace.asgi_body import RequestBodyLimit  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": RequestBodyLimit(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

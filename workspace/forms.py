@@ -4,6 +4,7 @@ from django.contrib.auth.forms import UsernameField
 
 from .models import ClinicianProfile, Membership, Specialty, User
 from .services import InviteCodeError, invite_code_check
+from .time_zones import zone_canonical, zone_choices
 
 
 class _SignUpBase(forms.Form):
@@ -104,12 +105,36 @@ class RedeemCodeForm(forms.Form):
         return code
 
 
+class TimeZoneField(forms.ChoiceField):
+    """A select of zones by region; blank follows the browser. Stores tzdata's
+    current name (an older alias such as Asia/Calcutta becomes Asia/Kolkata)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Time zone")
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "help_text",
+            "Times are shown in this zone. Leave it on “Follow my browser” to use "
+            "the zone of the device you are on.",
+        )
+        super().__init__(choices=zone_choices, **kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return zone_canonical(value) or value
+
+    def valid_value(self, value):
+        return value == "" or zone_canonical(value) is not None
+
+
 class ProfileForm(forms.ModelForm):
     first_name = forms.CharField(max_length=150, required=False)
     last_name = forms.CharField(max_length=150, required=False)
     email = forms.EmailField(
         help_text="A new address takes effect once you follow the link we send to it."
     )
+    # A User field kept here so one form edits the whole profile (see the view).
+    time_zone = TimeZoneField()
 
     class Meta:
         model = ClinicianProfile
@@ -128,9 +153,11 @@ class PatientProfileForm(forms.ModelForm):
         help_text="A new address takes effect once you follow the link we send to it."
     )
 
+    time_zone = TimeZoneField()
+
     class Meta:
         model = User
-        fields = ["first_name", "last_name"]
+        fields = ["first_name", "last_name", "time_zone"]
 
 
 class WorkspaceForm(forms.Form):

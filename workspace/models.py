@@ -16,6 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from .time_zones import validate_time_zone
+
 
 class User(AbstractUser):
     class Kind(models.TextChoices):
@@ -30,6 +32,10 @@ class User(AbstractUser):
     # A changed address waits here until its owner follows the link sent to
     # it; ``email`` keeps the old one until then.
     pending_email = models.EmailField(blank=True)
+    # Blank follows the browser (workspace.time_zones).
+    time_zone = models.CharField(
+        max_length=64, blank=True, validators=[validate_time_zone]
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from . import audit
+from . import audit, text_gate
+from .errors import PermissionDenied, ServiceError
 from .events import broadcast_on_commit, user_group
 from .mail.services import notification_email_on_commit
 from .markdown import markdown_to_text
@@ -31,14 +32,6 @@ from .models import (
     WorkspaceInvitation,
 )
 from .tasks import email_send
-
-
-class ServiceError(Exception):
-    """A rule refused the action; the message is safe to show the user."""
-
-
-class PermissionDenied(ServiceError):
-    pass
 
 
 def require(condition: bool, message: str) -> None:
@@ -331,10 +324,8 @@ def workspace_create(
     ``PHIFound`` while a finding is neither fixed nor in ``dismissed``; a
     dismissal is audited.
     """
-    from cases.phi_gate import phi_gate  # cases builds on workspace
-
     require(by.is_clinician, "Only clinicians create workspaces.")
-    phi_gate(
+    text_gate.gate().check(
         fields={"name": name, "description": description},
         dismissed=dismissed,
         by=by,
@@ -367,7 +358,7 @@ def workspace_invite(
     by: User,
     who: str,
     role: str = Membership.Role.MEMBER,
-    accept_url_builder=None,
+    accept_url_builder: Callable[[str], str] | None = None,
 ) -> InviteOutcome:
     """Invite a clinician by username or e-mail address.
 

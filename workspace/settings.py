@@ -80,7 +80,11 @@ INSTALLED_APPS = [
     "workspace",
     "workspace.mail",
     "media_handling",
+    # Each app builds only on the ones above it (see README, "Apps").
     "cases",
+    "diagnoses",
+    "consults",
+    "portal",
     "realtime",
 ]
 
@@ -91,6 +95,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Needs request.user: the profile's zone comes before the browser's.
+    "workspace.time_zones.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -238,6 +244,16 @@ MEDIA_MAX_DICOM_BYTES = int(os.environ.get("MEDIA_MAX_DICOM_BYTES", 2 * 1024**3)
 # the parts go from the browser straight to S3 (presigned multipart upload);
 # S3 needs parts of at least 5 MiB.
 MEDIA_UPLOAD_PART_BYTES = int(os.environ.get("MEDIA_UPLOAD_PART_BYTES", 8 * 1024**2))
+# Any one request body (``workspace.asgi_body``): larger ones get 413 and are
+# told to use an upload session. Every upload page sends large files in
+# parts, so the cap only has to admit one part or one image sent by a form
+# without JavaScript (plus the multipart envelope).
+REQUEST_BODY_MAX_BYTES = int(
+    os.environ.get(
+        "REQUEST_BODY_MAX_BYTES",
+        max(MEDIA_MAX_IMAGE_BYTES, MEDIA_UPLOAD_PART_BYTES) + 2 * 1024**2,
+    )
+)
 MEDIA_DIRECT_UPLOADS = env_bool("MEDIA_DIRECT_UPLOADS", True)
 MEDIA_UPLOAD_SESSION_TTL_SECONDS = int(
     os.environ.get("MEDIA_UPLOAD_SESSION_TTL_SECONDS", 24 * 3600)

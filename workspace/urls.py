@@ -42,6 +42,9 @@ urlpatterns = [
     path("media/", include("media_handling.urls")),
     path("", include("realtime.urls")),
     path("", include("cases.urls")),
+    path("", include("diagnoses.urls")),
+    path("", include("consults.urls")),
+    path("", include("portal.urls")),
 ]
 
 handler403 = "workspace.errors.permission_denied"

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from . import email_addresses, selectors, services
+from . import email_addresses, selectors, services, text_gate
 from .audit import client_ip
 from .forms import (
     ClinicianSignUpForm,
@@ -178,6 +178,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             "first_name": user.first_name,
             "last_name": user.last_name,
             "email": user.email,
+            "time_zone": user.time_zone,
         },
     )
     if request.method == "POST" and form.is_valid():
@@ -187,7 +188,8 @@ def profile(request: HttpRequest) -> HttpResponse:
                 form.save()
                 user.first_name = form.cleaned_data["first_name"]
                 user.last_name = form.cleaned_data["last_name"]
-                user.save(update_fields=["first_name", "last_name"])
+                user.time_zone = form.cleaned_data["time_zone"]
+                user.save(update_fields=["first_name", "last_name", "time_zone"])
                 if registration_changed and profile_obj.is_verified:
                     # A new registration number needs fresh verification.
                     profile_obj.verification = ClinicianProfile.Verification.UNVERIFIED
@@ -211,7 +213,11 @@ def _email_change(request: HttpRequest, form) -> bool:
     except email_addresses.EmailError as exc:
         form.add_error("email", str(exc))
         return False
-    request.user.refresh_from_db()
+    # Only the address fields: the patient form's instance is this user, and
+    # its other edits (name, time zone) must survive until form.save().
+    request.user.refresh_from_db(
+        fields=["email", "pending_email", "email_confirmed_at"]
+    )
     if sent:
         messages.info(
             request,
@@ -301,13 +307,11 @@ def redeem_code(request: HttpRequest) -> HttpResponse:
 
 @clinician_required
 def workspace_list(request: HttpRequest) -> HttpResponse:
-    from cases.phi_gate import PHIFound
-    from cases.views.phi_forms import attach_findings, dismissed_keys
-
+    gate = text_gate.gate()
     form = WorkspaceForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        dismissed = dismissed_keys(request.POST)
+        dismissed = gate.dismissed_keys(request.POST)
         try:
             workspace = services.workspace_create(
                 name=form.cleaned_data["name"],
@@ -315,8 +319,8 @@ def workspace_list(request: HttpRequest) -> HttpResponse:
                 by=request.user,
                 dismissed=dismissed,
             )
-        except PHIFound as exc:
-            attach_findings(form, exc, dismissed=dismissed)
+        except gate.refused as exc:
+            gate.attach_findings(form, exc, dismissed=dismissed)
             status = 400
         else:
             messages.success(request, f"Created {workspace.name}.")

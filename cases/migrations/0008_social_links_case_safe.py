@@ -11,7 +11,7 @@ from django.db import migrations, models
 
 
 def recompute(apps, schema_editor):
-    from cases.social_links import SocialLinkError, parse_social_link
+    from portal.social_links import SocialLinkError, parse_social_link
 
     SocialLink = apps.get_model("cases", "SocialLink")
     FindingLink = apps.get_model("cases", "FindingLink")

@@ -23,7 +23,15 @@ from django.utils.text import slugify
 from workspace.markdown import render_markdown
 from workspace.models import Specialty, Workspace
 
-__all__ = ["AgeBand", "Case", "CaseInvitation", "CaseParticipant", "Sex", "Tag"]
+__all__ = [
+    "AgeBand",
+    "Case",
+    "CaseInvitation",
+    "CaseParticipant",
+    "JoinRequest",
+    "Sex",
+    "Tag",
+]
 
 # Bump when workspace.markdown changes its output, so stale caches re-render.
 RENDER_VERSION = 1
@@ -309,3 +317,25 @@ class CaseInvitation(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("case_invitation", args=[self.token])
+
+
+class JoinRequest(models.Model):
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="join_requests"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    message = models.CharField(max_length=500, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "user"], name="one_join_request_per_user_per_case"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} asks to join {self.case}"

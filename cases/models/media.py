@@ -16,9 +16,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from cases.models.case import Case
 from media_handling.models import MediaAsset
-
-from .case import Case
 
 __all__ = ["CaseAsset"]
 
@@ -26,7 +25,7 @@ __all__ = ["CaseAsset"]
 #: Items everyone who can see the case may see: released, and ready (so not
 #: processing, nor back under review). The one definition every route uses:
 #: ``visible_to`` here, ``CaseAsset.is_visible_to_others`` and the findings
-#: panel (``cases.selectors_findings``).
+#: panel (``portal.selectors``).
 SHOWN_TO_CASE = Q(released_at__isnull=False, asset__status=MediaAsset.Status.READY)
 
 

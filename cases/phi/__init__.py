@@ -54,8 +54,8 @@ false alarms per kind over the test corpora and the time to scan 20 kB.
 
 from __future__ import annotations
 
-from .core import KINDS, REASONS, Finding
-from .scanner import finding_key, findings_unresolved, scan_fields, scan_text
+from cases.phi.core import KINDS, REASONS, Finding
+from cases.phi.scanner import finding_key, findings_unresolved, scan_fields, scan_text
 
 __all__ = [
     "KINDS",

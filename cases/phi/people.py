@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from .core import (
+from cases.phi.core import (
     _AFTER_NAME_NOT_PERSON,
     _EPONYMS,
     _FIRST_NAMES,
@@ -33,7 +33,7 @@ from .core import (
     _name_span,
     _words,
 )
-from .lexicon import (
+from cases.phi.lexicon import (
     BIG_PLACES,
     FIRST_NAMES,
     PLACES,

@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from .core import (
+from cases.phi.core import (
     _ACRONYMS,
     _DISEASE_WORDS,
     _EPONYMS,
@@ -50,7 +50,7 @@ from .core import (
     _Hit,
     _words,
 )
-from .lexicon import (
+from cases.phi.lexicon import (
     FIRST_NAMES,
     PLACE_WORDS,
     PLACES,

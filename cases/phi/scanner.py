@@ -9,7 +9,7 @@ import hashlib
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
 
-from .core import (
+from cases.phi.core import (
     _ADDRESS_RULES,
     _RANK,
     _SIMPLE_RULES,
@@ -21,9 +21,9 @@ from .core import (
     _names,
     _zips_after_addresses,
 )
-from .people import name_hits
-from .places import place_hits, town_after_address
-from .web import handle_hits, obfuscated_email_hits
+from cases.phi.people import name_hits
+from cases.phi.places import place_hits, town_after_address
+from cases.phi.web import handle_hits, obfuscated_email_hits
 
 
 def _hits(text: str) -> Iterator[_Hit]:

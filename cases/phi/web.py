@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from .core import _CC_TLDS, _TLD_LIST, REASONS, _Doc, _Hit, _words
-from .lexicon import WORDS
+from cases.phi.core import _CC_TLDS, _TLD_LIST, REASONS, _Doc, _Hit, _words
+from cases.phi.lexicon import WORDS
 
 _HANDLE = re.compile(r"(?<![\w@./+-])@(?P<h>[A-Za-z_][A-Za-z0-9_.]{1,29})(?<!\.)")
 _REDDIT_USER = re.compile(r"(?<![\w/])/?u/(?P<h>[A-Za-z0-9_-]{3,20})\b")

@@ -25,27 +25,25 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from cases.models import (
+    AgeBand,
+    Case,
+    CaseInvitation,
+    CaseParticipant,
+    JoinRequest,
+    Sex,
+    Tag,
+)
+from cases.permissions import case_access
+from cases.phi import Finding, finding_key, findings_unresolved, scan_fields
+from cases.phi_gate import PHIFound, phi_gate
 from workspace import audit
+from workspace.errors import InvalidInput
 from workspace.events import broadcast_on_commit, case_group
 from workspace.markdown import rendered_ahead
 from workspace.models import Membership, Notification, Specialty, User, Workspace
 from workspace.services import ServiceError, notification_create, require
 from workspace.tasks import email_send
-
-from ..models import (
-    AgeBand,
-    Case,
-    CaseInvitation,
-    CaseParticipant,
-    Differential,
-    JoinRequest,
-    Sex,
-    Tag,
-)
-from ..permissions import case_access
-from ..phi import Finding, finding_key, findings_unresolved, scan_fields
-from ..phi_gate import PHIFound, phi_gate
-from .scoring import case_scores_compute
 
 __all__ = [
     "CONTENT_FIELDS",
@@ -54,7 +52,6 @@ __all__ = [
     "KIND_LABELS",
     "MAX_TAGS",
     "SHARING_FIELDS",
-    "CaseInvalid",
     "PHIFound",
     "case_archive",
     "case_create",
@@ -62,7 +59,6 @@ __all__ = [
     "case_join_request",
     "case_phi_scan",
     "case_publish",
-    "case_resolve",
     "case_update",
     "case_view_record",
     "finding_as_dict",
@@ -121,14 +117,6 @@ KIND_LABELS = {
     "institution": "Institution",
     "employer": "Employer",
 }
-
-
-class CaseInvalid(ServiceError):
-    """Field-level problems; ``errors`` maps a field name to its message."""
-
-    def __init__(self, errors: Mapping[str, str]):
-        self.errors = dict(errors)
-        super().__init__(" ".join(self.errors.values()))
 
 
 # --- PHI helpers ----------------------------------------------------------------------
@@ -206,7 +194,7 @@ def _tags_from_names(names: Iterable[str]) -> list[Tag]:
         if slug and slug not in clean:
             clean[slug] = name
     if len(clean) > MAX_TAGS:
-        raise CaseInvalid({"tags": f"Use at most {MAX_TAGS} tags."})
+        raise InvalidInput({"tags": f"Use at most {MAX_TAGS} tags."})
     existing = {t.slug: t for t in Tag.objects.filter(slug__in=clean)}
     tags = []
     for slug, name in clean.items():
@@ -274,11 +262,13 @@ def _raw(name: str, value: Any) -> Any:
     return getattr(value, "pk", None) if name in _FK_FIELDS else value
 
 
-def _locked(case: Case) -> Case:
+def case_locked(case: Case) -> Case:
+    """The case row, locked for the rest of the transaction."""
     return Case.objects.select_for_update().get(pk=case.pk)
 
 
-def _announce(case: Case, **extra: Any) -> None:
+def case_announce(case: Case, **extra: Any) -> None:
+    """Tell everyone on the case, after commit, that the case changed."""
     broadcast_on_commit(
         case_group(case),
         {
@@ -321,7 +311,7 @@ def case_create(
     community cases and off otherwise.
 
     Drafts are not scanned for PHI here; they are visible to participants only.
-    Raises :class:`CaseInvalid` with field messages for bad input.
+    Raises :class:`InvalidInput` with field messages for bad input.
     """
     require(
         owner.is_authenticated and owner.is_clinician,
@@ -337,7 +327,7 @@ def case_create(
         owner=owner, visibility=visibility, workspace=workspace
     )
     if errors:
-        raise CaseInvalid(errors)
+        raise InvalidInput(errors)
     tag_objects = _tags_from_names(tags)
     case = Case(
         owner=owner,
@@ -412,7 +402,7 @@ def case_update(
     """
     access = case_access(by, case)
     require(access.can_edit, "You can't edit this case.")
-    case = _locked(case)
+    case = case_locked(case)
     require(case.status != Case.Status.ARCHIVED, "Archived cases can't be edited.")
     unknown = set(changes) - set(CONTENT_FIELDS) - set(SHARING_FIELDS)
     if unknown:
@@ -429,7 +419,7 @@ def case_update(
             workspace=sharing.get("workspace", case.workspace),
         )
     if errors:
-        raise CaseInvalid(errors)
+        raise InvalidInput(errors)
 
     changed: list[str] = []
     for name, value in changes.items():
@@ -461,7 +451,7 @@ def case_update(
             raise PHIFound(unresolved)
         if changed:
             if not attestation.strip():
-                raise CaseInvalid(
+                raise InvalidInput(
                     {"attestation": "Confirm the edited case is still de-identified."}
                 )
             case.phi_scan = _scan_record(findings, given)
@@ -499,7 +489,7 @@ def case_update(
             ip=ip,
             data={"fields": changed, "autosave": autosave},
         )
-        _announce(case, fields=changed)
+        case_announce(case, fields=changed)
     return case
 
 
@@ -518,21 +508,21 @@ def _publish_locked(
         by.is_verified_clinician,
         "Only verified clinicians can publish cases. Ask staff to verify your registration.",
     )
-    case = _locked(case)
+    case = case_locked(case)
     if case.status != Case.Status.DRAFT:
         raise ServiceError("This case has already been published.")
     problems = _publish_problems(case) | _check_sharing(
         owner=case.owner, visibility=case.visibility, workspace=case.workspace
     )
     if problems:
-        raise CaseInvalid(problems)
+        raise InvalidInput(problems)
     findings = case_phi_scan(case)
     given = set(dismissed)
     unresolved = findings_unresolved(findings, given)
     if unresolved:
         return case, unresolved
     if not attestation.strip():
-        raise CaseInvalid({"attestation": "Attest that the case is de-identified."})
+        raise InvalidInput({"attestation": "Attest that the case is de-identified."})
     now = timezone.now()
     kept = sorted({finding_key(f) for f in findings} & given)
     case.status = Case.Status.PUBLISHED
@@ -577,7 +567,7 @@ def _publish_locked(
             "attestation": case.deid_attestation,
         },
     )
-    _announce(case)
+    case_announce(case)
     return case, []
 
 
@@ -592,7 +582,7 @@ def case_publish(
     """Publish a draft through the PHI gate (see the module docstring).
 
     Only the owner, a verified clinician, publishes. Raises
-    :class:`CaseInvalid` when required fields or the attestation are missing
+    :class:`InvalidInput` when required fields or the attestation are missing
     and :class:`PHIFound` (after recording a ``case.publish_blocked`` audit
     event, which survives the refusal) while findings remain unresolved.
     """
@@ -609,109 +599,6 @@ def case_publish(
             data={"unresolved": len(unresolved), "kinds": _kinds(unresolved)},
         )
         raise PHIFound(unresolved)
-    return case
-
-
-@transaction.atomic
-def case_resolve(
-    *,
-    case: Case,
-    by: User,
-    final_diagnosis: str,
-    confirmed: Differential | None = None,
-    dismissed: Collection[str] = (),
-    ip: str | None = None,
-    announce_ranking: bool = True,
-) -> Case:
-    """Mark a published case resolved with its final diagnosis.
-
-    ``confirmed`` links the diagnosis to an entry of the case's differential
-    (confirming it, unless it already is; refused while another entry is
-    confirmed); an empty ``final_diagnosis`` then takes the entry's label.
-    With a confirmed entry (linked here or confirmed earlier) every voter's
-    likelihoods are scored (:mod:`cases.services.scoring`), replacing any
-    earlier scores of the case. Everyone on the case hears of it live: a
-    ``case.updated`` frame with ``final_diagnosis`` and, unless the caller
-    announces the ranking itself, a ``differential.updated`` (``resolve``).
-
-    Owner and collaborators resolve. The diagnosis is free text shown to
-    everyone who sees the case, so it passes the PHI gate too
-    (:func:`cases.phi_gate.phi_gate`, surface ``case.resolve``): refused
-    while a finding is neither fixed nor in ``dismissed``; a dismissal is
-    audited.
-    """
-    access = case_access(by, case)
-    require(access.can_edit, "You can't resolve this case.")
-    case = _locked(case)
-    if case.status != Case.Status.PUBLISHED:
-        raise ServiceError("Only a published case can be resolved.")
-    final_diagnosis = " ".join((final_diagnosis or "").split())
-    if confirmed is not None:
-        confirmed = Differential.objects.filter(pk=confirmed.pk, case=case).first()
-        if confirmed is None:
-            raise CaseInvalid(
-                {"confirmed": "That diagnosis is no longer on this case's list."}
-            )
-        if confirmed.status == Differential.Status.RULED_OUT:
-            raise CaseInvalid(
-                {
-                    "confirmed": f"“{confirmed.label}” was ruled out; reconsider it first."
-                }
-            )
-        other = (
-            Differential.objects.filter(case=case, status=Differential.Status.CONFIRMED)
-            .exclude(pk=confirmed.pk)
-            .first()
-        )
-        if other is not None:
-            raise CaseInvalid(
-                {
-                    "confirmed": f"“{other.label}” is already the confirmed diagnosis; "
-                    "un-confirm it first."
-                }
-            )
-        final_diagnosis = final_diagnosis or confirmed.label
-    if not final_diagnosis:
-        raise CaseInvalid({"final_diagnosis": "Enter the final diagnosis."})
-    if len(final_diagnosis) > 200:
-        raise CaseInvalid(
-            {"final_diagnosis": "Keep the diagnosis under 200 characters."}
-        )
-    phi_gate(
-        fields={"final_diagnosis": final_diagnosis},
-        dismissed=dismissed,
-        by=by,
-        surface="case.resolve",
-        target=case,
-        case_id=case.pk,
-        ip=ip,
-    )
-    if confirmed is not None and not confirmed.is_confirmed:
-        confirmed.status = Differential.Status.CONFIRMED
-        confirmed.decided_by, confirmed.decided_at = by, timezone.now()
-        confirmed.save(update_fields=["status", "decided_by", "decided_at", "updated"])
-    case.status = Case.Status.RESOLVED
-    case.final_diagnosis = final_diagnosis
-    case.resolved_at = timezone.now()
-    case.save(update_fields=["status", "final_diagnosis", "resolved_at", "updated"])
-    scores = case_scores_compute(case)
-    audit.record(
-        actor=by,
-        verb="case.resolve",
-        target=case,
-        case_id=case.pk,
-        ip=ip,
-        data={
-            "final_diagnosis": final_diagnosis,
-            "confirmed": confirmed.pk if confirmed else None,
-            "scored": len(scores),
-        },
-    )
-    _announce(case, final_diagnosis=final_diagnosis)
-    if announce_ranking:
-        from .differentials import announce_resolution
-
-        announce_resolution(case=case, by=by)
     return case
 
 
@@ -735,7 +622,7 @@ def case_join_request(
     access = case_access(by, case)
     require(access.can_view, "You can't see this case.")
     require(by.is_verified_clinician, "Only verified clinicians can join a case.")
-    case = _locked(case)
+    case = case_locked(case)
     if case.status != Case.Status.PUBLISHED:
         raise ServiceError("Only an open (published) case takes new participants.")
     if access.role is not None:
@@ -788,7 +675,7 @@ def case_archive(*, case: Case, by: User, ip: str | None = None) -> Case:
         by.is_staff or case_access(by, case).can_manage,
         "Only the case owner can archive it.",
     )
-    case = _locked(case)
+    case = case_locked(case)
     if case.status == Case.Status.ARCHIVED:
         return case
     previous = case.status
@@ -802,7 +689,7 @@ def case_archive(*, case: Case, by: User, ip: str | None = None) -> Case:
         ip=ip,
         data={"from": previous, "moderation": not case_access(by, case).can_manage},
     )
-    _announce(case)
+    case_announce(case)
     return case
 
 
@@ -825,15 +712,17 @@ def participant_invite(
     """
     require(case_access(by, case).can_manage, "Only the case owner can invite.")
     if role not in INVITABLE_ROLES:
-        raise CaseInvalid({"role": "Choose collaborator, consultant or viewer."})
+        raise InvalidInput({"role": "Choose collaborator, consultant or viewer."})
     if not invitee.is_verified_clinician:
-        raise CaseInvalid({"who": "Only verified clinicians can be invited to a case."})
-    case = _locked(case)
+        raise InvalidInput(
+            {"who": "Only verified clinicians can be invited to a case."}
+        )
+    case = case_locked(case)
     require(
         case.status != Case.Status.ARCHIVED, "Archived cases take no new participants."
     )
     if CaseParticipant.objects.filter(case=case, user=invitee).exists():
-        raise CaseInvalid(
+        raise InvalidInput(
             {"who": f"{invitee.display_name} already takes part in this case."}
         )
     participant = CaseParticipant.objects.create(
@@ -856,7 +745,7 @@ def participant_invite(
         ip=ip,
         data={"user": invitee.username, "role": role},
     )
-    _announce(case, participants=True)
+    case_announce(case, participants=True)
     return participant
 
 
@@ -878,8 +767,8 @@ def participant_invite_email(
     """
     require(case_access(by, case).can_manage, "Only the case owner can invite.")
     if role not in INVITABLE_ROLES:
-        raise CaseInvalid({"role": "Choose collaborator, consultant or viewer."})
-    case = _locked(case)
+        raise InvalidInput({"role": "Choose collaborator, consultant or viewer."})
+    case = case_locked(case)
     require(
         case.status != Case.Status.ARCHIVED, "Archived cases take no new participants."
     )
@@ -930,7 +819,7 @@ def case_invitation_accept(
     if invitation.status != CaseInvitation.Status.PENDING:
         raise ServiceError("This invitation is no longer open.")
     require(user.is_verified_clinician, "Only verified clinicians can join a case.")
-    case = _locked(invitation.case)
+    case = case_locked(invitation.case)
     require(
         case.status != Case.Status.ARCHIVED, "Archived cases take no new participants."
     )
@@ -964,7 +853,7 @@ def case_invitation_accept(
             "invitation": invitation.pk,
         },
     )
-    _announce(case, participants=True)
+    case_announce(case, participants=True)
     return participant
 
 
@@ -995,7 +884,7 @@ def participant_remove(
         data={"user": participant.user.username, "role": participant.role},
     )
     participant.delete()
-    _announce(case, participants=True)
+    case_announce(case, participants=True)
 
 
 @transaction.atomic
@@ -1010,7 +899,7 @@ def participant_change_role(
         "The owner's role can't be changed.",
     )
     if role not in INVITABLE_ROLES:
-        raise CaseInvalid({"role": "Choose collaborator, consultant or viewer."})
+        raise InvalidInput({"role": "Choose collaborator, consultant or viewer."})
     participant = CaseParticipant.objects.select_for_update().get(pk=participant.pk)
     if participant.role == role:
         return participant
@@ -1025,5 +914,5 @@ def participant_change_role(
         ip=ip,
         data={"user": participant.user.username, "from": previous, "to": role},
     )
-    _announce(case, participants=True)
+    case_announce(case, participants=True)
     return participant

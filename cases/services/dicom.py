@@ -29,6 +29,9 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from cases.models import Case, CaseAsset
+from cases.permissions import case_access
+from media_handling import services as media_services
 from media_handling import storage as media_storage
 from media_handling.dicom_pipeline import (
     DicomPolicy,
@@ -40,13 +43,11 @@ from media_handling.dicom_upload import (
     dicom_assets_create,
     dicom_files_group,
 )
+from media_handling.models import UploadSession
 from workspace import audit
 from workspace.events import broadcast_on_commit, case_group
 from workspace.models import User
 from workspace.services import require
-
-from ..models import Case, CaseAsset
-from ..permissions import case_access
 
 __all__ = [
     "DicomUploadOutcome",
@@ -54,6 +55,8 @@ __all__ = [
     "case_dicom_mask",
     "case_dicom_release",
     "case_dicom_upload",
+    "case_dicom_upload_complete",
+    "case_dicom_upload_start",
     "dicom_policy_for",
 ]
 
@@ -89,6 +92,14 @@ def _series_caption(modality: str, count: int) -> str:
     return f"{modality or 'DICOM'} series, {count} {noun}"
 
 
+def _require_can_add(case: Case, by: User) -> None:
+    require(case_access(by, case).can_edit, "You can't add studies to this case.")
+    require(
+        case.status != Case.Status.ARCHIVED,
+        "This case is archived; studies can no longer be added.",
+    )
+
+
 def case_dicom_upload(
     *,
     case: Case,
@@ -106,11 +117,7 @@ def case_dicom_upload(
     Nothing is stored for them. Raises PermissionDenied when ``by`` may not
     add media to the case.
     """
-    require(case_access(by, case).can_edit, "You can't add studies to this case.")
-    require(
-        case.status != Case.Status.ARCHIVED,
-        "This case is archived; studies can no longer be added.",
-    )
+    _require_can_add(case, by)
     outcome = DicomUploadOutcome()
     with tempfile.TemporaryDirectory(prefix="consilium-dicom-upload-") as workdir:
         grouping = dicom_files_group(files, workdir=workdir)
@@ -160,6 +167,53 @@ def case_dicom_upload(
             media_storage.delete_names(a.source_name for a in assets)
             raise
     return outcome
+
+
+def case_dicom_upload_start(*, case: Case, by: User, size: int) -> UploadSession:
+    """Open a part-by-part upload of a DICOM file or zip archive for ``case``.
+
+    The parts travel like a video's (straight to S3 in scale mode); nothing
+    is read until ``case_dicom_upload_complete``.
+    """
+    _require_can_add(case, by)
+    return media_services.upload_session_start(
+        uploaded_by=by,
+        owner_group=case_group(case),
+        size=size,
+        purpose=UploadSession.Purpose.DICOM,
+    )
+
+
+def case_dicom_upload_complete(
+    *,
+    case: Case,
+    by: User,
+    session: UploadSession,
+    name: str = "",
+    shift_dates: bool = False,
+    ip: str | None = None,
+) -> DicomUploadOutcome:
+    """Turn a finished DICOM session into series, like ``case_dicom_upload``.
+
+    The stored file (or S3 object, streamed to a temporary file) is read
+    once: a zip member by member, each extracted to disk with the archive
+    guards, never whole in memory. A corrupt member fails on its own. The
+    session's bytes are deleted afterwards, whatever the outcome.
+    """
+    _require_can_add(case, by)
+    require(
+        session.owner_group == case_group(case),
+        "This upload was started for another case.",
+    )
+    label = (name or "upload").strip()[:200] or "upload"
+    with media_services.upload_session_file(session=session, by=by) as (path, _kind):
+        return case_dicom_upload(
+            case=case,
+            by=by,
+            files=[(label, path)],
+            shift_dates=shift_dates,
+            ip=ip,
+        )
 
 
 def _own_item(item: CaseAsset, by: User) -> CaseAsset:

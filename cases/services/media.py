@@ -21,10 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from cases.models import Case, CaseAsset
+from cases.permissions import case_access
+from cases.phi_gate import phi_gate
 from media_handling import services as media_services
 from media_handling import storage as media_storage
 from media_handling.models import MediaAsset, UploadSession
@@ -35,13 +39,10 @@ from workspace.events import broadcast_on_commit, case_group
 from workspace.models import User
 from workspace.services import ServiceError, require
 
-from ..models import Case, CaseAsset
-from ..permissions import case_access
-from ..phi_gate import phi_gate
-
 __all__ = [
     "MediaError",
     "case_media_caption",
+    "case_media_derive",
     "case_media_faces_confirm",
     "case_media_release",
     "case_media_release_all",
@@ -119,7 +120,7 @@ def case_media_upload(
     *,
     case: Case,
     by: User,
-    upload,
+    upload: UploadedFile,
     caption: str = "",
     dismissed: Collection[str] = (),
     review_required: bool = False,
@@ -162,6 +163,43 @@ def case_media_upload(
                 case_id=case.pk,
                 ip=ip,
                 data={"kind": asset.kind, "size": asset.size, "mime": asset.mime},
+            )
+        except BaseException:
+            media_storage.delete_names([asset.source_name])
+            raise
+    return item
+
+
+def case_media_derive(
+    *,
+    case: Case,
+    by: User,
+    source: MediaAsset,
+    blur: bool,
+    caption: str = "",
+    then: media_services.Continuation | None = None,
+) -> CaseAsset:
+    """Add a copy of another asset (a patient's photo or video) to the case,
+    in ``by``'s name, unreleased until they have reviewed it; with ``blur``
+    the faces found are blurred in the same pass. ``then`` runs when the
+    copy is processed (``media_services.asset_derive``)."""
+    _require_can_add(case, by)
+    with transaction.atomic():
+        asset = media_services.asset_derive(
+            source=source,
+            uploaded_by=by,
+            owner_group=case_group(case),
+            blur=blur,
+            then=then,
+        )
+        try:
+            item = _link(case, asset, by, caption)
+            audit.record(
+                actor=by,
+                verb="media.derive",
+                target=asset,
+                case_id=case.pk,
+                data={"kind": asset.kind, "from": source.pk, "blur": blur},
             )
         except BaseException:
             media_storage.delete_names([asset.source_name])

@@ -11,11 +11,10 @@ from typing import Any
 from django import template
 from django.urls import reverse
 
+from cases.models import Case, CaseAsset
+from cases.permissions import CaseAccess
 from media_handling import conf as media_conf
 from media_handling.uploads import format_bytes
-
-from ..models import Case, CaseAsset
-from ..permissions import CaseAccess
 
 register = template.Library()
 

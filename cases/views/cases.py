@@ -10,6 +10,8 @@ field errors.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -20,26 +22,26 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from workspace import services as workspace_services
-from workspace.audit import client_ip
-from workspace.views import clinician_required
-
-from .. import selectors
-from ..forms import (
+from cases import selectors
+from cases.forms import (
     MARKDOWN_HELP,
     CaseFilterForm,
     CaseForm,
     InviteForm,
-    ResolveForm,
     RoleForm,
 )
-from ..models import Case, CaseInvitation, CaseParticipant, JoinRequest, Tag
-from ..permissions import CaseAccess
-from ..search import cases_search
-from ..selectors import Feed, case_get_for
-from ..services import cases as services
-from ..services.cases import CaseInvalid, PHIFound
-from .phi_forms import attach_findings, dismissed_keys
+from cases.models import Case, CaseInvitation, CaseParticipant, JoinRequest, Tag
+from cases.panels import case_page_context
+from cases.permissions import CaseAccess
+from cases.search import cases_search
+from cases.selectors import Feed, case_get_for
+from cases.services import cases as services
+from cases.services.cases import PHIFound
+from workspace import services as workspace_services
+from workspace.audit import client_ip
+from workspace.errors import InvalidInput
+from workspace.http import form_refusal, translate_errors
+from workspace.views import clinician_required
 
 PAGE_SIZE = 20
 SECTIONS = (
@@ -52,11 +54,6 @@ SECTIONS = (
 
 
 # --- Helpers --------------------------------------------------------------------------
-
-
-def _add_errors(form, errors: dict[str, str]) -> None:
-    for field, message in errors.items():
-        form.add_error(field if field in form.fields else None, message)
 
 
 def _json_errors(form) -> dict[str, list[str]]:
@@ -81,9 +78,9 @@ def _phi(form: CaseForm) -> tuple[dict[str, list[dict]], list[dict]]:
     return dict(by_field), flat
 
 
-def _service_refusal(exc: workspace_services.ServiceError) -> None:
-    if isinstance(exc, workspace_services.PermissionDenied):
-        raise PermissionDenied(str(exc)) from exc
+def _participants(request: HttpRequest, pk: int, *args, **kwargs) -> str:
+    """Where a refused change to case ``pk``'s participants goes back to."""
+    return reverse("case_detail", args=[pk]) + "#participants"
 
 
 def _intent(request: HttpRequest) -> str:
@@ -182,6 +179,7 @@ def _render_form(
 
 
 @clinician_required
+@translate_errors
 def case_create(request: HttpRequest) -> HttpResponse:
     intent = _intent(request) if request.method == "POST" else "save"
     form = CaseForm(request.POST or None, user=request.user, intent=intent)
@@ -193,11 +191,8 @@ def case_create(request: HttpRequest) -> HttpResponse:
                 ip=client_ip(request),
                 **form.changes(),
             )
-        except CaseInvalid as exc:
-            _add_errors(form, exc.errors)
         except workspace_services.ServiceError as exc:
-            _service_refusal(exc)
-            form.add_error(None, str(exc))
+            form_refusal(form, exc)
         else:
             if intent == "publish":
                 return _publish_or_explain(request, form, case)
@@ -226,6 +221,7 @@ def _publish_or_explain(request: HttpRequest, form: CaseForm, case: Case):
 
 
 @clinician_required
+@translate_errors
 def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
     case, access = case_get_for(request.user, pk)
     if not access.can_edit:
@@ -263,14 +259,11 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     dismissed=form.dismissed,
                     ip=client_ip(request),
                 )
-        except CaseInvalid as exc:
-            _add_errors(form, exc.errors)
         except PHIFound as exc:
             phi_blocked = True
             form.add_error(None, str(exc))
         except workspace_services.ServiceError as exc:
-            _service_refusal(exc)
-            form.add_error(None, str(exc))
+            form_refusal(form, exc)
         else:
             if intent == "publish":
                 messages.success(request, "Case published.")
@@ -310,7 +303,7 @@ def case_create_autosave(request: HttpRequest) -> JsonResponse:
             ip=client_ip(request),
             **form.changes(),
         )
-    except CaseInvalid as exc:
+    except InvalidInput as exc:
         errors = {k: [v] for k, v in exc.errors.items()}
         return JsonResponse({"ok": False, "errors": errors}, status=400)
     return JsonResponse(
@@ -352,7 +345,7 @@ def case_autosave(request: HttpRequest, pk: int) -> JsonResponse:
             autosave=True,
             ip=client_ip(request),
         )
-    except CaseInvalid as exc:
+    except InvalidInput as exc:
         errors = {k: [v] for k, v in exc.errors.items()}
         return JsonResponse({"ok": False, "errors": errors}, status=400)
     except workspace_services.ServiceError as exc:
@@ -378,15 +371,21 @@ def case_phi_scan(request: HttpRequest) -> JsonResponse:
 # --- The case page --------------------------------------------------------------------
 
 
-def _detail(
+def case_page(
     request: HttpRequest,
     case: Case,
     access: CaseAccess,
     *,
     invite_form: InviteForm | None = None,
-    resolve_form: ResolveForm | None = None,
+    extra: Mapping[str, Any] | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    """Render the case page for a viewer ``case_get_for`` let through.
+
+    Feature apps add to its context through their ``case_page.py``
+    (:func:`cases.panels.case_page_context`); ``extra`` overrides that, e.g.
+    with a feature's bound form after a refusal.
+    """
     services.case_view_record(case=case, user=request.user, ip=client_ip(request))
     participants = list(selectors.case_participants(case))
     my_participation = next(
@@ -422,13 +421,9 @@ def _detail(
                 if access.can_manage
                 else []
             ),
-            "resolve_form": resolve_form
-            or (
-                ResolveForm(case=case)
-                if access.can_edit and case.status == Case.Status.PUBLISHED
-                else None
-            ),
             "role_choices": RoleForm.base_fields["role"].choices,
+            **case_page_context(request=request, case=case, access=access),
+            **(extra or {}),
         },
         status=status,
     )
@@ -437,38 +432,7 @@ def _detail(
 @clinician_required
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case, access = case_get_for(request.user, pk)
-    return _detail(request, case, access)
-
-
-@require_POST
-@clinician_required
-def case_resolve(request: HttpRequest, pk: int) -> HttpResponse:
-    case, access = case_get_for(request.user, pk)
-    if not access.can_edit:
-        raise PermissionDenied("You can't resolve this case.")
-    form = ResolveForm(request.POST, case=case)
-    if form.is_valid():
-        try:
-            services.case_resolve(
-                case=case,
-                by=request.user,
-                final_diagnosis=form.cleaned_data["final_diagnosis"],
-                confirmed=form.cleaned_data["confirmed"],
-                dismissed=dismissed_keys(request.POST),
-                ip=client_ip(request),
-            )
-        except CaseInvalid as exc:
-            _add_errors(form, exc.errors)
-        except PHIFound as exc:
-            attach_findings(form, exc, dismissed=dismissed_keys(request.POST))
-        except workspace_services.ServiceError as exc:
-            _service_refusal(exc)
-            messages.error(request, str(exc))
-            return redirect(case)
-        else:
-            messages.success(request, "Case resolved.")
-            return redirect(case)
-    return _detail(request, case, access, resolve_form=form, status=400)
+    return case_page(request, case, access)
 
 
 @require_POST
@@ -487,6 +451,7 @@ def case_archive(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @clinician_required
+@translate_errors
 def participant_add(request: HttpRequest, pk: int) -> HttpResponse:
     case, access = case_get_for(request.user, pk)
     if not access.can_manage:
@@ -512,11 +477,8 @@ def participant_add(request: HttpRequest, pk: int) -> HttpResponse:
                     role=form.cleaned_data["role"],
                     ip=client_ip(request),
                 )
-        except CaseInvalid as exc:
-            _add_errors(form, exc.errors)
         except workspace_services.ServiceError as exc:
-            _service_refusal(exc)
-            form.add_error(None, str(exc))
+            form_refusal(form, exc)
         else:
             if isinstance(who, str):
                 messages.success(
@@ -531,7 +493,7 @@ def participant_add(request: HttpRequest, pk: int) -> HttpResponse:
                     f"{participant.get_role_display().lower()}.",
                 )
             return redirect(f"{case.get_absolute_url()}#participants")
-    return _detail(request, case, access, invite_form=form, status=400)
+    return case_page(request, case, access, invite_form=form, status=400)
 
 
 def _participant(case: Case, participant_id: int) -> CaseParticipant:
@@ -544,6 +506,7 @@ def _participant(case: Case, participant_id: int) -> CaseParticipant:
 
 @require_POST
 @clinician_required
+@translate_errors(back=_participants)
 def participant_role(
     request: HttpRequest, pk: int, participant_id: int
 ) -> HttpResponse:
@@ -555,23 +518,19 @@ def participant_role(
     if not form.is_valid():
         messages.error(request, "Choose collaborator, consultant or viewer.")
         return redirect(f"{case.get_absolute_url()}#participants")
-    try:
-        services.participant_change_role(
-            participant=participant,
-            by=request.user,
-            role=form.cleaned_data["role"],
-            ip=client_ip(request),
-        )
-    except workspace_services.ServiceError as exc:
-        _service_refusal(exc)
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"{participant.user.display_name}'s role changed.")
+    services.participant_change_role(
+        participant=participant,
+        by=request.user,
+        role=form.cleaned_data["role"],
+        ip=client_ip(request),
+    )
+    messages.success(request, f"{participant.user.display_name}'s role changed.")
     return redirect(f"{case.get_absolute_url()}#participants")
 
 
 @require_POST
 @clinician_required
+@translate_errors(back=_participants)
 def participant_remove(
     request: HttpRequest, pk: int, participant_id: int
 ) -> HttpResponse:
@@ -580,14 +539,9 @@ def participant_remove(
     leaving = participant.user_id == request.user.pk
     if not (leaving or access.can_manage):
         raise PermissionDenied("Only the case owner can remove participants.")
-    try:
-        services.participant_remove(
-            participant=participant, by=request.user, ip=client_ip(request)
-        )
-    except workspace_services.ServiceError as exc:
-        _service_refusal(exc)
-        messages.error(request, str(exc))
-        return redirect(f"{case.get_absolute_url()}#participants")
+    services.participant_remove(
+        participant=participant, by=request.user, ip=client_ip(request)
+    )
     if leaving:
         messages.success(request, "You left the case.")
         return redirect("case_list")
@@ -634,7 +588,6 @@ urlpatterns = [
     path("cases/<int:pk>/", case_detail, name="case_detail"),
     path("cases/<int:pk>/edit/", case_edit, name="case_edit"),
     path("cases/<int:pk>/autosave/", case_autosave, name="case_autosave"),
-    path("cases/<int:pk>/resolve/", case_resolve, name="case_resolve"),
     path("cases/<int:pk>/archive/", case_archive, name="case_archive"),
     path("cases/invitations/<str:token>/", case_invitation, name="case_invitation"),
     path(

@@ -4,9 +4,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 
+from cases.selectors_dashboard import dashboard_for
 from workspace import selectors as workspace_selectors
-
-from ..selectors_dashboard import dashboard_for
 
 
 def home(request: HttpRequest) -> HttpResponse:

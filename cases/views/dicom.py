@@ -24,13 +24,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cases.models import Case, CaseAsset
+from cases.selectors import case_get_for
+from cases.services import dicom as services
 from media_handling import conf as media_conf
 from media_handling.dicom_pipeline import (
     DEFAULT_PRESET,
@@ -38,16 +40,14 @@ from media_handling.dicom_pipeline import (
     frame_role,
     series_frame_png,
 )
-from media_handling.models import MediaAsset
+from media_handling.models import MediaAsset, UploadSession
 from media_handling.storage import MediaAudit, serve_content, serve_rendition
 from media_handling.uploads import CappedUploadHandler, RejectedUpload, format_bytes
+from media_handling.views import json_login_required, session_urls
 from workspace import audit
 from workspace.audit import client_ip
-from workspace.services import PermissionDenied, ServiceError
-
-from ..models import Case, CaseAsset
-from ..selectors import case_get_for
-from ..services import dicom as services
+from workspace.http import json_error, translate_errors, wants_json
+from workspace.services import PermissionDenied
 
 MAX_FILES_PER_REQUEST = 100
 
@@ -62,14 +62,6 @@ ACCEPT = ".dcm,.dicom,.zip,application/dicom,application/zip"
 
 
 # --- helpers --------------------------------------------------------------------------
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
-def _error(message: str, status: int = 400) -> JsonResponse:
-    return JsonResponse({"ok": False, "error": message}, status=status)
 
 
 def _series(request: HttpRequest, case: Case, asset_id: int) -> CaseAsset:
@@ -165,12 +157,11 @@ def dicom_upload(request: HttpRequest, case_id: int) -> HttpResponse:
 
 @csrf_protect
 @login_required
+@translate_errors
 def _dicom_upload(request: HttpRequest, case_id: int) -> HttpResponse:
     case, access = case_get_for(request.user, case_id)
     if not access.can_edit or case.status == Case.Status.ARCHIVED:
-        if request.method == "POST" and _wants_json(request):
-            return _error("You can't add studies to this case.", status=403)
-        raise DjangoPermissionDenied("You can't add studies to this case.")
+        raise PermissionDenied("You can't add studies to this case.")
     if request.method == "GET":
         return render(
             request,
@@ -182,6 +173,7 @@ def _dicom_upload(request: HttpRequest, case_id: int) -> HttpResponse:
                 "max_files": MAX_FILES_PER_REQUEST,
                 "max_bytes": media_conf.max_bytes("dicom"),
                 "max_label": format_bytes(media_conf.max_bytes("dicom")),
+                "start_url": reverse("case_dicom_upload_start", args=[case.pk]),
             },
         )
     uploads = request.FILES.getlist("files")
@@ -190,7 +182,7 @@ def _dicom_upload(request: HttpRequest, case_id: int) -> HttpResponse:
     finally:
         for upload in uploads:
             upload.close()
-    if isinstance(result, JsonResponse) or _wants_json(request):
+    if isinstance(result, JsonResponse) or wants_json(request):
         return result if isinstance(result, JsonResponse) else JsonResponse(result)
     for problem in result["failed"]:
         messages.error(request, f"{problem['name']}: {problem['reason']}")
@@ -210,9 +202,9 @@ def _upload(
     request: HttpRequest, case: Case, uploads: list[Any]
 ) -> dict[str, Any] | JsonResponse:
     if not uploads:
-        return _error("Choose at least one DICOM file, folder or zip archive.")
+        return json_error("Choose at least one DICOM file, folder or zip archive.")
     if len(uploads) > MAX_FILES_PER_REQUEST:
-        return _error(
+        return json_error(
             f"Send at most {MAX_FILES_PER_REQUEST} files at a time, or a zip archive."
         )
     failed: list[dict[str, str]] = []
@@ -227,17 +219,18 @@ def _upload(
             )
         else:
             files.append((name, upload.temporary_file_path()))
-    try:
-        outcome = services.case_dicom_upload(
-            case=case,
-            by=request.user,
-            files=files,
-            shift_dates=request.POST.get("shift_dates") == "on",
-            ip=client_ip(request),
-        )
-    except PermissionDenied as exc:
-        return _error(str(exc), status=403)
-    failed += [{"name": p.name, "reason": p.reason} for p in outcome.failed]
+    outcome = services.case_dicom_upload(
+        case=case,
+        by=request.user,
+        files=files,
+        shift_dates=request.POST.get("shift_dates") == "on",
+        ip=client_ip(request),
+    )
+    return _outcome(case, outcome, failed)
+
+
+def _outcome(case: Case, outcome, failed: list[dict[str, str]]) -> dict[str, Any]:
+    failed = failed + [{"name": p.name, "reason": p.reason} for p in outcome.failed]
     return {
         "ok": bool(outcome.items),
         "images": outcome.images,
@@ -245,6 +238,53 @@ def _upload(
         "failed": failed,
         "skipped": [{"name": p.name, "reason": p.reason} for p in outcome.skipped],
     }
+
+
+@require_POST
+@json_login_required
+@translate_errors(json=True)
+def dicom_upload_start(request: HttpRequest, case_id: int) -> JsonResponse:
+    """Open a part-by-part upload of one DICOM file or zip archive:
+    ``{"size": bytes}`` in, where to send the parts out (like a video's)."""
+    # Who may add studies is the service's rule (a PermissionDenied: 403).
+    case, _access = case_get_for(request.user, case_id)
+    try:
+        size = int(json.loads(request.body or b"{}").get("size", 0))
+    except (ValueError, TypeError, AttributeError):
+        return json_error('Send the file size as {"size": bytes}.')
+    session = services.case_dicom_upload_start(case=case, by=request.user, size=size)
+    return JsonResponse(
+        {
+            **session_urls(session),
+            "complete_url": reverse(
+                "case_dicom_upload_complete", args=[case.pk, session.token]
+            ),
+        }
+    )
+
+
+@require_POST
+@json_login_required
+@translate_errors(json=True)
+def dicom_upload_complete(request: HttpRequest, case_id: int, token) -> JsonResponse:
+    """Group a finished DICOM session into series (``{"name", "shift_dates"}``)."""
+    case, _access = case_get_for(request.user, case_id)
+    session = get_object_or_404(UploadSession, token=token, uploaded_by=request.user)
+    try:
+        body = json.loads(request.body or b"{}")
+        name = str(body.get("name") or "")
+        shift = bool(body.get("shift_dates"))
+    except (ValueError, TypeError, AttributeError):
+        return json_error('Send {"name": "...", "shift_dates": false}.')
+    outcome = services.case_dicom_upload_complete(
+        case=case,
+        by=request.user,
+        session=session,
+        name=name,
+        shift_dates=shift,
+        ip=client_ip(request),
+    )
+    return JsonResponse(_outcome(case, outcome, []))
 
 
 # --- viewer ---------------------------------------------------------------------------
@@ -413,6 +453,7 @@ def dicom_review(request: HttpRequest, case_id: int, asset_id: int) -> HttpRespo
 
 @require_POST
 @login_required
+@translate_errors(json=True)
 def dicom_mask(request: HttpRequest, case_id: int, asset_id: int) -> JsonResponse:
     """Apply a mask: ``{"rects": [[x, y, w, h], ...], "frame": N | null}``
     (N 1-based; null masks every frame)."""
@@ -427,19 +468,14 @@ def dicom_mask(request: HttpRequest, case_id: int, asset_id: int) -> JsonRespons
         ):
             raise ValueError
     except (ValueError, KeyError, TypeError, AttributeError):
-        return _error('Send {"rects": [[x, y, w, h], ...], "frame": N or null}.')
-    try:
-        item = services.case_dicom_mask(
-            item=item,
-            by=request.user,
-            rects=rects,
-            frame=None if frame is None else frame - 1,
-            ip=client_ip(request),
-        )
-    except PermissionDenied as exc:
-        return _error(str(exc), status=403)
-    except ServiceError as exc:
-        return _error(str(exc))
+        return json_error('Send {"rects": [[x, y, w, h], ...], "frame": N or null}.')
+    item = services.case_dicom_mask(
+        item=item,
+        by=request.user,
+        rects=rects,
+        frame=None if frame is None else frame - 1,
+        ip=client_ip(request),
+    )
     asset = item.asset
     return JsonResponse(
         {
@@ -453,22 +489,31 @@ def dicom_mask(request: HttpRequest, case_id: int, asset_id: int) -> JsonRespons
 
 @require_POST
 @login_required
+@translate_errors(
+    back=lambda request, case_id, asset_id: reverse(
+        "case_dicom_review", args=[case_id, asset_id]
+    )
+)
 def dicom_release(request: HttpRequest, case_id: int, asset_id: int) -> HttpResponse:
     case, _ = case_get_for(request.user, case_id)
     item = _own_series(request, case, asset_id)
-    try:
-        services.case_dicom_release(item=item, by=request.user, ip=client_ip(request))
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(str(exc)) from exc
-    except ServiceError as exc:
-        messages.error(request, str(exc))
-        return redirect(reverse("case_dicom_review", args=[case.pk, asset_id]))
+    services.case_dicom_release(item=item, by=request.user, ip=client_ip(request))
     messages.success(request, "Released: everyone on the case can now scroll it.")
     return redirect(reverse("case_dicom_viewer", args=[case.pk, asset_id]))
 
 
 urlpatterns = [
     path("cases/<int:case_id>/studies/upload/", dicom_upload, name="case_dicom_upload"),
+    path(
+        "cases/<int:case_id>/studies/uploads/",
+        dicom_upload_start,
+        name="case_dicom_upload_start",
+    ),
+    path(
+        "cases/<int:case_id>/studies/uploads/<uuid:token>/complete/",
+        dicom_upload_complete,
+        name="case_dicom_upload_complete",
+    ),
     path(
         "cases/<int:case_id>/series/<int:asset_id>/",
         dicom_viewer,

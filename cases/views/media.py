@@ -21,35 +21,27 @@ from django.urls import path, reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cases.models import Case, CaseAsset
+from cases.permissions import CaseAccess
+from cases.phi_gate import PHIFound
+from cases.selectors import case_get_for
+from cases.services import media as services
+from cases.templatetags.case_media import item_context
+from cases.views.phi_forms import dismissed_keys, findings_by_field
 from media_handling.models import MediaAsset, UploadSession
 from media_handling.sniff import MediaError
 from media_handling.storage import MediaAudit, serve_rendition
 from media_handling.uploads import CappedUploadHandler, format_bytes
-from media_handling.views import json_login_required
+from media_handling.views import json_login_required, session_urls
 from workspace.audit import client_ip
+from workspace.http import json_error, translate_errors, wants_json
 from workspace.services import PermissionDenied, ServiceError
 from workspace.views import clinician_required
-
-from ..models import Case, CaseAsset
-from ..permissions import CaseAccess
-from ..phi_gate import PHIFound
-from ..selectors import case_get_for
-from ..services import media as services
-from ..templatetags.case_media import item_context
-from .phi_forms import dismissed_keys, findings_by_field
 
 MAX_FILES_PER_REQUEST = 20
 
 
 # --- helpers --------------------------------------------------------------------------
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
-def _error(message: str, status: int = 400) -> JsonResponse:
-    return JsonResponse({"ok": False, "error": message}, status=status)
 
 
 def _item(request: HttpRequest, case: Case, asset_id: int) -> CaseAsset:
@@ -72,7 +64,11 @@ def _own_item(request: HttpRequest, case: Case, asset_id: int) -> CaseAsset:
 
 
 def _back(case: Case) -> str:
-    return reverse("case_detail", args=[case.pk]) + "#media"
+    return _back_to(case.pk)
+
+
+def _back_to(case_id: int, *args, **kwargs) -> str:
+    return reverse("case_detail", args=[case_id]) + "#media"
 
 
 def _item_html(request: HttpRequest, item: CaseAsset, access: CaseAccess) -> str:
@@ -106,10 +102,10 @@ def media_upload(request: HttpRequest, case_id: int) -> HttpResponse:
     # parsed at all.
     request.upload_handlers = [CappedUploadHandler(request)]
     if not request.user.is_authenticated:
-        return _error("Please log in again.", status=401)
+        return json_error("Please log in again.", status=401)
     case, access = case_get_for(request.user, case_id)
     if not access.can_edit:
-        return _error("You can't add media to this case.", status=403)
+        return json_error("You can't add media to this case.", status=403)
     return _media_upload(request, case, access)
 
 
@@ -117,9 +113,9 @@ def media_upload(request: HttpRequest, case_id: int) -> HttpResponse:
 def _media_upload(request: HttpRequest, case: Case, access: CaseAccess) -> HttpResponse:
     files = request.FILES.getlist("files")
     if not files:
-        return _error("Choose at least one file.")
+        return json_error("Choose at least one file.")
     if len(files) > MAX_FILES_PER_REQUEST:
-        return _error(f"Send at most {MAX_FILES_PER_REQUEST} files at a time.")
+        return json_error(f"Send at most {MAX_FILES_PER_REQUEST} files at a time.")
     results = []
     for upload in files:
         name = (upload.name or "file")[:200]
@@ -148,7 +144,7 @@ def _media_upload(request: HttpRequest, case: Case, access: CaseAccess) -> HttpR
             results.append({"name": name, **_result(request, item, access)})
         finally:
             upload.close()
-    if not _wants_json(request):
+    if not wants_json(request):
         for result in results:
             if result["ok"]:
                 messages.success(request, f"{result['name']}: uploaded, processing.")
@@ -160,37 +156,23 @@ def _media_upload(request: HttpRequest, case: Case, access: CaseAccess) -> HttpR
 
 @require_POST
 @json_login_required
+@translate_errors(json=True)
 def media_upload_start(request: HttpRequest, case_id: int) -> JsonResponse:
     """Open a part-by-part upload: ``{"size": bytes}`` in, where to send parts out."""
     case, access = case_get_for(request.user, case_id)
     if not access.can_edit:
-        return _error("You can't add media to this case.", status=403)
+        return json_error("You can't add media to this case.", status=403)
     try:
         size = int(json.loads(request.body or b"{}").get("size", 0))
     except (ValueError, TypeError, AttributeError):
-        return _error('Send the file size as {"size": bytes}.')
-    try:
-        session = services.case_media_upload_start(
-            case=case, by=request.user, size=size
-        )
-    except (MediaError, ServiceError) as exc:
-        # 429 when the uploader already has too many uploads open.
-        return _error(str(exc), status=getattr(exc, "status", 400))
-    token = session.token
+        return json_error('Send the file size as {"size": bytes}.')
+    # A 429 when the uploader already has too many uploads open.
+    session = services.case_media_upload_start(case=case, by=request.user, size=size)
     return JsonResponse(
         {
-            "ok": True,
-            "upload": str(token),
-            "mode": session.mode,
-            "part_size": session.part_size,
-            "parts": session.part_count,
-            "part_url": reverse("media_upload_part", args=[token, 0]).replace(
-                "/0/", "/{n}/"
-            ),
-            "sign_url": reverse("media_upload_sign", args=[token]),
-            "abort_url": reverse("media_upload_abort", args=[token]),
+            **session_urls(session),
             "complete_url": reverse(
-                "case_media_upload_complete", args=[case.pk, token]
+                "case_media_upload_complete", args=[case.pk, session.token]
             ),
         }
     )
@@ -198,17 +180,13 @@ def media_upload_start(request: HttpRequest, case_id: int) -> JsonResponse:
 
 @require_POST
 @json_login_required
+@translate_errors(json=True)
 def media_upload_complete(request: HttpRequest, case_id: int, token) -> JsonResponse:
     case, access = case_get_for(request.user, case_id)
     session = get_object_or_404(UploadSession, token=token, uploaded_by=request.user)
-    try:
-        item = services.case_media_upload_complete(
-            case=case, by=request.user, session=session, ip=client_ip(request)
-        )
-    except PermissionDenied as exc:
-        return _error(str(exc), status=403)
-    except (MediaError, ServiceError) as exc:
-        return _error(str(exc))
+    item = services.case_media_upload_complete(
+        case=case, by=request.user, session=session, ip=client_ip(request)
+    )
     return JsonResponse(_result(request, item, access))
 
 
@@ -251,21 +229,18 @@ def media_items(request: HttpRequest, case_id: int) -> JsonResponse:
 
 @require_POST
 @clinician_required
+@translate_errors(back=_back_to)
 def media_release_all(request: HttpRequest, case_id: int) -> HttpResponse:
     case, _ = case_get_for(request.user, case_id)
-    try:
-        count = services.case_media_release_all(
-            case=case, by=request.user, ip=client_ip(request)
-        )
-    except ServiceError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(
-            request,
-            f"Released {count} item{'s' if count != 1 else ''}."
-            if count
-            else "Nothing was ready to release.",
-        )
+    count = services.case_media_release_all(
+        case=case, by=request.user, ip=client_ip(request)
+    )
+    messages.success(
+        request,
+        f"Released {count} item{'s' if count != 1 else ''}."
+        if count
+        else "Nothing was ready to release.",
+    )
     return redirect(_back(case))
 
 
@@ -400,37 +375,27 @@ def media_report(request: HttpRequest, case_id: int, asset_id: int) -> HttpRespo
 
 @require_POST
 @clinician_required
+@translate_errors(back=_back_to)
 def media_release(request: HttpRequest, case_id: int, asset_id: int) -> HttpResponse:
     case, _ = case_get_for(request.user, case_id)
     item = _own_item(request, case, asset_id)
-    try:
-        services.case_media_release(item=item, by=request.user, ip=client_ip(request))
-    except ServiceError as exc:
-        if _wants_json(request):
-            return _error(str(exc))
-        messages.error(request, str(exc))
-    else:
-        if _wants_json(request):
-            return JsonResponse({"ok": True})
-        messages.success(request, "Released to the case.")
+    services.case_media_release(item=item, by=request.user, ip=client_ip(request))
+    if wants_json(request):
+        return JsonResponse({"ok": True})
+    messages.success(request, "Released to the case.")
     return redirect(_back(case))
 
 
 @require_POST
 @clinician_required
+@translate_errors(back=_back_to)
 def media_remove(request: HttpRequest, case_id: int, asset_id: int) -> HttpResponse:
     case, _ = case_get_for(request.user, case_id)
     item = _item(request, case, asset_id)
-    try:
-        services.case_media_remove(item=item, by=request.user, ip=client_ip(request))
-    except ServiceError as exc:
-        if _wants_json(request):
-            return _error(str(exc), status=403)
-        messages.error(request, str(exc))
-    else:
-        if _wants_json(request):
-            return JsonResponse({"ok": True})
-        messages.success(request, "Removed from the case.")
+    services.case_media_remove(item=item, by=request.user, ip=client_ip(request))
+    if wants_json(request):
+        return JsonResponse({"ok": True})
+    messages.success(request, "Removed from the case.")
     return redirect(_back(case))
 
 

@@ -22,9 +22,9 @@ from typing import Any
 from django import forms
 from django.http import JsonResponse
 
-from ..phi import scan_fields
-from ..phi_gate import PHIFound
-from ..services.cases import KIND_LABELS, finding_as_dict
+from cases.phi import scan_fields
+from cases.phi_gate import PHIFound
+from cases.services.cases import KIND_LABELS, finding_as_dict
 
 __all__ = ["attach_findings", "dismissed_keys", "findings_by_field", "phi_json"]
 

@@ -28,7 +28,7 @@ import numpy as np
 import pillow_heif
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from media_handling.faces import Rect, blur_regions
+from media_handling.regions import Rect, blur_regions
 from media_handling.sniff import MediaError, Sniffed, sniff
 
 pillow_heif.register_heif_opener(thumbnails=False)

@@ -20,7 +20,7 @@ from ..deid.dicom import (
     write_dicom,
 )
 from ..dicom_render import frame_count, header_summary, render_frame, window_presets
-from ..pipeline import Processed
+from ..processed import Processed
 from ..sniff import MediaError
 from .frames import FRAME_MAX_SIZE, THUMB_SIZE, frame_role, instance_role
 from .policy import DicomPolicy, bundle_open, policy_options

@@ -12,7 +12,7 @@
  *   move a crosshair with the arrow keys). Each hands the anchor to the
  *   discussion composer with a `consilium:annotate` event: the note is an
  *   ordinary message, so it goes through the PHI gate like any other.
- * - Builds the chip on anchored messages ("Image 2 · box", "Video 1 · 0:12",
+ * - Labels the chip on anchored messages ("Image 2 · box", "Video 1 · 0:12",
  *   "CT slice 34"); clicking one highlights the region, seeks the video or
  *   opens the viewer at the slice.
  */
@@ -95,25 +95,10 @@
     if (anchor.kind === "slice") return "/cases/" + c + "/series/" + anchor.media + "/?frame=" + anchor.frame;
     return "/cases/" + c + "/#media-" + anchor.media;
   }
-  function chip(m) {
-    if (!m.anchor) return null;
-    var row = el("p", "msg__anchor-row");
-    var a = el("a", "msg__anchor msg__anchor--" + m.anchor.kind);
-    a.href = href(m.anchor);
-    a.dataset.anchorChip = m.id;
-    a.dataset.anchor = JSON.stringify(m.anchor);
-    var icon = svg("svg", { "aria-hidden": "true", width: "14", height: "14", viewBox: "0 0 24 24", fill: "none", stroke: "currentColor", "stroke-width": "2" });
-    icon.appendChild(svg("path", { d: "M12 21s-7-6.2-7-11a7 7 0 0 1 14 0c0 4.8-7 11-7 11z" }));
-    icon.appendChild(svg("circle", { cx: "12", cy: "10", r: "2.5" }));
-    a.appendChild(icon);
-    var text = el("span", null, label(m.anchor));
-    text.dataset.anchorLabel = "";
-    a.appendChild(text);
-    row.appendChild(a);
-    return row;
-  }
-  function relabelChips() {
-    document.querySelectorAll("[data-anchor-chip]").forEach(function (a) {
+  // The chip itself is server markup (realtime/_anchor_chip.html, inside every
+  // message's html); its label gains the gallery number here.
+  function relabelChips(scope) {
+    (scope || document).querySelectorAll("[data-anchor-chip]").forEach(function (a) {
       var anchor;
       try { anchor = JSON.parse(a.dataset.anchor); } catch (e) { return; }
       var span = a.querySelector("[data-anchor-label]");
@@ -121,7 +106,7 @@
     });
   }
 
-  Consilium.annotations = { chip: chip, label: label };
+  Consilium.annotations = { label: label, relabel: relabelChips };
 
   // --- the data ----------------------------------------------------------------------
 

@@ -13,6 +13,50 @@
     return cookie("csrftoken") || (input ? input.value : "");
   };
 
+  // The zone the server renders times in (<html data-time-zone>, from the
+  // profile, the browser's tz cookie or the site default).
+  Consilium.timeZone = function () {
+    return document.documentElement.dataset.timeZone || undefined;
+  };
+
+  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+  // Format a time (Date, ISO string or milliseconds) in the page's zone. With
+  // no opts it matches the server's "j M, H:i" (3 Dec, 09:05), so a live
+  // message reads like one rendered by the server; opts are
+  // Intl.DateTimeFormat options for anything else.
+  Consilium.formatTime = function (date, opts) {
+    if (date === null || date === undefined || date === "") return "";
+    const d = date instanceof Date ? date : new Date(date);
+    if (isNaN(d.getTime())) return "";
+    const zone = Consilium.timeZone();
+    function formatter(options, locale) {
+      try {
+        return new Intl.DateTimeFormat(locale, Object.assign({ timeZone: zone }, options));
+      } catch (e) {
+        // An unknown zone name: fall back to the device's zone.
+        return new Intl.DateTimeFormat(locale, options);
+      }
+    }
+    if (opts) return formatter(opts).format(d);
+    const parts = {};
+    formatter({ month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }, "en-US")
+      .formatToParts(d)
+      .forEach(function (p) { parts[p.type] = p.value; });
+    return Number(parts.day) + " " + MONTHS[Number(parts.month) - 1] + ", " + parts.hour + ":" + parts.minute;
+  };
+
+  // Tell the server the browser's zone (workspace.time_zones), used when the
+  // profile names none. It takes effect from the next page.
+  function rememberTimeZone() {
+    let zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return; }
+    if (!/^[A-Za-z0-9_+\-\/]{1,64}$/.test(zone) || cookie("tz") === zone) return;
+    document.cookie = "tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax" +
+      (location.protocol === "https:" ? "; Secure" : "");
+  }
+  rememberTimeZone();
+
   // Show a short message in the polite live region (read by screen readers).
   Consilium.toast = function (text, href) {
     const region = document.querySelector("[data-toasts]");

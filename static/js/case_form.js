@@ -196,11 +196,12 @@
           lastSaved = key;
           dirty = formBody().toString() !== key;
           if (json.edit_url) {
-            form.action = json.edit_url;
+            // setAttribute: the submit buttons are named "action" and shadow form.action.
+            form.setAttribute("action", json.edit_url);
             form.dataset.autosaveUrl = json.autosave_url;
             history.replaceState(null, "", json.edit_url);
           }
-          const time = new Date(json.saved_at).toLocaleTimeString([], {
+          const time = Consilium.formatTime(json.saved_at, {
             hour: "2-digit",
             minute: "2-digit",
           });

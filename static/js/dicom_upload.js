@@ -1,9 +1,9 @@
-/* Consilium DICOM study upload: files, a folder, or a zip, in one request.
+/* Consilium DICOM study upload: files, a folder, or a zip, in one session.
  *
  * One file goes up as it is. Several files (a selection, a folder, or a
  * drop of files and folders) are packed into one uncompressed zip in the
- * browser first, so a CT of a thousand slices is one request and one file
- * on the server. The server groups the files into series and answers with
+ * browser first, so a CT of a thousand slices is one upload and one file
+ * on the server. Either goes in upload-session parts, like a video. The server groups the files into series and answers with
  * one entry per series plus the files that failed or were skipped; each
  * series is then polled until it is ready (or needs review).
  */
@@ -12,82 +12,24 @@
 
   var POLL_MS = 1500;
 
-  // --- a minimal zip writer (stored, no compression) ---------------------------------
+  // --- packing several files into one zip -----------------------------------------
 
-  var CRC_TABLE = (function () {
-    var table = new Uint32Array(256);
-    for (var n = 0; n < 256; n++) {
-      var c = n;
-      for (var k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c >>> 0;
+  // client-zip (static/vendor/client-zip) streams a stored (uncompressed)
+  // zip, Zip64 when it must; the browser keeps a large Blob on disk, so a
+  // folder of a thousand slices is never held in memory whole. The module
+  // is loaded only when a study has more than one file.
+  async function makeZip(form, entries, onProgress) {
+    var zip = await import(form.getAttribute("data-zip-module"));
+    var done = 0;
+    async function* files() {
+      for (var i = 0; i < entries.length; i++) {
+        var file = entries[i].file;
+        yield { name: entries[i].name.replace(/^\/+/, ""), lastModified: file.lastModified, input: file };
+        done += 1;
+        if (onProgress) onProgress(done, entries.length);
+      }
     }
-    return table;
-  })();
-
-  function crc32(bytes) {
-    var crc = 0xffffffff;
-    for (var i = 0; i < bytes.length; i++) {
-      crc = CRC_TABLE[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
-    }
-    return (crc ^ 0xffffffff) >>> 0;
-  }
-
-  function header(size) {
-    var buffer = new ArrayBuffer(size);
-    return { bytes: new Uint8Array(buffer), view: new DataView(buffer) };
-  }
-
-  // Files are read one at a time for their CRC; the archive itself is a Blob
-  // made of small headers and the File objects, so it is never copied whole.
-  async function makeZip(entries, onProgress) {
-    var encoder = new TextEncoder();
-    var parts = [];
-    var central = [];
-    var offset = 0;
-    for (var i = 0; i < entries.length; i++) {
-      var file = entries[i].file;
-      var name = encoder.encode(entries[i].name.replace(/^\/+/, ""));
-      var crc = crc32(new Uint8Array(await file.arrayBuffer()));
-      var local = header(30 + name.length);
-      local.view.setUint32(0, 0x04034b50, true);
-      local.view.setUint16(4, 20, true);
-      local.view.setUint16(6, 0x0800, true); // UTF-8 names
-      local.view.setUint16(8, 0, true); // stored
-      local.view.setUint16(10, 0, true);
-      local.view.setUint16(12, 0x0021, true); // 1980-01-01
-      local.view.setUint32(14, crc, true);
-      local.view.setUint32(18, file.size, true);
-      local.view.setUint32(22, file.size, true);
-      local.view.setUint16(26, name.length, true);
-      local.view.setUint16(28, 0, true);
-      local.bytes.set(name, 30);
-      parts.push(local.bytes, file);
-      var entry = header(46 + name.length);
-      entry.view.setUint32(0, 0x02014b50, true);
-      entry.view.setUint16(4, 20, true);
-      entry.view.setUint16(6, 20, true);
-      entry.view.setUint16(8, 0x0800, true);
-      entry.view.setUint16(10, 0, true);
-      entry.view.setUint16(12, 0, true);
-      entry.view.setUint16(14, 0x0021, true);
-      entry.view.setUint32(16, crc, true);
-      entry.view.setUint32(20, file.size, true);
-      entry.view.setUint32(24, file.size, true);
-      entry.view.setUint16(28, name.length, true);
-      entry.view.setUint32(42, offset, true);
-      entry.bytes.set(name, 46);
-      central.push(entry.bytes);
-      offset += local.bytes.length + file.size;
-      if (onProgress) onProgress(i + 1, entries.length);
-    }
-    var centralSize = central.reduce(function (sum, b) { return sum + b.length; }, 0);
-    var end = header(22);
-    end.view.setUint32(0, 0x06054b50, true);
-    end.view.setUint16(8, entries.length, true);
-    end.view.setUint16(10, entries.length, true);
-    end.view.setUint32(12, centralSize, true);
-    end.view.setUint32(16, offset, true);
-    return new Blob(parts.concat(central, [end.bytes]), { type: "application/zip" });
+    return zip.downloadZip(files()).blob();
   }
 
   // --- collecting files ---------------------------------------------------------------
@@ -213,26 +155,20 @@
     box.hidden = false;
   }
 
-  function send(form, body, filename, progress) {
-    return new Promise(function (resolve, reject) {
-      var data = new FormData();
-      data.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
-      if (form.querySelector("#shift-dates").checked) data.append("shift_dates", "on");
-      data.append("files", body, filename);
-      var xhr = new XMLHttpRequest();
-      xhr.open("POST", form.action);
-      xhr.setRequestHeader("Accept", "application/json");
-      xhr.upload.addEventListener("progress", function (e) {
-        if (e.lengthComputable) progress(Math.round((e.loaded / e.total) * 100));
-      });
-      xhr.addEventListener("load", function () {
-        var json = null;
-        try { json = JSON.parse(xhr.responseText); } catch (err) { /* not JSON */ }
-        if (json) resolve(json);
-        else reject(new Error("The server answered " + xhr.status + "."));
-      });
-      xhr.addEventListener("error", function () { reject(new Error("The upload was interrupted.")); });
-      xhr.send(data);
+  // The file or the packed zip goes up in upload-session parts (the shared
+  // client, static/js/upload_client.js): no request carries more than a
+  // part, and in S3 mode the parts go straight to the bucket.
+  function send(form, body, filename, progress, onStatus) {
+    var upload = new window.Consilium.uploads.Upload(body, {
+      startUrl: form.getAttribute("data-start-url"),
+      remember: false,
+      completeBody: { name: filename, shift_dates: form.querySelector("#shift-dates").checked },
+      onProgress: function (bytes) { progress(body.size ? Math.round((bytes / body.size) * 100) : 100); },
+      onStatus: onStatus,
+    });
+    return upload.run().catch(function (err) {
+      if (!err.cancelled) upload.cancel();
+      throw err;
     });
   }
 
@@ -296,7 +232,7 @@
           name = files[0].file.name;
         } else {
           selection.textContent = "Packing " + files.length + " files…";
-          body = await makeZip(files, function (done, total) {
+          body = await makeZip(form, files, function (done, total) {
             bar.value = Math.round((done / total) * 20);
           });
           name = "study.zip";
@@ -307,7 +243,7 @@
         selection.textContent = "Uploading…";
         var result = await send(form, body, name, function (percent) {
           bar.value = files.length === 1 ? percent : 20 + percent * 0.8;
-        });
+        }, function (text) { selection.textContent = text; });
         if (result.error) throw new Error(result.error);
         selection.textContent = "";
         showResults(result);

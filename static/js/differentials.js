@@ -4,7 +4,7 @@
 // Live updates: the case page's realtime client dispatches
 //   document.dispatchEvent(new CustomEvent("consilium:case-frame", {detail: frame}))
 // for every frame it receives on /ws/cases/<id>/. This file reacts to
-// "differential.updated" (see cases/services/differentials.py for the payload)
+// "differential.updated" (see diagnoses/services.py for the payload)
 // and "consult.updated". Without JavaScript every control is a plain form.
 (function () {
   "use strict";
@@ -364,13 +364,23 @@
     this.caseId = root.dataset.caseId;
     this.url = root.dataset.fragmentUrl;
     this.live = root.querySelector("[data-consults-live]");
+    this.sent = 0; // sequence number of the latest request
+    this.shown = 0; // sequence number of the response on the page
   }
 
+  // Every frame re-fetches the panel; responses may arrive out of order, so
+  // one older than what is shown is dropped (it predates a later change).
   ConsultPanel.prototype.refresh = function () {
     const self = this;
-    fetch(this.url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+    const seq = ++this.sent;
+    return fetch(this.url, { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
-      .then(function (html) { self.live.innerHTML = html; })
+      .then(function (html) {
+        if (seq <= self.shown) return;
+        self.shown = seq;
+        self.live.innerHTML = html;
+        self.root.dataset.consultsSeq = String(seq);
+      })
       .catch(function () {});
   };
 
@@ -509,7 +519,7 @@
       if (!minutes) { hint.textContent = ""; return; }
       const when = new Date(Date.now() + minutes * 60000);
       const span = minutes >= 120 ? Math.round(minutes / 60) + " hours" : minutes + " minutes";
-      hint.textContent = "Default if left empty: " + when.toLocaleString([], { dateStyle: "medium", timeStyle: "short" }) + " your time (in " + span + ").";
+      hint.textContent = "Default if left empty: " + Consilium.formatTime(when, { dateStyle: "medium", timeStyle: "short" }) + " your time (in " + span + ").";
     }
     form.addEventListener("change", function (ev) { if (ev.target.name === "urgency") update(); });
     update();
@@ -536,6 +546,15 @@
       if (resolved && frame.final_diagnosis) {
         const dx = outcome.querySelector("[data-case-outcome-dx]");
         if (dx) dx.textContent = frame.final_diagnosis;
+      }
+      const date = outcome.querySelector("[data-case-outcome-date]");
+      if (date && resolved && frame.resolved_at) {
+        const time = date.querySelector("time") || document.createElement("time");
+        time.setAttribute("datetime", frame.resolved_at);
+        time.textContent = frame.resolved_on || frame.resolved_at.slice(0, 10);
+        date.textContent = "Resolved ";
+        date.appendChild(time);
+        date.hidden = false;
       }
       outcome.hidden = !resolved || !(outcome.querySelector("[data-case-outcome-dx]") || {}).textContent;
     }

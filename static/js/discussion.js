@@ -30,9 +30,7 @@
   }
 
   function formatTime(iso) {
-    if (!iso) return "";
-    const d = new Date(iso);
-    return d.toLocaleString(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+    return window.Consilium.formatTime ? window.Consilium.formatTime(iso) : "";
   }
 
   function textOf(html) {
@@ -183,13 +181,6 @@
     if (start >= 0 && field.setSelectionRange) field.setSelectionRange(start, end);
   }
 
-  function storageGet(key) {
-    try { return window.localStorage.getItem(key); } catch (e) { return null; }
-  }
-  function storageSet(key, value) {
-    try { window.localStorage.setItem(key, value); } catch (e) { /* private mode */ }
-  }
-
   function init(root) {
     if (!window.WebSocket || !window.Consilium || !window.Consilium.socket) return;
     const caseId = Number(root.dataset.caseId);
@@ -243,41 +234,41 @@
       anchor: null,
     };
 
+    let readTracker = null; // static/js/unread.js, set up before the socket opens
     root.querySelectorAll("[data-js-only]").forEach(function (n) { n.hidden = false; });
     root.querySelectorAll("[data-thread-link]").forEach(function (link) {
       const id = Number(link.dataset.threadLink);
       state.threads.set(id, {
         title: link.querySelector(".discussion__topic-title").textContent.replace(/^#\s*/, ""),
         lastId: Number(link.dataset.lastId) || 0,
-        unread: 0,
+        lastRead: Number(link.dataset.lastRead) || 0,
+        unread: Number(link.dataset.unreadCount) || 0,
         link: link,
       });
     });
 
     // --- read markers and the unread divider -----------------------------------------
 
-    const readKey = function (thread) { return "consilium.read." + caseId + "." + thread; };
+    // The marker is the server's (hello, read.state, the page's data-last-read);
+    // static/js/unread.js reports what has been seen.
     function readMarker(thread) {
-      const raw = storageGet(readKey(thread));
-      return raw === null ? null : Number(raw) || 0;
+      const info = state.threads.get(thread);
+      return info ? info.lastRead || 0 : 0;
     }
     function atBottom() {
       const log = els.log;
       return log.scrollHeight - log.scrollTop - log.clientHeight < 48;
     }
     function scrollToBottom() { els.log.scrollTop = els.log.scrollHeight; }
-    function newestRenderedId() {
-      let newest = 0;
-      els.list.querySelectorAll("li.msg[data-id]").forEach(function (li) {
-        newest = Math.max(newest, Number(li.dataset.id));
-      });
-      return newest;
-    }
     function markRead() {
-      if (document.visibilityState !== "visible" || !atBottom()) return;
-      const newest = Math.max(newestRenderedId(), (state.threads.get(state.thread) || {}).lastId || 0);
-      if (newest > (readMarker(state.thread) || 0)) storageSet(readKey(state.thread), String(newest));
-      setUnread(state.thread, 0);
+      if (readTracker) readTracker.check();
+    }
+    function onReadState(frame) {
+      const info = state.threads.get(frame.thread);
+      if (!info) return;
+      info.lastRead = Math.max(info.lastRead || 0, frame.last_read || 0);
+      if (readTracker) readTracker.stored(frame.thread, info.lastRead);
+      setUnread(frame.thread, frame.unread || 0);
     }
     function removeDivider() {
       const old = els.list.querySelector(".discussion__divider");
@@ -285,16 +276,17 @@
     }
     function placeDividerBefore(li) {
       if (els.list.querySelector(".discussion__divider")) return;
+      // A list item (an <ol> holds only <li>), whose content is the separator.
       const divider = el("li", "discussion__divider");
-      divider.setAttribute("role", "separator");
-      divider.setAttribute("aria-label", "New messages");
-      divider.appendChild(el("span", null, "New"));
+      const label = el("span", null, "New");
+      label.setAttribute("role", "separator");
+      label.setAttribute("aria-label", "New messages");
+      divider.appendChild(label);
       els.list.insertBefore(divider, li);
     }
     function dividerFromMarker() {
       removeDivider();
       const marker = readMarker(state.thread);
-      if (marker === null) return; // first visit: nothing is "new" yet
       const first = Array.from(els.list.querySelectorAll("li.msg[data-id]")).find(function (li) {
         return Number(li.dataset.id) > marker && Number(li.dataset.authorId) !== me;
       });
@@ -325,59 +317,38 @@
 
     // --- rendering -------------------------------------------------------------------
 
-    function renderMessage(m) {
-      const li = el("li", "msg");
-      li.id = "m" + m.id;
-      li.dataset.id = m.id;
-      li.dataset.seq = m.seq;
-      li.dataset.thread = m.thread;
-      li.dataset.authorId = m.author.id;
-      if (m.author.id === me) {
-        li.classList.add("msg--mine");
-        li.dataset.body = m.body || "";
+    // A message's markup comes from the server, always: the page includes
+    // realtime/_message.html and every message frame carries the same
+    // template's output as `html` (bleach-sanitised bodies; parsed through a
+    // <template>, never with user text put in by this script). What depends on
+    // the reader is done here, the same for a page's items and live ones.
+    function renderMessage(html) {
+      if (!html) return null;
+      const t = document.createElement("template");
+      t.innerHTML = html;
+      const li = t.content.querySelector("li.msg[data-id]");
+      return li ? decorate(li) : null;
+    }
+
+    function decorate(li) {
+      const mine = Number(li.dataset.authorId) === me;
+      li.classList.toggle("msg--mine", mine);
+      const own = li.querySelector("[data-own]");
+      if (own) own.hidden = !mine;
+      const time = li.querySelector("time.msg__time[datetime]");
+      if (time) {
+        const text = formatTime(time.getAttribute("datetime"));
+        if (text) time.textContent = text;
       }
-      const meta = el("div", "msg__meta");
-      const avatar = el("span", "msg__avatar", (m.author.name || "?").slice(0, 1).toUpperCase());
-      avatar.setAttribute("aria-hidden", "true");
-      meta.appendChild(avatar);
-      meta.appendChild(el("strong", "msg__author", m.author.name));
-      meta.appendChild(document.createTextNode(" "));
-      const time = el("time", "msg__time", formatTime(m.created));
-      time.setAttribute("datetime", m.created || "");
-      meta.appendChild(time);
-      if (m.edited && !m.deleted) {
-        meta.appendChild(document.createTextNode(" "));
-        meta.appendChild(el("span", "msg__edited", "(edited)"));
-      }
-      li.appendChild(meta);
-      if (m.deleted) {
-        li.classList.add("msg--deleted");
-        li.appendChild(el("p", "msg__body msg__tombstone", "Message deleted"));
-        return li;
-      }
-      const body = el("div", "msg__body prose");
-      body.innerHTML = m.body_html; // sanitized once on the server (bleach allow-list)
-      li.appendChild(body);
-      // An annotation: the chip that jumps to its place (annotations.js).
-      if (m.anchor && window.Consilium.annotations) {
-        const chip = window.Consilium.annotations.chip(m);
-        if (chip) li.appendChild(chip);
-      }
-      if (m.author.id === me) {
-        const actions = el("div", "msg__actions");
-        const edit = el("button", "linklike msg__action", "Edit");
-        edit.type = "button";
-        edit.dataset.action = "edit";
-        edit.appendChild(el("span", "visually-hidden", " your message"));
-        const del = el("button", "linklike msg__action", "Delete");
-        del.type = "button";
-        del.dataset.action = "delete";
-        del.appendChild(el("span", "visually-hidden", " your message"));
-        actions.appendChild(edit);
-        actions.appendChild(del);
-        li.appendChild(actions);
+      const edited = li.querySelector(".msg__edited[data-edited]");
+      if (edited) {
+        const text = formatTime(edited.dataset.edited);
+        if (text) edited.title = "Edited " + text;
       }
       highlightMentions(li);
+      if (window.Consilium.annotations && window.Consilium.annotations.relabel) {
+        window.Consilium.annotations.relabel(li);
+      }
       return li;
     }
 
@@ -424,7 +395,8 @@
       if (typer) { state.typers.delete(m.author.id); renderTyping(); }
       if (m.thread === state.thread && state.latest) {
         const wasAtBottom = atBottom();
-        const li = renderMessage(m);
+        const li = renderMessage(m.html);
+        if (!li) return;
         const added = insertInOrder(li);
         if (added && m.author.id !== me) {
           if (document.visibilityState !== "visible" || !wasAtBottom) placeDividerBefore(li);
@@ -442,7 +414,10 @@
 
     function replaceList(messages, hasMore) {
       els.list.textContent = "";
-      messages.forEach(function (m) { els.list.appendChild(renderMessage(m)); });
+      messages.forEach(function (m) {
+        const li = renderMessage(m.html);
+        if (li) els.list.appendChild(li);
+      });
       state.pending.forEach(function (p) {
         if (p.thread === state.thread && p.node) els.list.appendChild(p.node);
       });
@@ -512,7 +487,7 @@
       link.appendChild(badge);
       li.appendChild(link);
       els.topics.appendChild(li);
-      state.threads.set(t.id, { title: t.title, lastId: t.last_id || 0, unread: 0, link: link });
+      state.threads.set(t.id, { title: t.title, lastId: t.last_id || 0, lastRead: t.last_read || 0, unread: 0, link: link });
     }
 
     // --- the socket --------------------------------------------------------------------
@@ -558,11 +533,11 @@
       renderPresence(frame.presence || []);
       (frame.threads || []).forEach(function (t) {
         addTopic(t);
-        const marker = readMarker(t.id);
-        if (t.id !== state.thread && marker !== null && (t.last_id || 0) > marker && !state.threads.get(t.id).unread) {
-          setUnread(t.id, "dot");
-        }
+        const info = state.threads.get(t.id);
+        info.lastRead = Math.max(info.lastRead || 0, t.last_read || 0);
+        setUnread(t.id, t.unread || 0);
       });
+      if (readTracker) readTracker.reset();
       state.helloSeq = frame.last_seq || 0;
       if ((frame.last_id || 0) > state.lastId) {
         state.lastSeq = null;
@@ -601,14 +576,16 @@
           const oldHeight = els.log.scrollHeight;
           const first = els.list.firstChild;
           messages.forEach(function (m) {
-            if (!document.getElementById("m" + m.id)) els.list.insertBefore(renderMessage(m), first);
+            const li = document.getElementById("m" + m.id) ? null : renderMessage(m.html);
+            if (li) els.list.insertBefore(li, first);
           });
           els.log.scrollTop += els.log.scrollHeight - oldHeight;
           setOlder(frame.has_more);
         }
       } else {
         messages.forEach(function (m) {
-          if (m.thread === state.thread && state.latest) insertInOrder(renderMessage(m));
+          const li = m.thread === state.thread && state.latest ? renderMessage(m.html) : null;
+          if (li) insertInOrder(li);
         });
       }
     }
@@ -637,8 +614,9 @@
     function onUpdated(m) {
       state.edits.delete(m.id);
       const node = document.getElementById("m" + m.id);
-      if (node && els.list.contains(node)) {
-        node.replaceWith(renderMessage(m));
+      const li = node && els.list.contains(node) ? renderMessage(m.html) : null;
+      if (li) {
+        node.replaceWith(li);
         if (state.editing === m.id) state.editing = null;
       }
     }
@@ -646,16 +624,8 @@
     function onDeleted(frame) {
       const node = document.getElementById("m" + frame.id);
       if (!node || !els.list.contains(node)) return;
-      const m = {
-        id: frame.id,
-        seq: Number(node.dataset.seq),
-        thread: Number(node.dataset.thread),
-        author: { id: Number(node.dataset.authorId), name: node.querySelector(".msg__author").textContent },
-        created: node.querySelector("time").getAttribute("datetime"),
-        deleted: true,
-        body_html: "",
-      };
-      node.replaceWith(renderMessage(m));
+      const li = renderMessage(frame.html);
+      if (li) node.replaceWith(li);
     }
 
     function onTyping(frame) {
@@ -797,6 +767,7 @@
       presence: function (f) { renderPresence(f.users || []); },
       typing: onTyping,
       "thread.new": onThreadNew,
+      "read.state": onReadState,
       error: onError,
       pong: function () {},
     };
@@ -817,6 +788,16 @@
         if (els.newTopic) els.newTopic.closest("details").hidden = true;
       }
     }
+
+    readTracker = window.Consilium.readTracker
+      ? window.Consilium.readTracker({
+          log: els.log,
+          list: els.list,
+          send: function (frame) { return state.live && send(frame); },
+          thread: function () { return state.thread; },
+          marker: readMarker,
+        })
+      : null;
 
     setStatus("Connecting…", "offline");
     sock = window.Consilium.socket(root.dataset.wsPath, {
@@ -845,7 +826,7 @@
       els.title.textContent = "# " + info.title;
       els.log.setAttribute("aria-label", "Messages in " + info.title);
       if (els.composer) {
-        els.composer.action = threadUrl(id);
+        els.composer.setAttribute("action", threadUrl(id));
         const label = els.composer.querySelector("label[for]");
         if (label) label.textContent = "Message to # " + info.title;
       }
@@ -954,7 +935,8 @@
       });
     }
 
-    // Edit and delete of one's own messages (links and forms without JS).
+    // Edit and delete of one's own messages: without a live socket the Edit
+    // link opens the edit page and Delete submits the panel's delete form.
     els.list.addEventListener("click", function (ev) {
       const action = ev.target.closest("[data-action]");
       if (!action || !state.live) return;
@@ -968,15 +950,6 @@
         if (window.confirm("Delete this message? Others will see that a message was deleted.")) {
           send({ type: "message.delete", id: Number(li.dataset.id) });
         }
-      }
-    });
-    els.list.addEventListener("submit", function (ev) {
-      const form = ev.target.closest("form[data-action=delete]");
-      if (!form || !state.live) return;
-      ev.preventDefault();
-      const li = form.closest("li.msg");
-      if (window.confirm("Delete this message? Others will see that a message was deleted.")) {
-        send({ type: "message.delete", id: Number(li.dataset.id) });
       }
     });
 
@@ -1049,7 +1022,7 @@
 
     els.log.addEventListener("scroll", function () { if (atBottom()) markRead(); });
     document.addEventListener("visibilitychange", markRead);
-    highlightMentions(els.list);
+    els.list.querySelectorAll("li.msg[data-id]").forEach(decorate);
     dividerFromMarker();
     scrollToBottom();
     markRead();

@@ -3,9 +3,9 @@
 
    Small files go in one multipart POST each (the server streams them to disk
    and caps them by type). Files larger than one part go part by part through
-   an upload session: straight to S3 on presigned URLs in scale mode, or PUT
-   to the app one part per request, so no request ever carries more than a
-   part. The gallery refreshes on `media.updated` frames from the case socket
+   an upload session (the shared client, static/js/upload_client.js):
+   straight to S3 on presigned URLs in scale mode, or PUT to the app one part
+   per request, so no request ever carries more than a part. The gallery refreshes on `media.updated` frames from the case socket
    (the discussion panel's, re-dispatched as `consilium:case-frame`, or its
    own when the page has no discussion) and, while anything is processing,
    by polling (a task worker in another process cannot reach an in-memory
@@ -15,8 +15,6 @@
 
   const ACTIVE = ["uploaded", "processing"];
   const CONCURRENCY = 2;
-  const SIGN_BATCH = 4;
-  const PART_ATTEMPTS = 3;
   const POLL_MIN_MS = 1500;
   const POLL_MAX_MS = 10000;
 
@@ -39,17 +37,6 @@
     const template = document.createElement("template");
     template.innerHTML = html.trim();
     return template.content.firstElementChild;
-  }
-
-  function postJSON(url, body) {
-    return fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify(body || {}),
-    }).then(function (response) {
-      return response.json().catch(function () { return { ok: false, error: "The server answered " + response.status + "." }; });
-    });
   }
 
   // One XHR with upload progress; resolves with {status, json}. The promise
@@ -180,7 +167,7 @@
       if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
       const button = form.querySelector("button");
       if (button) button.disabled = true;
-      fetch(form.action, {
+      fetch(form.getAttribute("action") || location.href, {
         method: "POST",
         credentials: "same-origin",
         headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
@@ -219,11 +206,12 @@
       button.textContent = "Cancel";
       li.append(name, size, bar, status, button);
       rows.appendChild(li);
-      const job = { file: file, li: li, bar: bar, status: status, button: button, cancelled: false, xhr: null, abortUrl: null };
+      const job = { file: file, li: li, bar: bar, status: status, button: button, cancelled: false, xhr: null, upload: null };
       button.addEventListener("click", function () {
         if (li.classList.contains("is-finished")) { li.remove(); return; }
         job.cancelled = true;
         if (job.xhr) job.xhr.abort();
+        if (job.upload) job.upload.cancel();
         const at = queue.indexOf(job);
         if (at >= 0) { queue.splice(at, 1); finish(job, false, "Cancelled."); }
       });
@@ -270,64 +258,19 @@
       return promise;
     }
 
+    // Larger than one part: through an upload session (static/js/upload_client.js).
     function sessionUpload(job) {
-      const file = job.file;
-      let session = null;
-      const signed = {};
-      let sent = 0;
-
-      function sign(n) {
-        if (signed[n]) return Promise.resolve(signed[n]);
-        const parts = [];
-        for (let i = n; i < n + SIGN_BATCH && i <= session.parts; i += 1) parts.push(i);
-        return postJSON(session.sign_url, { parts: parts }).then(function (res) {
-          if (!res.ok) throw new Error(res.error || "The upload could not be signed.");
-          Object.keys(res.urls).forEach(function (k) { signed[Number(k)] = res.urls[k]; });
-          return signed[n];
-        });
-      }
-
-      function putPart(n, attempt) {
-        if (job.cancelled) return Promise.reject(new Error("cancelled"));
-        const start = (n - 1) * session.part_size;
-        const blob = file.slice(start, Math.min(file.size, start + session.part_size));
-        const local = session.mode === "local";
-        const target = local ? Promise.resolve(session.part_url.replace("{n}", String(n))) : sign(n);
-        return target.then(function (url) {
-          const headers = local ? { "X-CSRFToken": csrfToken(), Accept: "application/json" } : {};
-          return track(job, send("PUT", url, blob, headers, function (loaded) { progress(job, sent + loaded); }));
-        }).then(function (res) {
-          if (res.status >= 200 && res.status < 300) { sent += blob.size; return null; }
-          if (res.json && res.json.error && res.status < 500) throw new Error(res.json.error);
-          throw new Error("retry");
-        }).catch(function (err) {
-          if (err.message === "cancelled" || (err.message !== "retry" && err.message !== "network")) throw err;
-          if (attempt + 1 >= PART_ATTEMPTS) throw new Error("The connection kept failing; please try again.");
-          delete signed[n];
-          return new Promise(function (r) { window.setTimeout(r, 1000 * (attempt + 1)); })
-            .then(function () { return putPart(n, attempt + 1); });
-        });
-      }
-
-      return postJSON(root.dataset.startUrl, { size: file.size }).then(function (res) {
-        if (!res.ok) throw new Error(res.error || "The upload could not start.");
-        session = res;
-        job.abortUrl = res.abort_url;
-        let chain = Promise.resolve();
-        for (let n = 1; n <= session.parts; n += 1) {
-          chain = chain.then(function () { return putPart(n, 0); });
-        }
-        return chain;
-      }).then(function () {
-        job.status.textContent = "Checking…";
-        return postJSON(session.complete_url, {});
-      }).then(function (res) {
-        if (res.ok) accepted(job, res);
-        else finish(job, false, res.error || "The upload could not be completed.");
+      job.upload = new window.Consilium.uploads.Upload(job.file, {
+        startUrl: root.dataset.startUrl,
+        onProgress: function (bytes) { progress(job, bytes); },
+        onStatus: function (text) { job.status.textContent = text; },
+      });
+      return job.upload.run().then(function (res) {
+        if (res && res.ok) accepted(job, res);
+        else finish(job, false, (res && res.error) || "The upload could not be completed.");
       }).catch(function (err) {
-        if (job.abortUrl) postJSON(job.abortUrl, {}).catch(function () {});
-        finish(job, false, err.message === "cancelled" ? "Cancelled." :
-          err.message === "network" ? "Network error: check your connection and try again." : err.message);
+        job.upload.cancel();
+        finish(job, false, err.cancelled ? "Cancelled." : err.message);
       });
     }
 

@@ -14,16 +14,11 @@
   "use strict";
 
   const C = window.Consilium || {};
-  // Waits between attempts of one request; a page may set
-  // window.ConsiliumPortal = {retryDelays: [...]} first (tests do).
-  const RETRY_DELAYS = (window.ConsiliumPortal && window.ConsiliumPortal.retryDelays) ||
-    [1000, 2000, 4000, 8000, 15000];
-  const STORE_PREFIX = "consilium-upload:";
+  const uploads = C.uploads; // static/js/upload_client.js
+  function csrf() { return C.csrfToken ? C.csrfToken() : ""; }
 
   function $(root, selector) { return root.querySelector(selector); }
   function $$(root, selector) { return Array.from(root.querySelectorAll(selector)); }
-  function csrf() { return C.csrfToken ? C.csrfToken() : ""; }
-  function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
 
   function formatBytes(n) {
     const units = ["bytes", "KB", "MB", "GB"];
@@ -33,56 +28,10 @@
     return unit === 0 ? n + " bytes" : value.toFixed(value < 10 ? 1 : 0) + " " + units[unit];
   }
 
-  function waitOnline() {
-    if (navigator.onLine !== false) return Promise.resolve();
-    return new Promise(function (resolve) {
-      window.addEventListener("online", function once() {
-        window.removeEventListener("online", once);
-        resolve();
-      });
-    });
-  }
-
-  class HttpError extends Error {
-    constructor(status, message, retryable) {
-      super(message);
-      this.status = status;
-      this.retryable = retryable;
-    }
-  }
-
-  // One XHR (fetch has no upload progress). Resolves with parsed JSON or null.
-  function send(method, url, body, opts) {
-    opts = opts || {};
-    return new Promise(function (resolve, reject) {
-      const xhr = new XMLHttpRequest();
-      xhr.open(method, url);
-      if (opts.sameOrigin !== false) {
-        xhr.setRequestHeader("X-CSRFToken", csrf());
-        xhr.setRequestHeader("Accept", "application/json");
-      }
-      if (opts.json) xhr.setRequestHeader("Content-Type", "application/json");
-      if (opts.onProgress && xhr.upload) {
-        xhr.upload.addEventListener("progress", function (e) { opts.onProgress(e.loaded); });
-      }
-      if (opts.signal) opts.signal.addEventListener("abort", function () { xhr.abort(); });
-      xhr.addEventListener("load", function () {
-        let data = null;
-        try { data = xhr.responseText ? JSON.parse(xhr.responseText) : null; } catch (e) { data = null; }
-        if (xhr.status >= 200 && xhr.status < 300) { resolve(data); return; }
-        const retryable = xhr.status >= 500 || xhr.status === 408 || xhr.status === 429 || xhr.status === 0;
-        const message = (data && data.error) || "The server answered " + xhr.status + ".";
-        reject(new HttpError(xhr.status, message, retryable));
-      });
-      xhr.addEventListener("error", function () { reject(new HttpError(0, "The connection was lost.", true)); });
-      xhr.addEventListener("timeout", function () { reject(new HttpError(0, "The connection timed out.", true)); });
-      xhr.addEventListener("abort", function () { reject(new HttpError(-1, "Cancelled.", false)); });
-      xhr.send(body === undefined ? null : body);
-    });
-  }
-
   // --- Uploads ----------------------------------------------------------------------
 
+  // The widget around one file's upload; the protocol (parts, retries,
+  // resuming) is the shared client's.
   class Uploader {
     constructor(form) {
       this.form = form;
@@ -100,27 +49,16 @@
       this.startUrl = form.dataset.uploadStart;
       this.state = "idle"; // idle | uploading | paused | done | failed
       this.file = null;
-      this.session = null;
-      this.controller = null;
+      this.upload = null;
       this.waiters = [];
       this.lastAnnounced = -1;
-      this.gen = 0; // bumped on reset, so a stale run stops at its next step
       this.inputs.forEach((input) => input.addEventListener("change", () => this.pick(input)));
       this.retryButton.addEventListener("click", () => this.run());
       this.cancelButton.addEventListener("click", () => this.cancel());
     }
 
-    key(file) {
-      return STORE_PREFIX + [file.name, file.size, file.lastModified].join(":");
-    }
-
     pick(input) {
-      const previous = this.session;
-      if (previous && previous.status === "open" && this.state !== "done") {
-        // A different file replaces one still uploading: free its parts.
-        send("POST", previous.abort_url).catch(function () { /* best effort */ });
-        this.forget();
-      }
+      if (this.upload && this.state !== "done") this.upload.cancel(); // a different file replaces it
       this.reset(false);
       if (input) {
         this.input = input;
@@ -130,16 +68,18 @@
       const file = this.input.files && this.input.files[0];
       if (!file) return;
       this.file = file;
+      this.upload = new uploads.Upload(file, {
+        startUrl: this.startUrl,
+        onProgress: (bytes) => this.progress(bytes),
+        onStatus: (text) => this.say(text),
+      });
       this.box.hidden = false;
       this.cancelButton.hidden = false;
       this.run();
     }
 
     reset(clearInput) {
-      this.gen += 1;
-      if (this.controller) this.controller.abort();
-      this.controller = null;
-      this.session = null;
+      this.upload = null;
       this.file = null;
       this.assetInput.value = "";
       this.setState("idle");
@@ -152,13 +92,8 @@
     }
 
     cancel() {
-      const session = this.session;
-      const file = this.file;
+      if (this.upload) this.upload.cancel();
       this.reset(true);
-      if (file) { try { localStorage.removeItem(this.key(file)); } catch (e) { /* private mode */ } }
-      if (session && session.status === "open") {
-        send("POST", session.abort_url).catch(function () { /* best effort */ });
-      }
       this.notify();
     }
 
@@ -197,139 +132,27 @@
       waiters.forEach((resolve) => resolve(this.state === "done"));
     }
 
-    async withRetry(label, fn) {
-      const gen = this.gen;
-      for (let attempt = 0; ; attempt += 1) {
-        try {
-          return await fn();
-        } catch (err) {
-          if (!(err instanceof HttpError) || !err.retryable || attempt >= RETRY_DELAYS.length) throw err;
-          if (navigator.onLine === false) {
-            this.say("You're offline. The upload will continue when you're back online.");
-            await waitOnline();
-          } else {
-            const seconds = Math.round(RETRY_DELAYS[attempt] / 1000);
-            this.say(err.message + " Trying " + label + " again in " + seconds + " s…");
-            await sleep(RETRY_DELAYS[attempt]);
-          }
-          if (gen !== this.gen) throw new HttpError(-1, "Cancelled.", false);
-        }
-      }
-    }
-
-    async openSession() {
-      const key = this.key(this.file);
-      let saved = null;
-      try { saved = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { saved = null; }
-      if (saved && saved.status_url) {
-        try {
-          const current = await send("GET", saved.status_url);
-          if (current && (current.status === "open" || current.asset)) return current;
-        } catch (e) { /* expired or gone: start again */ }
-      }
-      const session = await this.withRetry("to start", () =>
-        send("POST", this.startUrl, JSON.stringify({ size: this.file.size }), { json: true }));
-      try { localStorage.setItem(key, JSON.stringify({ status_url: session.status_url })); } catch (e) { /* private mode */ }
-      return session;
-    }
-
     async run() {
-      if (!this.file || this.state === "uploading") return;
+      const upload = this.upload;
+      if (!upload || this.state === "uploading") return;
       this.setState("uploading");
-      this.controller = new AbortController();
-      const signal = this.controller.signal;
       try {
-        if (this.session) {
-          // Resuming: ask where the server got to.
-          this.session = await this.withRetry("to reconnect", () => send("GET", this.session.status_url));
-        } else {
-          this.session = await this.openSession();
-        }
-        if (!this.session.asset) {
-          if (this.session.mode === "s3") await this.sendS3(signal);
-          else await this.sendLocal(signal);
-          this.say("Checking the file…");
-          const done = await this.withRetry("to finish", () => send("POST", this.session.complete_url));
-          this.session.asset = done.asset;
-        }
-        this.assetInput.value = String(this.session.asset.id);
+        const done = await upload.run();
+        if (upload !== this.upload) return; // replaced or cancelled meanwhile
+        this.assetInput.value = String(done.asset.id);
         this.bar.value = 100;
         this.setState("done");
         this.say("Uploaded " + this.file.name + " (" + formatBytes(this.file.size) + "). Add a description and send it.");
       } catch (err) {
-        if (err instanceof HttpError && err.status === -1) return; // cancelled
-        const resumable = err instanceof HttpError && err.retryable;
+        if (err.cancelled || upload !== this.upload) return;
+        const resumable = err.retryable;
         this.setState(resumable ? "paused" : "failed");
         this.say(resumable
           ? "The upload paused: " + err.message + " Press “Retry upload” to continue from where it stopped."
           : "The upload failed: " + err.message);
-        if (!resumable) {
-          try { localStorage.removeItem(this.key(this.file)); } catch (e) { /* private mode */ }
-          this.session = null;
-        }
       } finally {
-        this.controller = null;
         this.notify();
       }
-    }
-
-    slice(number) {
-      const start = (number - 1) * this.session.part_size;
-      return this.file.slice(start, Math.min(this.file.size, start + this.session.part_size));
-    }
-
-    async sendLocal(signal) {
-      const s = this.session;
-      let number = Math.floor(s.received / s.part_size) + 1;
-      this.progress(s.received);
-      for (; number <= s.part_count; number += 1) {
-        const before = (number - 1) * s.part_size;
-        const url = s.part_url.replace("{n}", String(number));
-        const reply = await this.withRetry("this part", () =>
-          send("PUT", url, this.slice(number), { signal: signal, onProgress: (loaded) => this.progress(before + loaded) }));
-        s.received = reply.received;
-        this.progress(s.received);
-      }
-    }
-
-    async sendS3(signal) {
-      const s = this.session;
-      const done = new Set(s.parts_done || []);
-      const todo = [];
-      for (let n = 1; n <= s.part_count; n += 1) if (!done.has(n)) todo.push(n);
-      let sent = done.size * s.part_size;
-      this.progress(Math.min(sent, this.file.size));
-      let urls = {};
-      for (const number of todo) {
-        if (!urls[number]) {
-          const batch = todo.filter((n) => n >= number).slice(0, 20);
-          const signed = await this.withRetry("to sign", () =>
-            send("POST", s.sign_url, JSON.stringify({ parts: batch }), { json: true }));
-          urls = signed.urls;
-        }
-        const blob = this.slice(number);
-        await this.withRetry("this part", async () => {
-          try {
-            return await send("PUT", urls[number], blob, {
-              sameOrigin: false, signal: signal, onProgress: (loaded) => this.progress(sent + loaded),
-            });
-          } catch (err) {
-            if (err.status === 403) {
-              // The signature expired while waiting: sign again, then retry.
-              const again = await send("POST", s.sign_url, JSON.stringify({ parts: [number] }), { json: true });
-              urls[number] = again.urls[String(number)];
-              throw new HttpError(0, "The upload link expired.", true);
-            }
-            throw err;
-          }
-        });
-        sent += blob.size;
-        this.progress(sent);
-      }
-    }
-
-    forget() {
-      if (this.file) { try { localStorage.removeItem(this.key(this.file)); } catch (e) { /* private mode */ } }
     }
   }
 
@@ -532,7 +355,6 @@
         let reply = null;
         try { reply = await response.json(); } catch (e) { reply = null; }
         if (response.ok && reply && reply.ok) {
-          uploader.forget();
           form.reset();
           uploader.reset(true);
           showErrors(form, {});

@@ -9,13 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from cases.models import (
-    Case,
-    CaseParticipant,
-    ConsultRequest,
-    SocialLink,
-    Submission,
-)
+from cases.models import Case, CaseParticipant
+from consults.models import ConsultRequest
+from portal.models import SocialLink, Submission
 from workspace.models import ClinicianProfile, Notification, Specialty
 from workspace.services import VERIFICATION_NEEDED
 

@@ -146,7 +146,11 @@ def test_a_request_without_files_is_a_clear_error(owner, case):
     response = owner.post(reverse("case_media_upload", args=[case.pk]), **JSON)
 
     assert response.status_code == 400
-    assert response.json() == {"ok": False, "error": "Choose at least one file."}
+    assert response.json() == {
+        "ok": False,
+        "error": "Choose at least one file.",
+        "errors": {},
+    }
 
 
 @override_settings(MEDIA_UPLOAD_PART_BYTES=4096, MEDIA_DIRECT_UPLOADS=False)
@@ -163,8 +167,8 @@ def test_a_large_file_arrives_part_by_part_through_the_endpoints(
         json.dumps({"size": len(data)}),
         content_type="application/json",
     ).json()
-    assert start["ok"] and start["mode"] == "local" and start["parts"] > 2
-    for n in range(1, start["parts"] + 1):
+    assert start["ok"] and start["mode"] == "local" and start["part_count"] > 2
+    for n in range(1, start["part_count"] + 1):
         part = data[(n - 1) * start["part_size"] : n * start["part_size"]]
         response = owner.put(
             start["part_url"].replace("{n}", str(n)),
@@ -201,6 +205,40 @@ def test_parts_are_refused_to_anyone_but_the_uploader(owner, cast, case, client_
     assert UploadSession.objects.get().received == 0
 
 
+@override_settings(MEDIA_UPLOAD_PART_BYTES=4096, MEDIA_DIRECT_UPLOADS=False)
+def test_the_status_endpoint_tells_the_uploader_alone_where_to_resume(
+    owner, cast, case, client_for, tmp_path
+):
+    noise = np.random.default_rng(2).integers(0, 255, (90, 120, 3), dtype=np.uint8)
+    data = mf.write_jpeg(
+        tmp_path / "n.jpg", displayed=Image.fromarray(noise)
+    ).read_bytes()
+    assert len(data) > 2 * 4096
+    start = owner.post(
+        reverse("case_media_upload_start", args=[case.pk]),
+        json.dumps({"size": len(data)}),
+        content_type="application/json",
+    ).json()
+    first = owner.put(
+        start["part_url"].replace("{n}", "1"),
+        data[:4096],
+        content_type="application/octet-stream",
+    )
+    assert first.status_code == 200, first.content
+
+    status = owner.get(start["status_url"])
+    other = client_for(cast.collaborator).get(start["status_url"])
+    anonymous = Client().get(start["status_url"])
+
+    assert status.status_code == 200
+    body = status.json()
+    assert (body["status"], body["received"]) == ("open", 4096)
+    assert body["part_count"] == start["part_count"] > 2
+    assert body["part_url"] == start["part_url"] and "asset" not in body
+    assert other.status_code == 404
+    assert anonymous.status_code == 401
+
+
 def test_a_session_cannot_complete_in_another_case(owner, cast, case):
     start = owner.post(
         reverse("case_media_upload_start", args=[case.pk]),
@@ -208,7 +246,7 @@ def test_a_session_cannot_complete_in_another_case(owner, cast, case):
         content_type="application/json",
     ).json()
     other_case = cast.case()
-    url = reverse("case_media_upload_complete", args=[other_case.pk, start["upload"]])
+    url = reverse("case_media_upload_complete", args=[other_case.pk, start["token"]])
 
     response = owner.post(url)
 

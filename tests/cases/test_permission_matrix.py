@@ -22,9 +22,8 @@ from django.test import Client
 from django.urls import reverse
 
 from cases.models import Case, CaseParticipant
+from tests.fixtures.cases import ROLES, can_view
 from workspace.models import AuditEvent
-
-from .conftest import ROLES, can_view
 
 pytestmark = pytest.mark.django_db
 

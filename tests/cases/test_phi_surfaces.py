@@ -13,11 +13,12 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from cases.models import Case, CaseParticipant, Differential, JoinRequest
+from cases.models import Case, CaseParticipant, JoinRequest
 from cases.phi import finding_key, scan_fields
 from cases.phi_gate import PHIFound, phi_gate
 from cases.services import cases as case_services
-from cases.services import differentials as dx
+from diagnoses import services as dx
+from diagnoses.models import Differential
 from workspace.models import AuditEvent, Notification
 
 Role = CaseParticipant.Role

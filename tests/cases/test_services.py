@@ -5,7 +5,9 @@ import pytest
 from cases.models import Case, CaseParticipant
 from cases.phi import finding_key, scan_fields
 from cases.services import cases as services
-from cases.services.cases import CaseInvalid, PHIFound
+from cases.services.cases import PHIFound
+from diagnoses.services import case_resolve
+from workspace.errors import InvalidInput
 from workspace.models import AuditEvent, Notification, Specialty
 from workspace.services import PermissionDenied, ServiceError
 
@@ -66,7 +68,7 @@ def test_tags_are_shared_case_insensitively_and_capped(make_clinician):
     second = services.case_create(owner=owner, **_complete(tags=["rash", " RASH "]))
 
     assert list(first.tags.all()) == list(second.tags.all())
-    with pytest.raises(CaseInvalid) as exc:
+    with pytest.raises(InvalidInput) as exc:
         services.case_create(
             owner=owner, **_complete(tags=[f"t{i}" for i in range(11)])
         )
@@ -79,11 +81,11 @@ def test_workspace_visibility_needs_a_workspace_the_owner_belongs_to(
     owner = make_clinician()
     foreign = make_workspace()
 
-    with pytest.raises(CaseInvalid) as missing:
+    with pytest.raises(InvalidInput) as missing:
         services.case_create(
             owner=owner, visibility=Case.Visibility.WORKSPACE, **_complete()
         )
-    with pytest.raises(CaseInvalid) as not_member:
+    with pytest.raises(InvalidInput) as not_member:
         services.case_create(
             owner=owner,
             visibility=Case.Visibility.WORKSPACE,
@@ -187,7 +189,7 @@ def test_editing_a_published_case_passes_the_phi_gate_again(cast):
     assert case.history == "Stable."
     assert [f.kind for f in blocked.value.findings] == ["phone"]
 
-    with pytest.raises(CaseInvalid) as unattested:
+    with pytest.raises(InvalidInput) as unattested:
         services.case_update(
             case=case, by=cast.collaborator, changes={"history": "Improving."}
         )
@@ -309,7 +311,7 @@ def test_a_dismissal_covers_only_its_own_field(cast):
 def test_publish_needs_the_fields_colleagues_need(cast):
     case = services.case_create(owner=cast.owner, title="Rash")
 
-    with pytest.raises(CaseInvalid) as exc:
+    with pytest.raises(InvalidInput) as exc:
         services.case_publish(case=case, by=cast.owner, attestation=ATTEST)
 
     assert set(exc.value.errors) == {"presenting_complaint", "specialty", "age_band"}
@@ -318,7 +320,7 @@ def test_publish_needs_the_fields_colleagues_need(cast):
 def test_publish_needs_an_attestation(cast):
     case = services.case_create(owner=cast.owner, **_complete())
 
-    with pytest.raises(CaseInvalid) as exc:
+    with pytest.raises(InvalidInput) as exc:
         services.case_publish(case=case, by=cast.owner, attestation="   ")
 
     assert "attestation" in exc.value.errors
@@ -380,7 +382,7 @@ def test_blocked_publish_announces_nothing(cast, case_events):
 def test_collaborator_resolves_a_published_case(cast):
     case = cast.case()
 
-    services.case_resolve(
+    case_resolve(
         case=case, by=cast.collaborator, final_diagnosis="  Erythema   migrans "
     )
 
@@ -394,14 +396,12 @@ def test_collaborator_resolves_a_published_case(cast):
 def test_resolve_scans_the_diagnosis_and_needs_a_published_case(cast):
     case = cast.case()
     with pytest.raises(PHIFound):
-        services.case_resolve(
-            case=case, by=cast.owner, final_diagnosis="Lyme, as Dr House said"
-        )
+        case_resolve(case=case, by=cast.owner, final_diagnosis="Lyme, as Dr House said")
     draft = cast.case(status=Case.Status.DRAFT)
     with pytest.raises(ServiceError, match="published"):
-        services.case_resolve(case=draft, by=cast.owner, final_diagnosis="Lyme")
+        case_resolve(case=draft, by=cast.owner, final_diagnosis="Lyme")
     with pytest.raises(PermissionDenied):
-        services.case_resolve(case=case, by=cast.consultant, final_diagnosis="Lyme")
+        case_resolve(case=case, by=cast.consultant, final_diagnosis="Lyme")
 
 
 def test_resolve_with_a_dismissed_finding_stores_the_diagnosis_and_audits_it(cast):
@@ -410,9 +410,7 @@ def test_resolve_with_a_dismissed_finding_stores_the_diagnosis_and_audits_it(cas
     (finding,) = scan_fields({"final_diagnosis": diagnosis})
     key = finding_key(finding)
 
-    services.case_resolve(
-        case=case, by=cast.owner, final_diagnosis=diagnosis, dismissed=[key]
-    )
+    case_resolve(case=case, by=cast.owner, final_diagnosis=diagnosis, dismissed=[key])
 
     case.refresh_from_db()
     assert case.status == Case.Status.RESOLVED
@@ -425,7 +423,7 @@ def test_resolve_with_a_dismissed_finding_stores_the_diagnosis_and_audits_it(cas
 def test_a_refused_resolution_records_no_dismissal(cast):
     case = cast.case()
     with pytest.raises(PHIFound) as refused:
-        services.case_resolve(
+        case_resolve(
             case=case,
             by=cast.owner,
             final_diagnosis="Lyme per Dr House, MRN 44812093",
@@ -482,19 +480,19 @@ def test_owner_invites_a_verified_clinician_who_is_notified(
 
 def test_invite_rules(cast, make_clinician, make_patient):
     case = cast.case()
-    with pytest.raises(CaseInvalid, match="verified"):
+    with pytest.raises(InvalidInput, match="verified"):
         services.participant_invite(
             case=case, by=cast.owner, invitee=cast.unverified, role="viewer"
         )
-    with pytest.raises(CaseInvalid, match="verified"):
+    with pytest.raises(InvalidInput, match="verified"):
         services.participant_invite(
             case=case, by=cast.owner, invitee=make_patient(), role="viewer"
         )
-    with pytest.raises(CaseInvalid, match="already"):
+    with pytest.raises(InvalidInput, match="already"):
         services.participant_invite(
             case=case, by=cast.owner, invitee=cast.viewer, role="viewer"
         )
-    with pytest.raises(CaseInvalid):
+    with pytest.raises(InvalidInput):
         services.participant_invite(
             case=case, by=cast.owner, invitee=cast.member, role="owner"
         )
@@ -577,7 +575,7 @@ def test_address_invitation_follows_the_invite_rules_and_closes_with_the_case(
         services.participant_invite_email(
             case=case, by=cast.collaborator, email="x@hospital.example", role="viewer"
         )
-    with pytest.raises(CaseInvalid):
+    with pytest.raises(InvalidInput):
         services.participant_invite_email(
             case=case, by=cast.owner, email="x@hospital.example", role="owner"
         )

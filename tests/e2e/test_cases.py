@@ -81,8 +81,8 @@ def test_differential_with_an_identifier_is_dismissed_then_confirmed_and_ruled_o
     """The panel lists PHI findings inline, resends with the dismissal, and its
     Confirm and Rule out forms post to their own URL (an input named
     ``action`` once shadowed ``form.action``)."""
-    from cases.models import Differential
-    from cases.services import differentials as dx
+    from diagnoses import services as dx
+    from diagnoses.models import Differential
 
     owner = make_clinician("olive", first_name="Olive", last_name="Owner")
     case = make_case(

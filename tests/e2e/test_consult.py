@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from cases.models import Case, ConsultRequest, Differential
+from cases.models import Case
+from consults.models import ConsultRequest
+from diagnoses.models import Differential
 from workspace.models import Specialty
 
 pytestmark = pytest.mark.e2e

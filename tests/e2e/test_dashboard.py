@@ -11,7 +11,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from cases.models import Case, ConsultRequest
+from cases.models import Case
+from consults.models import ConsultRequest
 from workspace.models import Notification, Specialty
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

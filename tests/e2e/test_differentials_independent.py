@@ -5,8 +5,9 @@ resolved case is scored and the calibration plot shows on the track record."""
 import pytest
 from playwright.sync_api import expect
 
-from cases.models import Case, CaseParticipant, DiagnosisScore, DifferentialRound
-from cases.services import differentials as dx
+from cases.models import Case, CaseParticipant
+from diagnoses import services as dx
+from diagnoses.models import DiagnosisScore, DifferentialRound
 from workspace.models import Specialty
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from cases.models import Case, CaseParticipant
 from realtime.models import Message
 from realtime.services import message_post, thread_default
-from workspace.models import AuditEvent
+from workspace.models import AuditEvent, User
 
 
 def off_the_browser_loop(fn):
@@ -55,6 +55,8 @@ def two_clinicians_on_a_case(logged_in_page, make_clinician, make_case):
     for page in (owner_page, colleague_page):
         page.goto(f"/cases/{case.pk}/")
         expect(page.locator("[data-discussion] [data-status]")).to_have_text("Live")
+    # On a phone the case page opens on its Overview tab.
+    colleague_page.get_by_role("tab", name="Discussion").click()
     return case, owner_page, colleague_page
 
 
@@ -140,7 +142,7 @@ def test_topics_edit_and_delete_reach_the_other_browser(two_clinicians_on_a_case
 
     # The author edits, then deletes; the colleague sees both live.
     own = owner.locator(f"#m{message_id}")
-    own.get_by_role("button", name="Edit").click()
+    own.get_by_role("link", name="Edit").click()
     editor = own.get_by_label("Edit your message")
     editor.fill("CXR and CT ordered")
     editor.press("Enter")
@@ -154,6 +156,76 @@ def test_topics_edit_and_delete_reach_the_other_browser(two_clinicians_on_a_case
     )
     stored = Message.objects.get(pk=message_id)
     assert stored.is_deleted and stored.body == ""
+
+
+def item_html(page, message_id: int) -> str:
+    """The item's markup, minus what a page adds around it for the moment
+    (the unread divider is a sibling, so only the chip highlight remains)."""
+    return page.locator(f"#m{message_id}").evaluate(
+        """li => {
+          const copy = li.cloneNode(true);
+          copy.querySelectorAll(".msg__anchor--current").forEach(function (a) {
+            a.classList.remove("msg__anchor--current");
+          });
+          return copy.outerHTML;
+        }"""
+    )
+
+
+def test_a_live_message_has_the_markup_it_has_after_a_reload_and_own_controls(
+    two_clinicians_on_a_case,
+):
+    case, owner, colleague = two_clinicians_on_a_case
+    box = owner.get_by_label("Message to # General")
+    box.fill("@colin is this **erythema** multiforme?")
+    box.press("Enter")
+    mention = colleague.locator("[data-messages] .mention", has_text="@colin")
+    expect(mention).to_have_class(re.compile(r"mention--me"))
+    message_id = Message.objects.get(case=case, body__startswith="@colin").pk
+    own = owner.locator(f"#m{message_id}")
+    theirs = colleague.locator(f"#m{message_id}")
+    expect(own).to_contain_text("erythema")
+
+    # Edit and Delete are in every copy, shown only on the author's.
+    expect(own.get_by_role("link", name="Edit")).to_be_visible()
+    expect(own.get_by_role("button", name="Delete")).to_be_visible()
+    expect(theirs.locator(".msg__actions")).to_be_hidden()
+    expect(theirs.get_by_role("link", name="Edit")).to_have_count(0)
+    expect(theirs.get_by_role("button", name="Delete")).to_have_count(0)
+
+    live = {
+        "owner": item_html(owner, message_id),
+        "colleague": item_html(colleague, message_id),
+    }
+    for name, page in (("owner", owner), ("colleague", colleague)):
+        page.reload()
+        expect(page.locator("[data-discussion] [data-status]")).to_have_text("Live")
+        expect(page.locator(f"#m{message_id} .msg__time")).not_to_be_empty()
+        assert item_html(page, message_id) == live[name], name
+    assert "msg--mine" in live["owner"] and "msg--mine" not in live["colleague"]
+    assert "mention--me" in live["colleague"] and "mention--me" not in live["owner"]
+
+
+def test_without_javascript_only_ones_own_messages_offer_edit_and_delete(
+    two_clinicians_on_a_case, logged_in_page
+):
+    case, _owner, _colleague = two_clinicians_on_a_case
+    seeded = Message.objects.select_related("author").get(client_id="seed-1")
+    colin = User.objects.get(username="colin")
+    # The reader first: the author's pass deletes the message.
+    for user, shown in ((colin, False), (seeded.author, True)):
+        page = logged_in_page(user, java_script_enabled=False)
+        page.goto(f"/cases/{case.pk}/")
+        item = page.locator(f"#m{seeded.pk}")
+        expect(item).to_contain_text("Rash started on the hands")
+        if shown:
+            expect(item.get_by_role("link", name="Edit")).to_be_visible()
+            page.once("dialog", lambda dialog: dialog.accept())
+            item.get_by_role("button", name="Delete").click()
+            expect(page.locator(f"#m{seeded.pk}")).to_contain_text("Message deleted")
+        else:
+            expect(item.get_by_role("link", name="Edit")).to_have_count(0)
+            expect(item.get_by_role("button", name="Delete")).to_have_count(0)
 
 
 # Lets the test cut a page's sockets and keep it offline for a while: new
@@ -332,7 +404,7 @@ def test_identifiers_are_held_in_the_composer_until_dismissed_or_edited(
     seeded = Message.objects.get(client_id="seed-1")
     owner.locator("[data-topic-list] a", has_text="General").click()
     own = owner.locator(f"#m{seeded.pk}")
-    own.get_by_role("button", name="Edit").click()
+    own.get_by_role("link", name="Edit").click()
     editor = own.get_by_label("Edit your message")
     editor.fill("Rash started after seeing Mr John Smith")
     editor.press("Enter")

@@ -12,8 +12,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from cases.models import Differential, FindingLink, Submission
+from diagnoses.models import Differential
 from media_handling.models import MediaAsset
+from portal.models import FindingLink, Submission
 from tests.fixtures import media_factory as mf
 from tests.fixtures.submissions import TIKTOK
 
@@ -30,7 +31,7 @@ def uploads_through_the_app(settings):
     # The live server is forked after this runs, so it inherits the setting.
     # In S3 mode the browser would otherwise PUT parts to the moto server,
     # which the page's CSP (connect-src 'self' https:) rightly refuses over
-    # plain http; direct-to-S3 sessions are covered in tests/cases/test_portal.py.
+    # plain http; direct-to-S3 sessions are covered in tests/portal/test_portal.py.
     settings.MEDIA_DIRECT_UPLOADS = False
 
 
@@ -68,7 +69,7 @@ def test_patient_sends_video_and_tiktok_clinician_attaches_patient_sees_it(
 
     patient = logged_in_page(pat, viewport=PHONE)
     # A flaky connection: the first two attempts at the first part fail.
-    patient.add_init_script("window.ConsiliumPortal = {retryDelays: [200]};")
+    patient.add_init_script("window.ConsiliumUploads = {retryDelays: [200]};")
     attempts = []
 
     def flaky(route):

@@ -189,21 +189,24 @@ def test_the_handler_cleans_up_when_the_upload_is_interrupted(tmp_path, jpeg):
     assert list(spool.iterdir()) == []
 
 
-def test_a_part_is_written_at_its_offset_and_a_retry_replaces_it(tmp_path):
+def test_parts_are_written_at_their_offsets_in_any_order_and_a_retry_replaces_one(
+    tmp_path,
+):
     path = tmp_path / "session.part"
-    part_write(path, offset=0, length=4, stream=io.BytesIO(b"abcd"))
-    part_write(path, offset=4, length=4, stream=io.BytesIO(b"XXXX"))
+    part_write(path, offset=4, length=4, stream=io.BytesIO(b"XXXX"), size=10)
+    part_write(path, offset=0, length=4, stream=io.BytesIO(b"abcd"), size=10)
+    part_write(path, offset=8, length=2, stream=io.BytesIO(b"ij"), size=10)
 
     # A retry of the second part
-    part_write(path, offset=4, length=3, stream=io.BytesIO(b"efg"))
+    part_write(path, offset=4, length=4, stream=io.BytesIO(b"efgh"), size=10)
 
-    assert path.read_bytes() == b"abcdefg"
+    assert path.read_bytes() == b"abcdefghij"
 
 
 @pytest.mark.parametrize("data", [b"abc", b"abcdef"], ids=["short", "long"])
 def test_a_part_with_the_wrong_length_is_refused(tmp_path, data):
     with pytest.raises(MediaError, match="should hold 4 bytes"):
-        part_write(tmp_path / "p", offset=0, length=4, stream=io.BytesIO(data))
+        part_write(tmp_path / "p", offset=0, length=4, stream=io.BytesIO(data), size=4)
 
 
 @pytest.mark.parametrize(

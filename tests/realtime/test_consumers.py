@@ -13,6 +13,7 @@ from django.conf import settings as django_settings
 
 from cases.models import Case, CaseParticipant
 from cases.phi import finding_key, scan_fields
+from realtime.frames import message_html
 from realtime.models import Message, Thread
 from realtime.services import message_post, thread_default
 from tests.fixtures.ws import (
@@ -130,6 +131,9 @@ async def test_hello_describes_case_user_topics_presence_and_last_message(discus
             "default": True,
             "created_by": None,
             "last_id": stored.message.pk,
+            # A colleague's message the owner has not read yet.
+            "unread": 1,
+            "last_read": 0,
         }
     ]
     assert hello["presence"] == [{"id": discussion.owner.pk, "name": "Olive Owner"}]
@@ -175,6 +179,7 @@ async def test_send_acks_the_sender_and_broadcasts_message_new_to_everyone(discu
         "deleted": False,
         "client_id": "c-1",
         "anchor": None,
+        "html": await sync_to_async(message_html)(message),
     }
     assert (await frame_of(colleague, "message.new")) == new
     await owner.disconnect()
@@ -714,7 +719,7 @@ async def test_access_changed_event_forces_a_fresh_check(discussion):
 
 def _consult_accepted(discussion, make_clinician, *, answer: bool = False):
     """A dermatologist accepts a consult on the private case (and answers it)."""
-    from cases.services import consults
+    from consults import services as consults
 
     derm = make_clinician("dora", specialties=["Dermatology"])
     consult = consults.consult_request(
@@ -736,7 +741,7 @@ async def test_ending_a_consult_closes_the_consultants_socket_at_once(
     """Closing, declining or cancelling announces the access change on commit:
     the specialist's socket is closed with 4403 without waiting for the
     heartbeat (made too long to matter here)."""
-    from cases.services import consults
+    from consults import services as consults
     from realtime import presence
 
     monkeypatch.setattr(presence, "HEARTBEAT_SECONDS", 3600)
@@ -772,7 +777,7 @@ async def test_ending_a_consult_keeps_a_specialist_who_takes_part_another_way(
     discussion, make_clinician, monkeypatch
 ):
     """A viewer who accepted a named consult returns to viewer: still connected."""
-    from cases.services import consults
+    from consults import services as consults
     from realtime import presence
 
     monkeypatch.setattr(presence, "HEARTBEAT_SECONDS", 3600)

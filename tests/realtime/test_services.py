@@ -9,6 +9,7 @@ from django.db import connection, transaction
 
 from cases.models import Case
 from cases.phi import finding_key, scan_fields
+from realtime.frames import message_html
 from realtime.models import Message, Thread
 from realtime.services import (
     BodyTooLong,
@@ -393,7 +394,9 @@ def test_delete_tombstones_audits_and_broadcasts(
         "type": "message.deleted",
         "id": message.pk,
         "thread": general.pk,
+        "html": message_html(message),
     }
+    assert "Message deleted" in payload["html"] and "oops" not in payload["html"]
     with pytest.raises(NotFound):
         message_edit(message=message, by=discussion.owner, body="resurrect")
 

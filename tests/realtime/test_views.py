@@ -451,3 +451,58 @@ def test_rate_limited_form_posts_answer_429(discussion, client_for, settings):
     assert first.status_code == 302
     assert second.status_code == 429
     assert "adding topics too quickly" in second.content.decode()
+
+
+def test_without_javascript_the_page_shows_only_the_viewers_own_controls(
+    discussion, client_for
+):
+    general = thread_default(case=discussion.case)
+    message_post(
+        case=discussion.case,
+        thread=general,
+        by=discussion.owner,
+        body="Mine to change",
+        client_id="nojs-1",
+    )
+    reader = client_for(discussion.colleague)
+
+    page = reader.get(thread_url(discussion.case, general)).content.decode()
+    css_url = reverse("discussion_viewer_css")
+    assert f'<noscript><link rel="stylesheet" href="{css_url}"></noscript>' in page
+    assert f'data-author-id="{discussion.owner.pk}"' in page
+    assert '<div class="msg__actions" data-own hidden>' in page
+
+    css = reader.get(css_url)
+    assert css["Content-Type"].startswith("text/css")
+    assert "private" in css["Cache-Control"]
+    rule = css.content.decode()
+    assert f'.msg[data-author-id="{discussion.colleague.pk}"]' in rule
+    assert f'data-author-id="{discussion.owner.pk}"' not in rule
+
+
+def test_delete_without_javascript_posts_the_panels_form_to_the_message(
+    discussion, client_for
+):
+    general = thread_default(case=discussion.case)
+    message = message_post(
+        case=discussion.case,
+        thread=general,
+        by=discussion.owner,
+        body="Wrong case",
+        client_id="nojs-2",
+    ).message
+    owner = client_for(discussion.owner)
+    url = thread_url(discussion.case, general)
+    page = owner.get(url).content.decode()
+    form_id = f"discussion-delete-{discussion.case.pk}"
+    delete_url = reverse(
+        "discussion_message_delete", args=[discussion.case.pk, message.pk]
+    )
+    assert f'<form method="post" id="{form_id}" hidden>' in page
+    assert f'form="{form_id}" formaction="{delete_url}"' in page
+
+    response = owner.post(delete_url, {"next": url})
+
+    assert response.status_code == 302 and response.url == url
+    message.refresh_from_db()
+    assert message.is_deleted

@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 from django.db import transaction
 
 from cases.models import Case, CaseParticipant
-from cases.services import differentials as dx
+from diagnoses import services as dx
 from tests.fixtures.ws import frame_of, join, settle
 
 pytestmark = [

@@ -12,10 +12,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from cases.models import Case, ConsultRequest, Submission
-from cases.services import consults as consult_svc
-from cases.services import submissions as submission_svc
-from cases.services.consult_reminders import consults_escalate
+from cases.models import Case
+from consults import services as consult_svc
+from consults.models import ConsultRequest
+from consults.reminders import consults_escalate
+from portal import services as submission_svc
+from portal.models import Submission
 from realtime.services import message_post, thread_default
 from tests.fixtures.submissions import TIKTOK, submit
 from workspace import online

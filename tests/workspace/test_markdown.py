@@ -706,8 +706,9 @@ def test_consults_store_their_html_rendered_before_the_transaction(
     from django.urls import reverse
 
     import workspace.markdown as md
-    from cases.models import Case, ConsultRequest
-    from cases.services import consults as svc
+    from cases.models import Case
+    from consults import services as svc
+    from consults.models import ConsultRequest
     from workspace.models import Specialty
 
     owner = make_clinician("owner")
@@ -755,8 +756,9 @@ def test_consults_store_their_html_rendered_before_the_transaction(
 def test_rerender_markdown_fills_rows_stored_without_html(make_clinician, make_case):
     from django.core.management import call_command
 
-    from cases.models import Case, ConsultRequest
-    from cases.services import consults as svc
+    from cases.models import Case
+    from consults import services as svc
+    from consults.models import ConsultRequest
     from workspace.models import Specialty
 
     owner = make_clinician("owner")

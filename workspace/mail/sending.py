@@ -10,7 +10,8 @@ Every notification e-mail goes through :func:`mail_send`, which guarantees:
   sends nothing twice (a failed send rolls the claim back to try again);
 - it carries ``List-Unsubscribe`` with a signed one-click URL and
   ``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058), plus a
-  plain-text and an HTML body from ``templates/email/<template>.{txt,html}``.
+  plain-text and an HTML body from ``templates/email/<template>.{txt,html}``,
+  with times in the recipient's zone (:func:`workspace.time_zones.zone_override_for`).
 
 What goes into the context is the caller's job, and the rule is strict: a
 clinician's e-mail may name the (PHI-gated) case title and link to it, never
@@ -27,6 +28,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from workspace.models import User
+from workspace.time_zones import zone_override_for
 
 from .models import EmailDelivery, EmailKind, EmailPreference
 
@@ -84,9 +86,13 @@ def _message(
         "preferences_url": absolute(reverse("email_preferences")),
         "unsubscribe_url": unsubscribe,
     }
+    # Times read as the recipient sees them on the site (their profile's zone).
+    with zone_override_for(user):
+        text = render_to_string(f"email/{template}.txt", context)
+        html = render_to_string(f"email/{template}.html", context)
     message = EmailMultiAlternatives(
         subject=subject,
-        body=render_to_string(f"email/{template}.txt", context),
+        body=text,
         to=[user.email],
         headers={
             "List-Unsubscribe": f"<{unsubscribe}>",
@@ -94,9 +100,7 @@ def _message(
             "Auto-Submitted": "auto-generated",
         },
     )
-    message.attach_alternative(
-        render_to_string(f"email/{template}.html", context), "text/html"
-    )
+    message.attach_alternative(html, "text/html")
     return message
 
 

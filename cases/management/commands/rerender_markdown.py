@@ -3,21 +3,21 @@
 Pages print the HTML stored at save time and never render Markdown on a
 view. Run this after ``workspace.markdown`` changes its output (bump
 ``cases.models.case.RENDER_VERSION``) or after a deploy that adds a stored
-field: it renders cases whose cached HTML is missing or of another version
-and consults with a text but no HTML (``--all``: every row), one row at a
-time, each rendered before its own short write.
+field. Each app with stored Markdown has a ``stored_markdown.py`` with
+``rerender(*, every: bool) -> tuple[str, int]`` (found through
+:func:`cases.panels.contributions`): it renders its stale rows (``--all``:
+every row), one row at a time, each rendered before its own short write.
 """
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from cases.models import Case, ConsultRequest
-from cases.models.case import RENDER_VERSION
+from cases.panels import contributions
 
 
 class Command(BaseCommand):
-    help = "Re-render the stored HTML of case and consult Markdown fields."
+    help = "Re-render the stored HTML of every app's Markdown fields."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -25,29 +25,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        every = options["all"]
-        cases = 0
-        for case in Case.objects.only("pk", "rendered", *Case.MARKDOWN_FIELDS):
-            current = case.rendered.get("_v") == RENDER_VERSION and all(
-                name in case.rendered for name in Case.MARKDOWN_FIELDS
-            )
-            if every or not current:
-                case.render_markdown_fields()
-                Case.objects.filter(pk=case.pk).update(rendered=case.rendered)
-                cases += 1
-        consults = 0
-        names = ConsultRequest.MARKDOWN_FIELDS
-        html_names = [f"{name}_html" for name in names]
-        for consult in ConsultRequest.objects.only("pk", *names, *html_names):
-            stale = any(
-                (getattr(consult, name) or "").strip()
-                and not getattr(consult, f"{name}_html")
-                for name in names
-            )
-            if every or stale:
-                consult.render_markdown_fields()
-                ConsultRequest.objects.filter(pk=consult.pk).update(
-                    **{html: getattr(consult, html) for html in html_names}
-                )
-                consults += 1
-        self.stdout.write(f"Re-rendered {cases} case(s) and {consults} consult(s).")
+        done = [
+            rerender(every=options["all"])
+            for rerender in contributions("stored_markdown", "rerender")
+        ]
+        self.stdout.write(
+            "Re-rendered " + " and ".join(f"{n} {what}" for what, n in done) + "."
+        )

@@ -26,7 +26,7 @@ from media_handling.deid.video.decoding import (
     video_stream,
 )
 from media_handling.deid.video.mp4 import mp4_metadata_problems
-from media_handling.faces import FaceTrack, blur_regions
+from media_handling.regions import FaceTrack, blur_regions
 from media_handling.sniff import MediaError
 
 DEFAULT_MAX_SIDE = 1920

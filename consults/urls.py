@@ -1,0 +1,5 @@
+"""Consult URLs."""
+
+from consults.views import urlpatterns
+
+__all__ = ["urlpatterns"]
