@@ -167,7 +167,6 @@ def test_update_without_changes_writes_no_audit_and_no_event(cast, case_events):
         lambda: services.case_update(
             case=case, by=cast.owner, changes={"title": case.title}
         ),
-        expect=False,
     )
 
     assert frames == []
@@ -373,7 +372,7 @@ def test_blocked_publish_announces_nothing(cast, case_events):
         with pytest.raises(PHIFound):
             services.case_publish(case=case, by=cast.owner, attestation=ATTEST)
 
-    assert case_events(case, attempt, expect=False) == []
+    assert case_events(case, attempt) == []
 
 
 # --- resolve and archive --------------------------------------------------------------

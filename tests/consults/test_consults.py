@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from cases.models import Case, CaseParticipant
@@ -17,8 +14,9 @@ from consults.models import ConsultEvent, ConsultRequest
 from consults.selectors import consult_access, consults_for_queue
 from diagnoses import services as dx
 from diagnoses.models import Differential, DifferentialVote
+from tests.fixtures.layer import GroupListener
 from workspace.errors import InvalidInput
-from workspace.events import case_group, event_payload, user_group
+from workspace.events import case_group, user_group
 from workspace.models import AuditEvent, Notification, Specialty
 from workspace.services import PermissionDenied, ServiceError
 
@@ -576,33 +574,13 @@ def test_queue_leaves_out_answered_and_finished_consults(setup):
 # --- Events -------------------------------------------------------------------------
 
 
-def _drain(layer, channel):
-    """Every frame sent to ``channel``; the first is awaited patiently (Redis)."""
-
-    async def read():
-        got = []
-        wait = 5
-        while True:
-            try:
-                message = await asyncio.wait_for(layer.receive(channel), wait)
-            except TimeoutError:
-                return got
-            got.append(event_payload(message))
-            wait = 0.3
-
-    return async_to_sync(read)()
-
-
 def test_answer_sends_frames_to_the_case_and_a_notification_to_the_requester(
     setup, django_capture_on_commit_callbacks
 ):
     consult = request_derm(setup)
     svc.consult_accept(consult=consult, by=setup.derm)
-    layer = get_channel_layer()
-    case_channel = async_to_sync(layer.new_channel)()
-    user_channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(case_group(setup.case), case_channel)
-    async_to_sync(layer.group_add)(user_group(setup.collaborator), user_channel)
+    case_listener = GroupListener(case_group(setup.case))
+    user_listener = GroupListener(user_group(setup.collaborator))
 
     with django_capture_on_commit_callbacks(execute=True):
         svc.consult_answer(
@@ -612,13 +590,13 @@ def test_answer_sends_frames_to_the_case_and_a_notification_to_the_requester(
             suggestions=[{"label": "Plaque psoriasis", "likelihood": 70}],
         )
 
-    case_frames = {f["type"]: f for f in _drain(layer, case_channel)}
+    case_frames = {f["type"]: f for f in case_listener.drain()}
     assert case_frames["consult.updated"]["consult"]["status"] == "answered"
     dx_frame = case_frames["differential.updated"]
     assert dx_frame["ranking"][0]["label"] == "Plaque psoriasis"
     assert dx_frame["ranking"][0]["consult"] == consult.pk
     assert dx_frame["ranking"][0]["proposer"]["id"] == setup.derm.pk
-    (note,) = _drain(layer, user_channel)
+    (note,) = user_listener.drain()
     assert note["type"] == "notification"
     assert note["notification"]["kind"] == "consult"
     assert "answered" in note["notification"]["title"]

@@ -60,7 +60,7 @@ def test_question_with_an_identifier_is_not_stored_notified_or_broadcast(
         with pytest.raises(PHIFound):
             ask(s, question=NAMED)
 
-    frames = case_events(s.case, request, expect=False)
+    frames = case_events(s.case, request)
 
     assert frames == []
     assert not ConsultRequest.objects.exists()

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 
 from cases.models import Case, CaseParticipant
 from diagnoses import services as dx
 from diagnoses.models import Differential, DifferentialVote, RankingSnapshot
 from diagnoses.selectors import consensus, differential_ranking
+from tests.fixtures.layer import GroupListener
 from workspace.errors import InvalidInput
-from workspace.events import case_group, event_payload
+from workspace.events import case_group
 from workspace.models import AuditEvent
 from workspace.services import PermissionDenied, ServiceError
 
@@ -54,34 +51,15 @@ def team(make_clinician, make_case):
 @pytest.fixture
 def frames():
     """Listen on a case's group through the channel layer, like a consumer."""
-    layer = get_channel_layer()
+    listeners = []
 
-    class Listener:
-        def __init__(self, case):
-            self.channel = async_to_sync(layer.new_channel)()
-            async_to_sync(layer.group_add)(case_group(case), self.channel)
+    def listen(case) -> GroupListener:
+        listeners.append(GroupListener(case_group(case)))
+        return listeners[-1]
 
-        def drain(self, *, expect_some: bool = True) -> list[dict]:
-            """Every frame sent so far. The first may take a while to arrive
-            through Redis, so it is awaited patiently; the rest are already
-            queued behind it."""
-
-            async def read():
-                got = []
-                wait = 5 if expect_some else 0.3
-                while True:
-                    try:
-                        message = await asyncio.wait_for(
-                            layer.receive(self.channel), wait
-                        )
-                    except TimeoutError:
-                        return got
-                    got.append(event_payload(message))
-                    wait = 0.3
-
-            return async_to_sync(read)()
-
-    return Listener
+    yield listen
+    for listener in listeners:
+        listener.close()
 
 
 # --- Consensus arithmetic ------------------------------------------------------------
@@ -570,4 +548,4 @@ def test_refused_action_broadcasts_nothing(
         pytest.raises(PermissionDenied),
     ):
         dx.differential_vote(differential=entry, by=team.viewer, likelihood=10)
-    assert listener.drain(expect_some=False) == []
+    assert listener.drain() == []

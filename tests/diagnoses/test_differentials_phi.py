@@ -43,7 +43,7 @@ def test_label_with_an_identifier_is_not_stored_nor_broadcast(world, case_events
             )
         return refused
 
-    frames = case_events(world.case, add, expect=False)
+    frames = case_events(world.case, add)
 
     assert frames == []
     assert not Differential.objects.filter(label="Tinea").exists()

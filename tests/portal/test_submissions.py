@@ -3,14 +3,11 @@ ones), notifications, audit events and the case frame on attach."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 
 from portal import services
 from portal.models import CONSENT_TEXT, FindingLink, Submission
+from tests.fixtures.layer import GroupListener
 from tests.fixtures.submissions import (
     COLLABORATOR,
     TIKTOK,
@@ -22,7 +19,7 @@ from tests.fixtures.submissions import (
     submit,
 )
 from workspace.errors import InvalidInput
-from workspace.events import case_group, event_payload
+from workspace.events import case_group, user_group
 from workspace.models import AuditEvent, CareLink, Notification
 from workspace.services import PermissionDenied, ServiceError
 
@@ -58,16 +55,11 @@ def test_link_submission_stores_canonical_link_hashtags_and_consent(pat, doc):
 
 
 def test_new_submission_notifies_the_clinician_live(pat, doc):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(f"user.{doc.pk}", channel)
+    listener = GroupListener(user_group(doc))
 
     submission = submit(pat, doc, link=TIKTOK)
 
-    async def first():
-        return await asyncio.wait_for(layer.receive(channel), 5)
-
-    frame = event_payload(async_to_sync(first)())
+    (frame,) = listener.drain()
     assert frame["type"] == "notification"
     assert frame["notification"]["kind"] == "submission"
     assert frame["notification"]["url"] == f"/inbox/{submission.pk}/"
@@ -312,16 +304,11 @@ def test_attach_shares_the_canonical_link_and_never_the_patient(pat, doc, make_c
 def test_attach_broadcasts_a_finding_frame_to_the_case(pat, doc, make_case):
     submission = submit(pat, doc, link=TIKTOK)
     case, entry = case_with_entry(make_case, doc)
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(case_group(case), channel)
+    listener = GroupListener(case_group(case))
 
     finding = attach(submission, doc, entry)
 
-    async def first():
-        return await asyncio.wait_for(layer.receive(channel), 5)
-
-    frame = event_payload(async_to_sync(first)())
+    (frame,) = listener.drain()
     assert frame == {
         "type": "finding.added",
         "case": case.pk,

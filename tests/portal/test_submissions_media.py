@@ -4,13 +4,10 @@ from storage here); withdrawing deletes the patient's file."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 
 from cases.models import CaseAsset
 from cases.services import media as case_media
@@ -20,6 +17,7 @@ from media_handling.models import MediaAsset
 from portal import services
 from portal.models import FindingLink, Submission
 from tests.fixtures import media_factory as mf
+from tests.fixtures.layer import GroupListener
 from tests.fixtures.media_uploads import accepted_upload, stored_bytes, stored_names
 from tests.fixtures.submissions import (
     TIKTOK,
@@ -31,7 +29,7 @@ from tests.fixtures.submissions import (
     submit,
 )
 from workspace.errors import InvalidInput
-from workspace.events import case_group, event_payload, user_group
+from workspace.events import case_group, user_group
 from workspace.services import ServiceError
 
 pytestmark = pytest.mark.django_db
@@ -314,23 +312,12 @@ def test_case_page_hears_of_the_finding_and_again_when_its_copy_is_ready(
 ):
     case, entry = case_with_entry(make_case, doc)
     submission = submit(pat, doc, asset=phone_photo)
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(case_group(case), channel)
+    listener = GroupListener(case_group(case))
 
     finding = attach(submission, doc, entry)
 
-    async def drain() -> list[dict]:
-        frames = []
-        while True:
-            try:
-                message = await asyncio.wait_for(layer.receive(channel), 2)
-            except TimeoutError:
-                return frames
-            frames.append(event_payload(message))
-
     about_finding = [
-        f["type"] for f in async_to_sync(drain)() if f.get("finding") == finding.pk
+        f["type"] for f in listener.drain() if f.get("finding") == finding.pk
     ]
     assert about_finding == ["finding.added", "finding.updated"]
 
