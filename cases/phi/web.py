@@ -14,8 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from cases.phi.core import _CC_TLDS, _TLD_LIST, REASONS, _Doc, _Hit, _words
+from cases.phi.contacts import _CC_TLDS, _TLD_LIST
+from cases.phi.findings import REASONS, _Hit
 from cases.phi.lexicon import WORDS
+from cases.phi.text import _Doc, _words
 
 _HANDLE = re.compile(r"(?<![\w@./+-])@(?P<h>[A-Za-z_][A-Za-z0-9_.]{1,29})(?<!\.)")
 _REDDIT_USER = re.compile(r"(?<![\w/])/?u/(?P<h>[A-Za-z0-9_-]{3,20})\b")
