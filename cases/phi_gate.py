@@ -13,10 +13,15 @@ never the text itself.
 
 Call it inside the service's transaction, so the audit event and the write
 commit or roll back together.
+
+The gate fails closed: should a detector ever raise, the text is refused
+with :class:`PHICheckFailed` (the error is logged), never let through
+unscanned and never a bare 500 that loses the user's words.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -24,7 +29,22 @@ from cases.phi import Finding, finding_key, findings_unresolved, scan_fields
 from workspace import audit
 from workspace.services import ServiceError
 
-__all__ = ["PHIFound", "findings_payload", "phi_gate"]
+__all__ = ["PHICheckFailed", "PHIFound", "findings_payload", "phi_gate"]
+
+logger = logging.getLogger(__name__)
+
+
+class PHICheckFailed(ServiceError):
+    """The scanner broke on this text, so it is refused rather than let through."""
+
+    status = 422
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This text could not be checked for patient identifiers, so it was "
+            "not saved. Reword it slightly and try again; the problem has been "
+            "reported."
+        )
 
 
 class PHIFound(ServiceError):
@@ -84,7 +104,11 @@ def phi_gate(
     the sorted keys that matched a finding; otherwise returns ``[]``. Keys in
     ``dismissed`` that match nothing are ignored.
     """
-    findings = scan_fields({name: value or "" for name, value in fields.items()})
+    try:
+        findings = scan_fields({name: value or "" for name, value in fields.items()})
+    except Exception as exc:
+        logger.exception("PHI scan failed on surface %s", surface)
+        raise PHICheckFailed() from exc
     if not findings:
         return []
     given = set(dismissed)

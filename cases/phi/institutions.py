@@ -275,6 +275,8 @@ def _venue_hits(doc: _Doc) -> Iterator[_Hit]:
             continue
         start = match.start()
         match = _VENUE_NAME.match(text, start)  # the whole name, past the window
+        if match is None:
+            continue  # the window cut a word short; whole, it is no name
         words = match.group().split()
         folded = [re.sub(r"['’]s$", "", w).casefold() for w in words]
         # "Tameside General" is a hospital; "General Surgery" a specialty.

@@ -249,3 +249,20 @@ def test_workspace_form_lists_findings_with_dismiss_boxes_then_creates(
     created = client.post(url, {**data, "dismiss": keys})
     assert created.status_code == 302
     assert Workspace.objects.get().name == "Skin club"
+
+
+# --- A scanner that breaks fails closed ------------------------------------------
+
+
+def test_a_scanner_error_refuses_the_text_with_a_clear_message(open_case, client_for):
+    from unittest import mock
+
+    client = client_for(open_case.outsider)
+    url = reverse("case_join_request", args=[open_case.case.pk])
+    with mock.patch("cases.phi_gate.scan_fields", side_effect=AttributeError("bug")):
+        refused = client.post(url, {"message": "Happy to help"}, **JSON)
+
+    assert refused.status_code == 422
+    assert "could not be checked for patient identifiers" in refused.json()["error"]
+    assert not JoinRequest.objects.exists()
+    assert not Notification.objects.filter(user=open_case.owner).exists()
