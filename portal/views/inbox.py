@@ -78,9 +78,9 @@ def _inbox_context(request: HttpRequest) -> dict:
 def inbox(request: HttpRequest) -> HttpResponse:
     """Submissions from the clinician's patients, newest first."""
     template = (
-        "cases/inbox_list.html"
+        "portal/inbox_list.html"
         if request.GET.get("partial") == "1"
-        else "cases/inbox_home.html"
+        else "portal/inbox_home.html"
     )
     return render(request, template, _inbox_context(request))
 
@@ -121,7 +121,7 @@ def _review(
     )
     return render(
         request,
-        "cases/inbox_review.html",
+        "portal/inbox_review.html",
         {
             "submission": submission,
             "groups": groups,

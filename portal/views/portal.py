@@ -110,7 +110,7 @@ def _portal(request: HttpRequest) -> HttpResponse:
         status = 200
     return render(
         request,
-        "cases/portal_home.html",
+        "portal/portal_home.html",
         {
             "form": form,
             "clinicians": clinicians,
@@ -174,7 +174,7 @@ def portal_list(request: HttpRequest) -> HttpResponse:
     """The patient's submissions as an HTML fragment, for live refresh."""
     return render(
         request,
-        "cases/portal_list.html",
+        "portal/portal_list.html",
         {"submissions": selectors.submissions_for_patient(request.user)},
     )
 
