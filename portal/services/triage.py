@@ -27,6 +27,33 @@ from workspace.models import User
 from workspace.services import ServiceError
 
 
+def _gate_patient_note(
+    submission: Submission,
+    note: str,
+    *,
+    by: User,
+    dismissed: Collection[str],
+    surface: str,
+    ip: str | None,
+) -> None:
+    """A note the patient will read passes the PHI gate (as the ``reply`` field)."""
+    phi_gate(
+        fields={"reply": note},
+        dismissed=dismissed,
+        by=by,
+        surface=surface,
+        target=submission,
+        ip=ip,
+    )
+
+
+def _set_patient_note(submission: Submission, note: str, now) -> list[str]:
+    """Replace the note the patient sees; the fields it changed."""
+    submission.clinician_note = note
+    submission.clinician_note_at = now
+    return ["clinician_note", "clinician_note_at"]
+
+
 @transaction.atomic
 def submission_open(
     *, submission: Submission, by: User, ip: str | None = None
@@ -87,18 +114,11 @@ def submission_reply(
     note = _note(note, "reply")
     if not note:
         raise InvalidInput({"reply": "Write a note for your patient."})
-    phi_gate(
-        fields={"reply": note},
-        dismissed=dismissed,
-        by=by,
-        surface="submission.reply",
-        target=submission,
-        ip=ip,
+    _gate_patient_note(
+        submission, note, by=by, dismissed=dismissed, surface="submission.reply", ip=ip
     )
     now = timezone.now()
-    submission.clinician_note = note
-    submission.clinician_note_at = now
-    fields = ["clinician_note", "clinician_note_at", "updated"]
+    fields = [*_set_patient_note(submission, note, now), "updated"]
     fields += _mark_reviewed(submission, now)
     submission.save(update_fields=fields)
     _audit(by, "submission.reply", submission, ip)
@@ -129,12 +149,12 @@ def submission_dismiss(
     if submission.status == Submission.Status.ATTACHED:
         raise ServiceError("This is already attached to a case.")
     note = _note(note, "reply")
-    phi_gate(
-        fields={"reply": note},
-        dismissed=dismissed,
+    _gate_patient_note(
+        submission,
+        note,
         by=by,
+        dismissed=dismissed,
         surface="submission.dismiss",
-        target=submission,
         ip=ip,
     )
     now = timezone.now()
@@ -142,9 +162,7 @@ def submission_dismiss(
     submission.decided_at = now
     fields = ["status", "decided_at", "updated"]
     if note:
-        submission.clinician_note = note
-        submission.clinician_note_at = now
-        fields += ["clinician_note", "clinician_note_at"]
+        fields += _set_patient_note(submission, note, now)
     fields += _mark_read(submission, now)
     submission.save(update_fields=fields)
     _audit(by, "submission.dismiss", submission, ip)
