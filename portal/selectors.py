@@ -215,17 +215,25 @@ def _finding_media_url(finding: FindingLink, role: str) -> str:
     return reverse("finding_media", args=[finding.case_id, finding.pk, role])
 
 
-def _tombstone(finding: FindingLink) -> FindingView:
+def _about(finding: FindingLink) -> dict:
+    """What every view of a finding shows, withdrawn or not: where it sits,
+    how it relates, who added it and when."""
     by = finding.created_by
+    return {
+        "id": finding.pk,
+        "case_id": finding.case_id,
+        "differential_id": finding.differential_id,
+        "relation": finding.relation,
+        "relation_label": finding.get_relation_display(),
+        "added_by": by.display_name if by else "A former member",
+        "created": finding.created,
+    }
+
+
+def _tombstone(finding: FindingLink) -> FindingView:
     return FindingView(
-        id=finding.pk,
-        case_id=finding.case_id,
-        differential_id=finding.differential_id,
-        relation=finding.relation,
-        relation_label=finding.get_relation_display(),
+        **_about(finding),
         note="",
-        added_by=by.display_name if by else "A former member",
-        created=finding.created,
         platform="",
         platform_label="",
         canonical_url="",
@@ -258,16 +266,9 @@ def _view(finding: FindingLink) -> FindingView:
         # A small still for the list: the thumbnail, else the poster.
         still = next((r for r in ("thumb", "poster") if asset.rendition_name(r)), None)
         poster_url = _finding_media_url(finding, still) if still else ""
-    by = finding.created_by
     return FindingView(
-        id=finding.pk,
-        case_id=finding.case_id,
-        differential_id=finding.differential_id,
-        relation=finding.relation,
-        relation_label=finding.get_relation_display(),
+        **_about(finding),
         note=finding.note,
-        added_by=by.display_name if by else "A former member",
-        created=finding.created,
         platform=finding.platform,
         platform_label=platform_label,
         canonical_url=finding.canonical_url,

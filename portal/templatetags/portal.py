@@ -26,7 +26,7 @@ def case_findings(case: Case, entries: Sequence[Any]) -> dict[int, list[FindingV
     return findings_for_case(case) if entries else {}
 
 
-@register.inclusion_tag("cases/_findings.html")
+@register.inclusion_tag("portal/_findings.html")
 def entry_findings(
     findings_by_entry: dict[int, list[FindingView]], differential: Differential
 ) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from media_handling import storage as media_storage
 from portal import selectors, services
 from portal.forms import AttachForm, DismissForm, RateForm, ReplyForm
 from portal.models import FindingLink, Submission
+from portal.views.common import form_errors_json
 from workspace import audit
 from workspace import services as workspace_services
 from workspace.errors import InvalidInput
@@ -78,9 +79,9 @@ def _inbox_context(request: HttpRequest) -> dict:
 def inbox(request: HttpRequest) -> HttpResponse:
     """Submissions from the clinician's patients, newest first."""
     template = (
-        "cases/inbox_list.html"
+        "portal/inbox_list.html"
         if request.GET.get("partial") == "1"
-        else "cases/inbox_home.html"
+        else "portal/inbox_home.html"
     )
     return render(request, template, _inbox_context(request))
 
@@ -121,7 +122,7 @@ def _review(
     )
     return render(
         request,
-        "cases/inbox_review.html",
+        "portal/inbox_review.html",
         {
             "submission": submission,
             "groups": groups,
@@ -173,16 +174,7 @@ def _phi_findings(exc: PHIFound, dismissed: list[str]) -> list[dict]:
 
 def _invalid(request, submission, form_key: str, form, status: int = 400, **extra):
     if wants_json(request):
-        return JsonResponse(
-            {
-                "ok": False,
-                "errors": {
-                    name: [e["message"] for e in errors]
-                    for name, errors in form.errors.get_json_data().items()
-                },
-            },
-            status=status,
-        )
+        return form_errors_json(form, status=status)
     return _review(request, submission, status=status, **{form_key: form}, **extra)
 
 
@@ -218,20 +210,38 @@ def _phi_refused(request, submission, form_key: str, form, exc: PHIFound):
 
 
 @translate_errors(back=_back)
-def _triage(request, pk, *, form_class, form_key, action, success) -> HttpResponse:
-    """Validate one triage form, run its service, and come back to the review."""
+def _triage(
+    request, pk, *, form_class, form_key, action, success, form_kwargs=None
+) -> HttpResponse:
+    """Validate one triage form, run its service, and come back to the review.
+
+    ``form_kwargs(submission)`` gives the form's extra arguments;
+    ``action(submission, cleaned_data, ip)`` runs the service; ``success`` is
+    the message, or makes it from what ``action`` returned.
+    """
     submission = selectors.submission_get_for_clinician(request.user, pk)
-    form = form_class(request.POST)
+    form = form_class(request.POST, **(form_kwargs(submission) if form_kwargs else {}))
     if not form.is_valid():
         return _invalid(request, submission, form_key, form)
     try:
-        action(submission, form.cleaned_data, audit.client_ip(request))
+        result = action(submission, form.cleaned_data, audit.client_ip(request))
     except PHIFound as exc:
         return _phi_refused(request, submission, form_key, form, exc)
     except InvalidInput as exc:
         form_refusal(form, exc)
         return _invalid(request, submission, form_key, form)
-    return _done(request, pk, success)
+    return _done(request, pk, success(result) if callable(success) else success)
+
+
+def _patient_note(service, request: HttpRequest):
+    """The action of a triage that sends the patient a note: reply, dismiss."""
+    return lambda submission, data, ip: service(
+        submission=submission,
+        by=request.user,
+        note=data["reply"],
+        dismissed=_dismissed(request),
+        ip=ip,
+    )
 
 
 @require_POST
@@ -262,13 +272,7 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
         form_class=ReplyForm,
         form_key="reply_form",
         success="Your patient can now see your note.",
-        action=lambda submission, data, ip: services.submission_reply(
-            submission=submission,
-            by=request.user,
-            note=data["reply"],
-            dismissed=_dismissed(request),
-            ip=ip,
-        ),
+        action=_patient_note(services.submission_reply, request),
     )
 
 
@@ -281,53 +285,42 @@ def dismiss(request: HttpRequest, pk: int) -> HttpResponse:
         form_class=DismissForm,
         form_key="dismiss_form",
         success="Dismissed.",
-        action=lambda submission, data, ip: services.submission_dismiss(
-            submission=submission,
-            by=request.user,
-            note=data["reply"],
-            dismissed=_dismissed(request),
-            ip=ip,
-        ),
+        action=_patient_note(services.submission_dismiss, request),
     )
 
 
 @require_POST
 @verified_clinician_required
-@translate_errors(back=_back)
 def attach(request: HttpRequest, pk: int) -> HttpResponse:
-    submission = selectors.submission_get_for_clinician(request.user, pk)
-    groups = selectors.attachable_differentials(request.user)
-    form = AttachForm(
-        request.POST, groups=groups, has_media=submission.asset_id is not None
-    )
-    if not form.is_valid():
-        return _invalid(request, submission, "attach_form", form)
-    differential = Differential.objects.filter(
-        pk=form.cleaned_data["differential"]
-    ).first()
-    if differential is None:
-        raise Http404("No such differential.")
-    try:
-        finding = services.submission_attach(
+    def attach_to(submission, data, ip) -> FindingLink:
+        differential = Differential.objects.filter(pk=data["differential"]).first()
+        if differential is None:
+            raise Http404("No such differential.")
+        return services.submission_attach(
             submission=submission,
             by=request.user,
             differential=differential,
-            relation=form.cleaned_data["relation"],
-            note=form.cleaned_data["note"],
-            blur_faces=form.cleaned_data.get("blur_faces", False),
+            relation=data["relation"],
+            note=data["note"],
+            blur_faces=data.get("blur_faces", False),
             dismissed=_dismissed(request),
-            ip=audit.client_ip(request),
+            ip=ip,
         )
-    except PHIFound as exc:
-        return _phi_refused(request, submission, "attach_form", form, exc)
-    except InvalidInput as exc:
-        form_refusal(form, exc)
-        return _invalid(request, submission, "attach_form", form)
-    return _done(
+
+    return _triage(
         request,
         pk,
-        f"Attached to “{differential.label}” as "
-        f"{finding.get_relation_display().lower()}.",
+        form_class=AttachForm,
+        form_key="attach_form",
+        form_kwargs=lambda submission: {
+            "groups": selectors.attachable_differentials(request.user),
+            "has_media": submission.asset_id is not None,
+        },
+        action=attach_to,
+        success=lambda finding: (
+            f"Attached to “{finding.differential.label}” as "
+            f"{finding.get_relation_display().lower()}."
+        ),
     )
 
 

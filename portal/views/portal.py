@@ -37,6 +37,7 @@ from portal import selectors, services
 from portal.forms import SubmissionForm
 from portal.models import SocialLink
 from portal.social_links import SocialLinkError, parse_social_link
+from portal.views.common import form_errors_json
 from workspace import audit
 from workspace.errors import InvalidInput
 from workspace.events import user_group
@@ -54,6 +55,11 @@ def _clinicians(patient: User) -> list[User]:
             patient_links__patient=patient, patient_links__active=True
         ).select_related("clinician_profile")
     )
+
+
+def _submission_url(request: HttpRequest, pk: int) -> str:
+    """Submission ``pk`` on the portal page (where a refused withdrawal goes back)."""
+    return reverse("portal") + f"#submission-{pk}"
 
 
 # --- The portal page ------------------------------------------------------------------
@@ -86,31 +92,22 @@ def _portal(request: HttpRequest) -> HttpResponse:
                         {
                             "ok": True,
                             "id": created.pk,
-                            "url": reverse("portal") + f"#submission-{created.pk}",
+                            "url": _submission_url(request, created.pk),
                         }
                     )
                 messages.success(
                     request,
                     "Sent. Your clinician will see it in their inbox.",
                 )
-                return redirect(reverse("portal") + f"#submission-{created.pk}")
+                return redirect(_submission_url(request, created.pk))
         if wants_json(request):
-            return JsonResponse(
-                {
-                    "ok": False,
-                    "errors": {
-                        name: [e["message"] for e in errs]
-                        for name, errs in form.errors.get_json_data().items()
-                    },
-                },
-                status=400,
-            )
+            return form_errors_json(form)
         status = 400
     else:
         status = 200
     return render(
         request,
-        "cases/portal_home.html",
+        "portal/portal_home.html",
         {
             "form": form,
             "clinicians": clinicians,
@@ -174,28 +171,25 @@ def portal_list(request: HttpRequest) -> HttpResponse:
     """The patient's submissions as an HTML fragment, for live refresh."""
     return render(
         request,
-        "cases/portal_list.html",
+        "portal/portal_list.html",
         {"submissions": selectors.submissions_for_patient(request.user)},
     )
 
 
 @require_POST
 @patient_required
+@translate_errors(back=_submission_url)
 def portal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     submission = selectors.submission_get_for_patient(request.user, pk)
-    try:
-        services.submission_withdraw(
-            submission=submission, by=request.user, ip=audit.client_ip(request)
-        )
-    except ServiceError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(
-            request,
-            "Withdrawn. Your file and any copy shared on a case discussion "
-            "have been deleted.",
-        )
-    return redirect(reverse("portal") + f"#submission-{pk}")
+    services.submission_withdraw(
+        submission=submission, by=request.user, ip=audit.client_ip(request)
+    )
+    messages.success(
+        request,
+        "Withdrawn. Your file and any copy shared on a case discussion "
+        "have been deleted.",
+    )
+    return redirect(_submission_url(request, pk))
 
 
 # --- Live link validation -------------------------------------------------------------

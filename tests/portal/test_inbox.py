@@ -206,7 +206,7 @@ def test_case_participants_see_the_findings_content_but_not_the_patient(
     review_copy(finding, doc)
 
     found = findings_for_differentials([entry.pk], viewer)[entry.pk]
-    html = render_to_string("cases/_findings.html", {"findings": found, "label": "x"})
+    html = render_to_string("portal/_findings.html", {"findings": found, "label": "x"})
 
     assert [f.relation for f in found] == ["supports", "refutes"]
     assert "Matches the distribution" in html
@@ -314,7 +314,7 @@ def test_findings_of_a_case_load_in_one_query(
     with django_assert_num_queries(1):
         by_entry = findings_for_case(case)
         html = "".join(
-            render_to_string("cases/_findings.html", {"findings": found})
+            render_to_string("portal/_findings.html", {"findings": found})
             for found in by_entry.values()
         )
 

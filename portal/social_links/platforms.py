@@ -1,78 +1,18 @@
-"""Parse the social-media links patients submit into what a case may show.
+"""Per-platform parsing: the content id, canonical URL and embed URL of a
+link on each known platform, and the origin-and-path form for other sites.
 
-:func:`parse_social_link` either returns a :class:`ParsedLink` or raises
-:class:`SocialLinkError` with a message fit to show the patient. A patient's
-link can name them: the handle in ``tiktok.com/@jo.smith/video/…``, the
-account in ``reddit.com/user/jo_smith/comments/…``, the sharer's ids that
-apps append (``u_code``, ``share_item_id``, ``sender_device``, ``igsh``,
-``si``…), or a share code tied to the account that shared it. The original
-stays on the submission, seen only by the patient and their clinician; what
-may reach a case is built here, from the content id alone.
-
-Guarantees:
-
-- ``canonical_url`` is the one form of the link a case may show. For the six
-  known platforms it is rebuilt from the platform and the content id only,
-  always ``https`` on the bare host, with no user name, community, title
-  slug, fragment, or query other than the id itself:
-  ``tiktok.com/embed/v2/<id>``, ``youtube.com/watch?v=<id>``,
-  ``instagram.com/reel/<code>/``, ``reddit.com/comments/<id>/``,
-  ``x.com/i/status/<id>``, ``facebook.com/watch/?v=<id>``. So the same
-  content pasted from the app, the website or a share sheet gives the same
-  URL, and duplicates can be spotted. Other sites keep their scheme, host,
-  port and path but lose the query and fragment (a query there may carry
-  anything; rewriting the host could produce an address that does not
-  exist).
-- When no such form can be made offline, ``canonical_url`` is ``None`` and
-  ``private_reason`` says why: share links (``vm.tiktok.com/…``,
-  ``reddit.com/r/…/s/…``, ``fb.watch/…``, ``t.co/…``) reveal their content
-  only by following a redirect, which this module never does (it makes no
-  network calls), and their code can identify who shared them; profile,
-  story and post addresses that cannot be separated from their owner; pages
-  that are not one post. Such a link stays with the clinician; a case shows
-  only its platform.
-- ``content_id`` is the platform's id for the post or video when the URL
-  carries it, else ``None``.
-- ``embed_url`` is a player URL on the platform's own embed host (YouTube's
-  ``youtube-nocookie.com``, which sets no tracking cookies until play),
-  built from the content id too, or ``None`` when there is none.
-
-Rejected: other schemes (``javascript:``, ``data:``, ``file:``, ``ftp:``…),
-credentials in the URL, hosts that are not public DNS names, IP literals,
-over-long input, whitespace or control characters inside the URL and
-malformed ports. IP literals are refused because a patient's social link
-always has a domain name; a bare address hides where it leads from the
-clinician judging the finding's credibility, and may point at private
-networks (a hazard the moment anything fetches a preview).
-
-Nothing here imports Django.
+Each parser takes a validated :class:`~portal.social_links.validation._Url`
+and never makes a network call. Nothing here imports Django.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, quote, urlunsplit
 
-__all__ = [
-    "MAX_URL_LENGTH",
-    "NAMES_OWNER",
-    "NOT_A_POST",
-    "PLATFORMS",
-    "SHARE_LINK",
-    "TRACKING_PARAMS",
-    "TRACKING_PREFIXES",
-    "ParsedLink",
-    "SocialLinkError",
-    "extract_hashtags",
-    "parse_social_link",
-]
-
-MAX_URL_LENGTH = 2048
-MAX_HASHTAGS = 30
-MAX_HASHTAG_LENGTH = 100
+from portal.social_links.validation import _Url
 
 PLATFORMS = ("tiktok", "youtube", "instagram", "reddit", "x", "facebook", "other")
 
@@ -133,141 +73,6 @@ NOT_A_POST = (
 )
 
 
-class SocialLinkError(ValueError):
-    """The text is not a link that can be accepted; the message says why."""
-
-
-@dataclass(frozen=True)
-class ParsedLink:
-    platform: str
-    content_id: str | None
-    # What a case may show; None when only the clinician may see the link.
-    canonical_url: str | None
-    hashtags: list[str] = field(default_factory=list, hash=False)
-    embed_url: str | None = None
-    private_reason: str = ""
-
-    @property
-    def case_safe(self) -> bool:
-        return self.canonical_url is not None
-
-
-# --- validation ---------------------------------------------------------------
-
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
-# Dotted, decimal, octal and hex spellings of an IPv4 address all resolve.
-_NUMERIC_HOST = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+))*$")
-
-_IP_LITERAL = (
-    "Links to a bare IP address can't be accepted; "
-    "please share the link from the app or website."
-)
-_BAD_HOST = "The website name in the link is not valid."
-_BAD_PORT = "The port number in the link is not valid."
-
-
-def _has_bad_character(text: str) -> bool:
-    # Whitespace, controls and invisible format characters (zero-width space,
-    # bidi overrides) can make a link display differently from where it goes.
-    return any(
-        ch.isspace() or unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp", "Zs"}
-        for ch in text
-    )
-
-
-def _normalise_host(raw_host: str) -> str:
-    host = raw_host.lower()
-    if host.endswith("."):
-        host = host[:-1]
-    if not host:
-        raise SocialLinkError("The link has no website name in it.")
-    if _NUMERIC_HOST.match(host):
-        raise SocialLinkError(_IP_LITERAL)
-    try:
-        # Same mapping a browser applies (full-width letters fold to ASCII);
-        # the punycode form also shows look-alike letters for what they are.
-        host = host.encode("idna").decode("ascii")
-    except UnicodeError as exc:
-        raise SocialLinkError(_BAD_HOST) from exc
-    labels = host.split(".")
-    if (
-        len(labels) < 2
-        or not all(_LABEL.match(label) for label in labels)
-        or not _TLD.match(labels[-1])
-    ):
-        raise SocialLinkError(_BAD_HOST)
-    return host
-
-
-@dataclass(frozen=True)
-class _Url:
-    scheme: str
-    host: str
-    port: int | None
-    path: str
-    query: str
-
-
-def _split(url: str) -> _Url:
-    """Validate ``url`` (see the module docstring) and split it."""
-    if not isinstance(url, str):
-        raise SocialLinkError("The link must be text.")
-    url = url.strip()
-    if not url:
-        raise SocialLinkError("Please paste a link.")
-    if len(url) > MAX_URL_LENGTH:
-        raise SocialLinkError(
-            f"The link is too long (over {MAX_URL_LENGTH} characters)."
-        )
-    if _has_bad_character(url):
-        raise SocialLinkError("The link contains spaces or hidden characters.")
-    if "\\" in url:
-        # Browsers read "\" as "/" in web URLs, so it can move the host.
-        raise SocialLinkError("The link contains a backslash, which is not allowed.")
-    if url.startswith("//"):
-        url = "https:" + url
-    else:
-        scheme = _SCHEME.match(url)
-        if scheme is None or url[scheme.end() : scheme.end() + 1].isdigit():
-            # Pasted without a scheme: "youtu.be/abc", "example.com:8080/x".
-            url = "https://" + url
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:  # unbalanced "[" or "]" in the host
-        raise SocialLinkError(_BAD_HOST) from exc
-    scheme = parts.scheme.lower()
-    if scheme not in {"http", "https"}:
-        raise SocialLinkError(
-            "Only web links (http or https) can be submitted, "
-            f"not “{parts.scheme}:” links."
-        )
-    if not url[len(parts.scheme) + 1 :].startswith("//") or not parts.netloc:
-        raise SocialLinkError("The link has no website name in it.")
-    netloc = parts.netloc
-    if "@" in netloc:
-        raise SocialLinkError(
-            "Links with a user name or password in them can't be accepted."
-        )
-    if netloc.startswith("["):
-        raise SocialLinkError(_IP_LITERAL)
-    host, colon, port_text = netloc.partition(":")
-    port: int | None = None
-    if colon:
-        if not (port_text.isascii() and port_text.isdigit() and len(port_text) <= 5):
-            raise SocialLinkError(_BAD_PORT)
-        port = int(port_text)
-        if not 0 < port < 65536:
-            raise SocialLinkError(_BAD_PORT)
-        if (scheme, port) in {("http", 80), ("https", 443)}:
-            port = None
-    return _Url(scheme, _normalise_host(host), port, parts.path, parts.query)
-
-
-# --- helpers ------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class _Found:
     content_id: str | None
@@ -310,9 +115,6 @@ def _https(host: str, path: str, query: str = "") -> str:
 
 
 _NUMBER = r"[0-9]{1,25}"
-
-
-# --- platforms ----------------------------------------------------------------
 
 
 def _tiktok(url: _Url) -> _Found:
@@ -583,68 +385,3 @@ def _other(url: _Url) -> _Found:
     netloc = url.host if url.port is None else f"{url.host}:{url.port}"
     path = _path(_segments(url.path), slash=url.path.endswith("/"))
     return _Found(None, urlunsplit((url.scheme, netloc, path, "", "")))
-
-
-# --- hashtags -----------------------------------------------------------------
-
-
-def _is_tag_char(ch: str) -> bool:
-    return ch == "_" or unicodedata.category(ch)[0] in {"L", "M", "N"} or ch == "\u200d"
-
-
-def extract_hashtags(description: str) -> list[str]:
-    """Hashtags in ``description`` without the ``#``, first spelling kept.
-
-    A tag is ``#`` followed by letters, marks, digits or ``_`` (any script) and
-    must contain a letter; ``#1`` and HTML entities such as ``&#39;`` are not
-    tags. Duplicates are dropped case-insensitively, order is kept, and at
-    most ``MAX_HASHTAGS`` tags of ``MAX_HASHTAG_LENGTH`` characters are kept.
-    """
-    tags: list[str] = []
-    seen: set[str] = set()
-    text = unicodedata.normalize("NFC", description or "")
-    index = text.find("#")
-    while index != -1 and len(tags) < MAX_HASHTAGS:
-        end = index + 1
-        while end < len(text) and _is_tag_char(text[end]):
-            end += 1
-        tag = text[index + 1 : end].strip("\u200d")
-        before = text[index - 1] if index else " "
-        starts_word = not (_is_tag_char(before) or before in "&#")
-        if (
-            starts_word
-            and tag
-            and len(tag) <= MAX_HASHTAG_LENGTH
-            and any(unicodedata.category(ch)[0] == "L" for ch in tag)
-        ):
-            key = tag.casefold()
-            if key not in seen:
-                seen.add(key)
-                tags.append(tag)
-        index = text.find("#", max(end, index + 1))
-    return tags
-
-
-# --- entry point --------------------------------------------------------------
-
-
-def parse_social_link(url: str, description: str = "") -> ParsedLink:
-    """Validate ``url`` and describe it; see the module docstring.
-
-    Raises :class:`SocialLinkError` (a ``ValueError``) with a message that can
-    be shown to the person who pasted the link.
-    """
-    parts = _split(url)
-    platform, parser = _PLATFORM_HOSTS.get(parts.host, ("other", _other))
-    if parts.port is not None:
-        # The platforms serve content only on the default ports.
-        platform, parser = "other", _other
-    found = parser(parts)
-    return ParsedLink(
-        platform=platform,
-        content_id=found.content_id,
-        canonical_url=found.canonical_url,
-        hashtags=extract_hashtags(description),
-        embed_url=found.embed_url if found.canonical_url else None,
-        private_reason=found.private_reason,
-    )
