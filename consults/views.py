@@ -199,7 +199,7 @@ def _detail(
     )
     return render(
         request,
-        "cases/consult_detail.html",
+        "consults/consult_detail.html",
         {
             "consult": consult,
             "access": access,
@@ -229,7 +229,7 @@ def consult_queue(request: HttpRequest) -> HttpResponse:
     queue = consults_for_queue(user)
     return render(
         request,
-        "cases/consult_queue.html",
+        "consults/consult_queue.html",
         {
             "queue": queue,
             "requested": consults_requested_by(user),
@@ -273,7 +273,7 @@ def consult_request(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(consult)
     return render(
         request,
-        "cases/consult_request.html",
+        "consults/consult_request.html",
         {
             "case": case,
             "form": form,
@@ -427,7 +427,7 @@ def consult_answer(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(consult)
     return render(
         request,
-        "cases/consult_answer.html",
+        "consults/consult_answer.html",
         {
             "consult": consult,
             "case": consult.case,
@@ -496,7 +496,7 @@ def consults_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     """The case page's consult list, re-fetched when a consult changes."""
     case, access = case_get_for(request.user, pk)
     html = render_to_string(
-        "cases/_consults_list.html", consults_context(case, access), request=request
+        "consults/_consults_list.html", consults_context(case, access), request=request
     )
     return HttpResponse(html)
 

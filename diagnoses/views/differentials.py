@@ -195,7 +195,7 @@ def _form_page(
 ) -> HttpResponse:
     return render(
         request,
-        "cases/_differentials_form.html",
+        "diagnoses/_differentials_form.html",
         {"case": case, "form": form, "entry": entry},
         status=status,
     )
@@ -212,7 +212,9 @@ def differentials_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     context = differentials_context(
         case, access, user=request.user, order=request.GET.get("order", "")
     )
-    html = render_to_string("cases/_differentials_list.html", context, request=request)
+    html = render_to_string(
+        "diagnoses/_differentials_list.html", context, request=request
+    )
     return HttpResponse(html)
 
 
@@ -462,7 +464,7 @@ def differentials_history(request: HttpRequest, pk: int) -> HttpResponse:
     page = Paginator(snapshots, 25).get_page(request.GET.get("page"))
     return render(
         request,
-        "cases/_differentials_history.html",
+        "diagnoses/_differentials_history.html",
         {
             "case": case,
             "access": access,
