@@ -48,11 +48,7 @@ from consults.services.requester import (
     consult_request,
     due_default,
 )
-from consults.services.specialist import (
-    consult_accept,
-    consult_answer,
-    consult_decline,
-)
+from consults.services.specialist import consult_accept, consult_answer, consult_decline
 
 __all__ = [
     "MAX_TEXT",

@@ -8,10 +8,7 @@ from __future__ import annotations
 from cases.models import Case
 from cases.permissions import CaseAccess
 from diagnoses.icd10 import ICD10_RE, normalise_icd10
-from diagnoses.models import (
-    Differential,
-    RankingSnapshot,
-)
+from diagnoses.models import Differential, RankingSnapshot
 from diagnoses.selectors import (
     blind_payload,
     consensus_hidden,

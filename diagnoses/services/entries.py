@@ -12,10 +12,7 @@ from django.db import transaction
 from cases.models import Case
 from cases.permissions import case_access
 from cases.phi_gate import phi_gate
-from diagnoses.models import (
-    Differential,
-    DifferentialVote,
-)
+from diagnoses.models import Differential, DifferentialVote
 from diagnoses.services._common import (
     _announce,
     _audit,

@@ -9,11 +9,7 @@ from django.utils import timezone
 
 from cases.models import Case
 from cases.permissions import case_access
-from diagnoses.models import (
-    Differential,
-    DifferentialRound,
-    DifferentialVote,
-)
+from diagnoses.models import Differential, DifferentialRound, DifferentialVote
 from diagnoses.services._common import (
     _announce,
     _audit,
