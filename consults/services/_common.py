@@ -5,11 +5,12 @@ event, the audit record, the notification and the ``consult.updated`` frame
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from django.urls import reverse
 
 from cases.models import Case
+from cases.phi_gate import phi_gate
 from consults.models import ConsultEvent, ConsultRequest
 from workspace import audit
 from workspace.events import broadcast_on_commit, case_group
@@ -52,6 +53,29 @@ def _audit(by: User, verb: str, consult: ConsultRequest, ip: str | None, **data)
         case_id=consult.case_id,
         ip=ip,
         data={"status": consult.status, **data},
+    )
+
+
+def _gate(
+    consult: ConsultRequest,
+    surface: str,
+    fields: dict[str, str],
+    *,
+    by: User,
+    dismissed: Collection[str],
+    ip: str | None,
+) -> None:
+    """The PHI gate (:func:`cases.phi_gate.phi_gate`) on text the other side
+    of ``consult`` reads: raises ``PHIFound`` while a finding is neither
+    fixed nor in ``dismissed``."""
+    phi_gate(
+        fields=fields,
+        dismissed=dismissed,
+        by=by,
+        surface=surface,
+        target=consult,
+        case_id=consult.case_id,
+        ip=ip,
     )
 
 

@@ -22,6 +22,7 @@ from consults.services._common import (
     _audit,
     _broadcast,
     _event,
+    _gate,
     _locked,
     _notify,
     _refuse_state,
@@ -219,14 +220,8 @@ def consult_cancel(
     if consult.status not in ConsultRequest.OPEN_STATUSES:
         _refuse_state(consult, "cancel")
     reason = (reason or "").strip()[:MAX_TEXT]
-    phi_gate(
-        fields={"reason": reason},
-        dismissed=dismissed,
-        by=by,
-        surface="consult.cancel",
-        target=consult,
-        case_id=consult.case_id,
-        ip=ip,
+    _gate(
+        consult, "consult.cancel", {"reason": reason}, by=by, dismissed=dismissed, ip=ip
     )
     consult.status = S.CANCELLED
     consult.finished_at = timezone.now()

@@ -10,7 +10,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases.models import Case
-from cases.phi_gate import phi_gate
 from consults.models import ConsultEvent, ConsultRequest
 from consults.selectors import consult_access
 from consults.services._common import (
@@ -18,6 +17,7 @@ from consults.services._common import (
     _audit,
     _broadcast,
     _event,
+    _gate,
     _locked,
     _notify,
     _refuse_state,
@@ -100,13 +100,12 @@ def consult_decline(
     reason = _text(reason, "reason", errors, required=True)
     if errors:
         raise InvalidInput(errors)
-    phi_gate(
-        fields={"reason": reason},
-        dismissed=dismissed,
+    _gate(
+        consult,
+        "consult.decline",
+        {"reason": reason},
         by=by,
-        surface="consult.decline",
-        target=consult,
-        case_id=consult.case_id,
+        dismissed=dismissed,
         ip=ip,
     )
     consult.status = S.DECLINED
@@ -180,15 +179,7 @@ def consult_answer(
     for i, suggestion in enumerate(suggestions):
         texts[f"suggestions.{i}.label"] = suggestion.get("label") or ""
         texts[f"suggestions.{i}.rationale"] = suggestion.get("rationale") or ""
-    phi_gate(
-        fields=texts,
-        dismissed=dismissed,
-        by=by,
-        surface="consult.answer",
-        target=consult,
-        case_id=consult.case_id,
-        ip=ip,
-    )
+    _gate(consult, "consult.answer", texts, by=by, dismissed=dismissed, ip=ip)
     consult.status = S.ANSWERED
     consult.impression = impression
     consult.recommendations = recommendations

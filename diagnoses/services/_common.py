@@ -1,12 +1,15 @@
 """What the differential services share: locks (the case row first, always), input
-checks, the audit record of an entry, and the ranking snapshot with its
-``differential.updated`` frame (see :mod:`diagnoses.services`).
+checks, the PHI gate and the audit record of a change, and the ranking
+snapshot with its ``differential.updated`` frame (see :mod:`diagnoses.services`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from cases.models import Case
 from cases.permissions import CaseAccess
+from cases.phi_gate import phi_gate
 from diagnoses.icd10 import ICD10_RE, normalise_icd10
 from diagnoses.models import Differential, RankingSnapshot
 from diagnoses.selectors import (
@@ -86,14 +89,14 @@ def _may_change_entry(access: CaseAccess, entry: Differential, by: User) -> bool
 
 
 def _announce(
-    *,
     case: Case,
     by: User,
     reason: str,
     summary: str,
-    differential: Differential | None,
+    differential: Differential | None = None,
 ) -> RankingSnapshot:
-    """Snapshot the new ranking and broadcast it after commit."""
+    """Snapshot the new ranking and broadcast it after commit: ``by`` changed
+    the list for ``reason`` (``differential``, the entry concerned, if one)."""
     ranked = differential_ranking(case)
     snapshot = RankingSnapshot.objects.create(
         case=case,
@@ -124,14 +127,39 @@ def _announce(
     return snapshot
 
 
-def _audit(by: User, verb: str, entry: Differential, ip: str | None, **data) -> None:
-    audit.record(
-        actor=by,
-        verb=verb,
-        target=entry,
-        case_id=entry.case_id,
+def _audit(
+    by: User, verb: str, target: Differential | Case, ip: str | None, **data
+) -> None:
+    """Audit a change to an entry (its label recorded with ``data``) or to the
+    case's list as a whole (``target`` the case)."""
+    if isinstance(target, Differential):
+        case_id, data = target.case_id, {"label": target.label, **data}
+    else:
+        case_id = target.pk
+    audit.record(actor=by, verb=verb, target=target, case_id=case_id, ip=ip, data=data)
+
+
+def _gate(
+    target: Differential | Case,
+    surface: str,
+    fields: dict[str, str],
+    *,
+    by: User,
+    dismissed: Collection[str],
+    ip: str | None,
+) -> None:
+    """The PHI gate (:func:`cases.phi_gate.phi_gate`) on text about ``target``
+    (an entry, or the case): raises ``PHIFound`` while a finding is neither
+    fixed nor in ``dismissed``."""
+    case_id = target.case_id if isinstance(target, Differential) else target.pk
+    phi_gate(
+        fields=fields,
+        dismissed=dismissed,
+        by=by,
+        surface=surface,
+        target=target,
+        case_id=case_id,
         ip=ip,
-        data={"label": entry.label, **data},
     )
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from cases.models import Case
 from cases.permissions import case_access
 from cases.phi import findings_unresolved, scan_fields
-from cases.phi_gate import PHIFound, phi_gate
+from cases.phi_gate import PHIFound
 from diagnoses.models import Differential
 from diagnoses.scoring import case_scores_clear
 from diagnoses.services._common import (
@@ -21,6 +21,7 @@ from diagnoses.services._common import (
     _announce_case,
     _audit,
     _check_writable,
+    _gate,
     _lock_entry,
 )
 from diagnoses.services.resolution import case_resolve
@@ -52,13 +53,12 @@ def differential_rule_out(
             f"“{entry.label}” is the confirmed diagnosis. Reconsider it first."
         )
     note = (reason or "").strip()[:MAX_RATIONALE]
-    phi_gate(
-        fields={"note": note},
-        dismissed=dismissed,
+    _gate(
+        entry,
+        "differential.rule_out",
+        {"note": note},
         by=by,
-        surface="differential.rule_out",
-        target=entry,
-        case_id=case.pk,
+        dismissed=dismissed,
         ip=ip,
     )
     entry.status = Differential.Status.RULED_OUT
@@ -68,13 +68,7 @@ def differential_rule_out(
         update_fields=["status", "decided_by", "decided_at", "decision_note", "updated"]
     )
     _audit(by, "differential.rule_out", entry, ip, reason=entry.decision_note)
-    _announce(
-        case=case,
-        by=by,
-        reason="rule_out",
-        summary=f"{by.display_name} ruled out {entry.label}",
-        differential=entry,
-    )
+    _announce(case, by, "rule_out", f"{by.display_name} ruled out {entry.label}", entry)
     return entry
 
 
@@ -111,11 +105,7 @@ def differential_reconsider(
             _announce_case(case)
     _audit(by, "differential.reconsider", entry, ip, was=was)
     _announce(
-        case=case,
-        by=by,
-        reason="reconsider",
-        summary=f"{by.display_name} reconsidered {entry.label}",
-        differential=entry,
+        case, by, "reconsider", f"{by.display_name} reconsidered {entry.label}", entry
     )
     return entry
 
@@ -158,13 +148,12 @@ def differential_confirm(
         raise ServiceError("Only a published case can be resolved.")
     note = (note or "").strip()[:MAX_RATIONALE]
     try:
-        phi_gate(
-            fields={"note": note},
-            dismissed=dismissed,
+        _gate(
+            entry,
+            "differential.confirm",
+            {"note": note},
             by=by,
-            surface="differential.confirm",
-            target=entry,
-            case_id=case.pk,
+            dismissed=dismissed,
             ip=ip,
         )
     except PHIFound as refused:
@@ -210,11 +199,11 @@ def differential_confirm(
         note=entry.decision_note,
     )
     _announce(
-        case=case,
-        by=by,
-        reason="confirm",
-        summary=f"{by.display_name} confirmed {entry.label}"
+        case,
+        by,
+        "confirm",
+        f"{by.display_name} confirmed {entry.label}"
         + (" and resolved the case" if resolve_case else ""),
-        differential=entry,
+        entry,
     )
     return entry

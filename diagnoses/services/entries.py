@@ -11,7 +11,6 @@ from django.db import transaction
 
 from cases.models import Case
 from cases.permissions import case_access
-from cases.phi_gate import phi_gate
 from diagnoses.models import Differential, DifferentialVote
 from diagnoses.services._common import (
     _announce,
@@ -20,11 +19,11 @@ from diagnoses.services._common import (
     _check_writable,
     _clean,
     _duplicate,
+    _gate,
     _lock_case,
     _lock_entry,
     _may_change_entry,
 )
-from workspace import audit
 from workspace.errors import InvalidInput
 from workspace.models import User
 from workspace.services import ServiceError, require
@@ -49,13 +48,12 @@ def _add_locked(
     text through the PHI gate (a consult answer gates all of its fields)."""
     label, code, rationale = _clean(label, icd10_code, rationale)
     if dismissed is not None:
-        phi_gate(
-            fields={"label": label, "rationale": rationale},
-            dismissed=dismissed,
+        _gate(
+            case,
+            "differential.add",
+            {"label": label, "rationale": rationale},
             by=by,
-            surface="differential.add",
-            target=case,
-            case_id=case.pk,
+            dismissed=dismissed,
             ip=ip,
         )
     if likelihood is not None:
@@ -125,13 +123,7 @@ def differential_add(
         ip=ip,
         dismissed=dismissed,
     )
-    _announce(
-        case=case,
-        by=by,
-        reason="add",
-        summary=f"{by.display_name} proposed {entry.label}",
-        differential=entry,
-    )
+    _announce(case, by, "add", f"{by.display_name} proposed {entry.label}", entry)
     return entry
 
 
@@ -180,11 +172,11 @@ def differentials_add_from_consult(
     if suggestions:
         names = ", ".join(s.get("label", "").strip() for s in suggestions)
         _announce(
-            case=case,
-            by=by,
-            reason="add",
-            summary=f"{by.display_name} suggested {names} in a consult",
-            differential=added[0] if added else None,
+            case,
+            by,
+            "add",
+            f"{by.display_name} suggested {names} in a consult",
+            added[0] if added else None,
         )
     return added
 
@@ -210,13 +202,12 @@ def differential_update(
     require(_may_change_entry(access, entry, by), "You can't edit this diagnosis.")
     _check_writable(case)
     label, code, rationale = _clean(label, icd10_code, rationale)
-    phi_gate(
-        fields={"label": label, "rationale": rationale},
-        dismissed=dismissed,
+    _gate(
+        entry,
+        "differential.update",
+        {"label": label, "rationale": rationale},
         by=by,
-        surface="differential.update",
-        target=entry,
-        case_id=case.pk,
+        dismissed=dismissed,
         ip=ip,
     )
     if _duplicate(case, label, excluding=entry.pk):
@@ -228,13 +219,7 @@ def differential_update(
         case.final_diagnosis = label
         case.save(update_fields=["final_diagnosis", "updated"])
     _audit(by, "differential.update", entry, ip, before=before, icd10=code)
-    _announce(
-        case=case,
-        by=by,
-        reason="update",
-        summary=f"{by.display_name} edited {label}",
-        differential=entry,
-    )
+    _announce(case, by, "update", f"{by.display_name} edited {label}", entry)
     return entry
 
 
@@ -255,13 +240,7 @@ def differential_delete(
     _audit(by, "differential.delete", entry, ip)
     label = entry.label
     entry.delete()
-    _announce(
-        case=case,
-        by=by,
-        reason="delete",
-        summary=f"{by.display_name} removed {label}",
-        differential=None,
-    )
+    _announce(case, by, "delete", f"{by.display_name} removed {label}")
 
 
 @transaction.atomic
@@ -286,19 +265,6 @@ def differentials_reorder(
     if not changed:
         return [entries[pk] for pk in order]
     Differential.objects.bulk_update(changed, ["position"])
-    audit.record(
-        actor=by,
-        verb="differential.reorder",
-        target=case,
-        case_id=case.pk,
-        ip=ip,
-        data={"order": list(order)},
-    )
-    _announce(
-        case=case,
-        by=by,
-        reason="reorder",
-        summary=f"{by.display_name} reordered the list",
-        differential=None,
-    )
+    _audit(by, "differential.reorder", case, ip, order=list(order))
+    _announce(case, by, "reorder", f"{by.display_name} reordered the list")
     return [entries[pk] for pk in order]

@@ -12,12 +12,10 @@ from django.utils.formats import date_format
 
 from cases.models import Case
 from cases.permissions import case_access
-from cases.phi_gate import phi_gate
 from cases.services.cases import case_announce, case_locked
 from diagnoses.models import Differential
 from diagnoses.scoring import case_scores_compute
-from diagnoses.services._common import _announce
-from workspace import audit
+from diagnoses.services._common import _announce, _audit, _gate
 from workspace.errors import InvalidInput
 from workspace.models import User
 from workspace.services import ServiceError, require
@@ -28,11 +26,10 @@ def announce_resolution(*, case: Case, by: User) -> None:
     :func:`diagnoses.services.case_resolve`, so open panels show the
     outcome and the now-visible consensus at once."""
     _announce(
-        case=case,
-        by=by,
-        reason="resolve",
-        summary=f"{by.display_name} resolved the case: {case.final_diagnosis}",
-        differential=None,
+        case,
+        by,
+        "resolve",
+        f"{by.display_name} resolved the case: {case.final_diagnosis}",
     )
 
 
@@ -104,13 +101,12 @@ def case_resolve(
         raise InvalidInput(
             {"final_diagnosis": "Keep the diagnosis under 200 characters."}
         )
-    phi_gate(
-        fields={"final_diagnosis": final_diagnosis},
-        dismissed=dismissed,
+    _gate(
+        case,
+        "case.resolve",
+        {"final_diagnosis": final_diagnosis},
         by=by,
-        surface="case.resolve",
-        target=case,
-        case_id=case.pk,
+        dismissed=dismissed,
         ip=ip,
     )
     if confirmed is not None and not confirmed.is_confirmed:
@@ -122,17 +118,14 @@ def case_resolve(
     case.resolved_at = timezone.now()
     case.save(update_fields=["status", "final_diagnosis", "resolved_at", "updated"])
     scores = case_scores_compute(case)
-    audit.record(
-        actor=by,
-        verb="case.resolve",
-        target=case,
-        case_id=case.pk,
-        ip=ip,
-        data={
-            "final_diagnosis": final_diagnosis,
-            "confirmed": confirmed.pk if confirmed else None,
-            "scored": len(scores),
-        },
+    _audit(
+        by,
+        "case.resolve",
+        case,
+        ip,
+        final_diagnosis=final_diagnosis,
+        confirmed=confirmed.pk if confirmed else None,
+        scored=len(scores),
     )
     case_announce(
         case,

@@ -18,7 +18,6 @@ from diagnoses.services._common import (
     _lock_case,
     _lock_entry,
 )
-from workspace import audit
 from workspace.models import User
 from workspace.services import ServiceError, require
 
@@ -69,7 +68,7 @@ def differential_vote(
         )
         _audit(by, "differential.vote", entry, ip, likelihood=likelihood)
         summary = f"{by.display_name} voted on {entry.label}"
-    _announce(case=case, by=by, reason="vote", summary=summary, differential=entry)
+    _announce(case, by, "vote", summary, entry)
     return vote
 
 
@@ -114,21 +113,8 @@ def differential_round_submit(
             )
     except IntegrityError as exc:
         raise ServiceError("You already submitted your differential.") from exc
-    audit.record(
-        actor=by,
-        verb="differential.round_submit",
-        target=case,
-        case_id=case.pk,
-        ip=ip,
-        data={"likelihoods": likelihoods},
-    )
-    _announce(
-        case=case,
-        by=by,
-        reason="round",
-        summary=f"{by.display_name} submitted their differential",
-        differential=None,
-    )
+    _audit(by, "differential.round_submit", case, ip, likelihoods=likelihoods)
+    _announce(case, by, "round", f"{by.display_name} submitted their differential")
     return submitted
 
 
@@ -147,16 +133,8 @@ def differential_consensus_reveal(
         raise ServiceError("The consensus is already shown to everyone.")
     case.consensus_revealed_at = timezone.now()
     case.save(update_fields=["consensus_revealed_at", "updated"])
-    audit.record(
-        actor=by, verb="differential.reveal", target=case, case_id=case.pk, ip=ip
-    )
-    _announce(
-        case=case,
-        by=by,
-        reason="reveal",
-        summary=f"{by.display_name} revealed the consensus",
-        differential=None,
-    )
+    _audit(by, "differential.reveal", case, ip)
+    _announce(case, by, "reveal", f"{by.display_name} revealed the consensus")
     return case
 
 
@@ -174,20 +152,12 @@ def differential_independent_set(
     case.independent = on
     case.consensus_revealed_at = None
     case.save(update_fields=["independent", "consensus_revealed_at", "updated"])
-    audit.record(
-        actor=by,
-        verb="differential.independent",
-        target=case,
-        case_id=case.pk,
-        ip=ip,
-        data={"on": on},
-    )
+    _audit(by, "differential.independent", case, ip, on=on)
     _announce(
-        case=case,
-        by=by,
-        reason="mode",
-        summary=f"{by.display_name} turned independent differentials "
+        case,
+        by,
+        "mode",
+        f"{by.display_name} turned independent differentials "
         + ("on" if on else "off"),
-        differential=None,
     )
     return case
