@@ -5,11 +5,11 @@ and taking it back when the consult ends (unless something still needs it).
 from __future__ import annotations
 
 from cases.models import CaseParticipant
+from cases.services.cases import case_announce
 from consults.models import ConsultEvent, ConsultRequest
 from consults.selectors import consultant_still_needed
 from consults.services._common import _event
 from workspace import audit
-from workspace.events import broadcast_on_commit, case_group
 from workspace.models import User
 
 
@@ -85,15 +85,5 @@ def _end_access(consult: ConsultRequest, by: User, ip: str | None) -> bool:
             "restored_role": consult.previous_role,
         },
     )
-    case = consult.case
-    broadcast_on_commit(
-        case_group(case),
-        {
-            "type": "case.updated",
-            "case": case.pk,
-            "status": case.status,
-            "visibility": case.visibility,
-            "participants": True,
-        },
-    )
+    case_announce(consult.case, participants=True)
     return True

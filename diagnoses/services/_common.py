@@ -161,16 +161,3 @@ def _gate(
         case_id=case_id,
         ip=ip,
     )
-
-
-def _announce_case(case: Case) -> None:
-    """The ``case.updated`` frame of :mod:`cases.services.cases`, for status changes."""
-    broadcast_on_commit(
-        case_group(case),
-        {
-            "type": "case.updated",
-            "case": case.pk,
-            "status": case.status,
-            "visibility": case.visibility,
-        },
-    )

@@ -13,12 +13,12 @@ from cases.models import Case
 from cases.permissions import case_access
 from cases.phi import findings_unresolved, scan_fields
 from cases.phi_gate import PHIFound
+from cases.services.cases import case_announce
 from diagnoses.models import Differential
 from diagnoses.scoring import case_scores_clear
 from diagnoses.services._common import (
     MAX_RATIONALE,
     _announce,
-    _announce_case,
     _audit,
     _check_writable,
     _gate,
@@ -102,7 +102,7 @@ def differential_reconsider(
             fields += ["status", "resolved_at"]
         case.save(update_fields=fields)
         if "status" in fields:
-            _announce_case(case)
+            case_announce(case)
     _audit(by, "differential.reconsider", entry, ip, was=was)
     _announce(
         case, by, "reconsider", f"{by.display_name} reconsidered {entry.label}", entry
