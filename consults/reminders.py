@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from consults.models import ConsultRequest
-from consults.services import NOTIFY_SPECIALISTS_MAX, _url
+from consults.services._common import NOTIFY_SPECIALISTS_MAX, _url
 from workspace.mail.models import EmailKind
 from workspace.mail.sending import once_claim
 from workspace.models import Notification, User

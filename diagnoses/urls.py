@@ -1,5 +1,9 @@
 """Differential and track-record URLs."""
 
-from diagnoses.views import differentials, track_record
+from diagnoses.views import case_actions, differentials, track_record
 
-urlpatterns = [*differentials.urlpatterns, *track_record.urlpatterns]
+urlpatterns = [
+    *differentials.urlpatterns,
+    *case_actions.urlpatterns,
+    *track_record.urlpatterns,
+]

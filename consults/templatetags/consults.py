@@ -30,7 +30,7 @@ def consults_context(case: Case, access: CaseAccess) -> dict[str, Any]:
     }
 
 
-@register.inclusion_tag("cases/_consults.html", takes_context=True)
+@register.inclusion_tag("consults/_consults.html", takes_context=True)
 def case_consults(context, case: Case, access: CaseAccess) -> dict[str, Any]:
     ctx = consults_context(case, access)
     ctx.update(

@@ -92,7 +92,7 @@ def differentials_context(
     }
 
 
-@register.inclusion_tag("cases/_differentials.html", takes_context=True)
+@register.inclusion_tag("diagnoses/_differentials.html", takes_context=True)
 def case_differentials(context, case: Case, access: CaseAccess) -> dict[str, Any]:
     request = context["request"]
     ctx = differentials_context(

@@ -20,7 +20,7 @@ from workspace.models import User
 register = template.Library()
 
 
-@register.inclusion_tag("cases/_track_record_summary.html", takes_context=True)
+@register.inclusion_tag("diagnoses/_track_record_summary.html", takes_context=True)
 def track_record_summary(context, owner: User) -> dict[str, Any]:
     viewer = context["request"].user
     if not track_record_visible_to(owner, viewer):

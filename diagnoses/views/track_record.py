@@ -32,7 +32,7 @@ def _page(request: HttpRequest, owner: User, *, own: bool) -> HttpResponse:
     record = track_record(owner)
     return render(
         request,
-        "cases/track_record.html",
+        "diagnoses/track_record.html",
         {
             "owner": owner,
             "own": own,

@@ -1,16 +1,19 @@
-// Consilium: the differential list (votes, decisions, live ranking), consult panel,
-// ICD-10 search-as-you-type and the consult request form's due-time hint.
+// Consilium: the differential list (votes, decisions, live ranking), ICD-10
+// search-as-you-type (the differential forms and the consult answer's
+// suggestions), and the case's status and outcome, live.
 //
 // Live updates: the case page's realtime client dispatches
 //   document.dispatchEvent(new CustomEvent("consilium:case-frame", {detail: frame}))
 // for every frame it receives on /ws/cases/<id>/. This file reacts to
-// "differential.updated" (see diagnoses/services.py for the payload)
-// and "consult.updated". Without JavaScript every control is a plain form.
+// "differential.updated" (see diagnoses/services/__init__.py for the payload)
+// and "case.updated". Without JavaScript every control is a plain form.
+// (The consult panel and the consult request form are consults.js.)
 (function () {
   "use strict";
 
-  if (window.ConsiliumClinical) return; // the script may be included twice
-  const Clinical = (window.ConsiliumClinical = {});
+  const Clinical = (window.ConsiliumClinical = window.ConsiliumClinical || {});
+  if (Clinical.panels) return; // the script may be included twice
+  Clinical.panels = [];
 
   function csrf() {
     return window.Consilium && Consilium.csrfToken ? Consilium.csrfToken() : "";
@@ -357,33 +360,6 @@
     });
   };
 
-  // --- Consult panel on the case page ---------------------------------------------------
-
-  function ConsultPanel(root) {
-    this.root = root;
-    this.caseId = root.dataset.caseId;
-    this.url = root.dataset.fragmentUrl;
-    this.live = root.querySelector("[data-consults-live]");
-    this.sent = 0; // sequence number of the latest request
-    this.shown = 0; // sequence number of the response on the page
-  }
-
-  // Every frame re-fetches the panel; responses may arrive out of order, so
-  // one older than what is shown is dropped (it predates a later change).
-  ConsultPanel.prototype.refresh = function () {
-    const self = this;
-    const seq = ++this.sent;
-    return fetch(this.url, { credentials: "same-origin", headers: { Accept: "text/html" } })
-      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
-      .then(function (html) {
-        if (seq <= self.shown) return;
-        self.shown = seq;
-        self.live.innerHTML = html;
-        self.root.dataset.consultsSeq = String(seq);
-      })
-      .catch(function () {});
-  };
-
   // --- ICD-10 combobox ------------------------------------------------------------------
 
   let comboCount = 0;
@@ -498,33 +474,6 @@
     this.input.addEventListener("blur", function () { setTimeout(function () { self.close(); }, 100); });
   };
 
-  // --- Consult request form: show the default due time for the chosen urgency -----------
-
-  function dueHint(form) {
-    const defaults = {};
-    (form.dataset.dueDefaults || "").split(",").forEach(function (pair) {
-      const kv = pair.split(":");
-      if (kv.length === 2) defaults[kv[0]] = parseInt(kv[1], 10);
-    });
-    const due = form.querySelector('input[name="due_at"]');
-    if (!due) return;
-    const hint = document.createElement("p");
-    hint.className = "help";
-    hint.setAttribute("aria-live", "polite");
-    hint.id = "due-default-hint";
-    due.parentNode.appendChild(hint);
-    function update() {
-      const checked = form.querySelector('input[name="urgency"]:checked');
-      const minutes = checked ? defaults[checked.value] : null;
-      if (!minutes) { hint.textContent = ""; return; }
-      const when = new Date(Date.now() + minutes * 60000);
-      const span = minutes >= 120 ? Math.round(minutes / 60) + " hours" : minutes + " minutes";
-      hint.textContent = "Default if left empty: " + Consilium.formatTime(when, { dateStyle: "medium", timeStyle: "short" }) + " your time (in " + span + ").";
-    }
-    form.addEventListener("change", function (ev) { if (ev.target.name === "urgency") update(); });
-    update();
-  }
-
   // --- Case status, live ----------------------------------------------------------------
   // case.updated carries the new status (and, on resolving, final_diagnosis): the page's
   // status badge and outcome panel follow it without a reload.
@@ -567,12 +516,9 @@
   // --- Wiring ---------------------------------------------------------------------------
 
   function init() {
-    const panels = [];
-    const consultPanels = [];
+    const panels = Clinical.panels;
     document.querySelectorAll("[data-dx][data-fragment-url]").forEach(function (root) { panels.push(new Panel(root)); });
-    document.querySelectorAll("[data-consults][data-fragment-url]").forEach(function (root) { consultPanels.push(new ConsultPanel(root)); });
     document.querySelectorAll("[data-icd-url]").forEach(function (container) { new Combo(container); });
-    document.querySelectorAll("form[data-consult-form]").forEach(dueHint);
     document.addEventListener("consilium:case-frame", function (ev) {
       const frame = ev.detail || {};
       if (frame.type === "differential.updated") {
@@ -585,8 +531,6 @@
           const wrap = p.live.querySelector("[data-dx-version]");
           if (!wrap || wrap.dataset.caseStatus !== frame.status) p.refresh();
         });
-      } else if (frame.type === "consult.updated") {
-        consultPanels.forEach(function (p) { if (String(p.caseId) === String(frame.case)) p.refresh(); });
       } else if (frame.type === "finding.added" || frame.type === "finding.updated") {
         panels.forEach(function (p) { if (String(p.caseId) === String(frame.case)) p.refresh(); });
       } else if (frame.type === "media.updated") {
@@ -596,11 +540,8 @@
       } else if (frame.type === "hello") {
         // After a (re)connect, anything may have changed while we were away.
         panels.forEach(function (p) { p.refresh(); });
-        consultPanels.forEach(function (p) { p.refresh(); });
       }
     });
-    Clinical.panels = panels;
-    Clinical.consultPanels = consultPanels;
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
