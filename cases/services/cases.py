@@ -39,7 +39,7 @@ from workspace.services import require
 from .common import case_announce, case_event, case_locked
 from .findings import (
     KIND_LABELS,
-    _scan_record,
+    _attest,
     case_phi_scan,
     finding_as_dict,
     phi_scan_fields,
@@ -289,19 +289,9 @@ def case_update(
                 raise InvalidInput(
                     {"attestation": "Confirm the edited case is still de-identified."}
                 )
-            case.phi_scan = _scan_record(findings, given)
-            case.phi_dismissed = sorted(keys & given)
-            case.phi_scanned_at = case.attested_at = timezone.now()
-            case.deid_attestation = attestation.strip()
-            case.attested_by = by
-            update_fields += [
-                "phi_scan",
-                "phi_dismissed",
-                "phi_scanned_at",
-                "deid_attestation",
-                "attested_by",
-                "attested_at",
-            ]
+            update_fields += _attest(
+                case, by, findings, given, attestation, timezone.now()
+            )
     elif dismissed is not None:
         kept = sorted(keys & set(dismissed))
         if kept != sorted(case.phi_dismissed):

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
-from cases.models import (
-    Case,
-)
+from cases.models import Case
 from cases.phi import Finding, finding_key, scan_fields
+from workspace.models import User
 
 __all__ = ["KIND_LABELS", "case_phi_scan", "finding_as_dict", "phi_scan_fields"]
 
@@ -92,6 +92,35 @@ def _scan_record(findings: list[Finding], dismissed: Collection[str]) -> list[di
     # Stored without the matched text: the span and the key are enough to
     # audit the decision, and the scan must not become a copy of identifiers.
     return [finding_as_dict(f, dismissed=dismissed) for f in findings]
+
+
+ATTESTATION_FIELDS = (
+    "phi_scan",
+    "phi_dismissed",
+    "phi_scanned_at",
+    "deid_attestation",
+    "attested_by",
+    "attested_at",
+)
+
+
+def _attest(
+    case: Case,
+    by: User,
+    findings: list[Finding],
+    given: Collection[str],
+    attestation: str,
+    now: datetime,
+) -> list[str]:
+    """Store on ``case`` (unsaved) the scan, the dismissals that matched a
+    finding and ``by``'s attestation, all as of ``now``; returns the fields
+    set (``ATTESTATION_FIELDS``), for ``save(update_fields=...)``."""
+    case.phi_scan = _scan_record(findings, given)
+    case.phi_dismissed = sorted({finding_key(f) for f in findings} & set(given))
+    case.phi_scanned_at = case.attested_at = now
+    case.deid_attestation = attestation.strip()
+    case.attested_by = by
+    return list(ATTESTATION_FIELDS)
 
 
 def _kinds(findings: Iterable[Finding]) -> dict[str, int]:

@@ -125,6 +125,27 @@ def _link(case: Case, asset: MediaAsset, by: User, caption: str) -> CaseAsset:
     return item
 
 
+def _link_new(
+    case: Case,
+    asset: MediaAsset,
+    by: User,
+    caption: str,
+    verb: str,
+    ip: str | None,
+    data: dict[str, Any],
+) -> CaseAsset:
+    """Add an asset just created for the case to its gallery and audit it;
+    should that fail, the stored upload goes too (the transaction rolls the
+    asset back, not the file)."""
+    try:
+        item = _link(case, asset, by, caption)
+        case_event(by, verb, case, target=asset, ip=ip, data=data)
+    except BaseException:
+        media_storage.delete_names([asset.source_name])
+        raise
+    return item
+
+
 def _gate_caption(
     by: User,
     case: Case,
@@ -176,20 +197,8 @@ def case_media_upload(
             owner_group=case_group(case),
             review_required=review_required,
         )
-        try:
-            item = _link(case, asset, by, caption)
-            case_event(
-                by,
-                "media.upload",
-                case,
-                target=asset,
-                ip=ip,
-                data={"kind": asset.kind, "size": asset.size, "mime": asset.mime},
-            )
-        except BaseException:
-            media_storage.delete_names([asset.source_name])
-            raise
-    return item
+        data = {"kind": asset.kind, "size": asset.size, "mime": asset.mime}
+        return _link_new(case, asset, by, caption, "media.upload", ip, data)
 
 
 def case_media_derive(
@@ -214,19 +223,8 @@ def case_media_derive(
             blur=blur,
             then=then,
         )
-        try:
-            item = _link(case, asset, by, caption)
-            case_event(
-                by,
-                "media.derive",
-                case,
-                target=asset,
-                data={"kind": asset.kind, "from": source.pk, "blur": blur},
-            )
-        except BaseException:
-            media_storage.delete_names([asset.source_name])
-            raise
-    return item
+        data = {"kind": asset.kind, "from": source.pk, "blur": blur}
+        return _link_new(case, asset, by, caption, "media.derive", None, data)
 
 
 def case_media_upload_start(*, case: Case, by: User, size: int) -> UploadSession:

@@ -16,14 +16,14 @@ from django.utils import timezone
 
 from cases.models import Case
 from cases.permissions import case_access
-from cases.phi import Finding, finding_key, findings_unresolved
+from cases.phi import Finding, findings_unresolved
 from cases.phi_gate import PHIFound
 from workspace.errors import InvalidInput
 from workspace.models import User
 from workspace.services import ServiceError, require
 
 from .common import case_announce, case_event, case_locked
-from .findings import _kinds, _scan_record, case_phi_scan
+from .findings import _attest, _kinds, case_phi_scan
 from .validation import _check_sharing, _publish_problems
 
 __all__ = ["case_publish"]
@@ -60,7 +60,6 @@ def _publish_locked(
     if not attestation.strip():
         raise InvalidInput({"attestation": "Attest that the case is de-identified."})
     now = timezone.now()
-    kept = sorted({finding_key(f) for f in findings} & given)
     case.status = Case.Status.PUBLISHED
     case.published_at = now
     if case.visibility == Case.Visibility.COMMUNITY:
@@ -68,25 +67,10 @@ def _publish_locked(
         # usually start private, before their visibility is chosen); the
         # owner can turn it off on the differential panel.
         case.independent = True
-    case.phi_scan = _scan_record(findings, given)
-    case.phi_dismissed = kept
-    case.phi_scanned_at = now
-    case.deid_attestation = attestation.strip()
-    case.attested_by = by
-    case.attested_at = now
+    attested = _attest(case, by, findings, given, attestation, now)
+    kept = case.phi_dismissed
     case.save(
-        update_fields=[
-            "status",
-            "published_at",
-            "phi_scan",
-            "phi_dismissed",
-            "phi_scanned_at",
-            "deid_attestation",
-            "attested_by",
-            "attested_at",
-            "independent",
-            "updated",
-        ]
+        update_fields=["status", "published_at", *attested, "independent", "updated"]
     )
     case_event(
         by,
