@@ -28,7 +28,6 @@ from typing import Any
 from django.db import transaction
 
 from cases.models import Case, CaseAsset
-from cases.permissions import case_access
 from media_handling import services as media_services
 from media_handling import storage as media_storage
 from media_handling.dicom_pipeline import (
@@ -47,7 +46,13 @@ from workspace.models import User
 from workspace.services import require
 
 from .common import case_event
-from .media import _mark_released, _next_position, _record, _require_uploader
+from .media import (
+    _mark_released,
+    _next_position,
+    _record,
+    _require_can_add,
+    _require_uploader,
+)
 
 __all__ = [
     "DicomUploadOutcome",
@@ -85,14 +90,6 @@ def _series_caption(modality: str, count: int) -> str:
     return f"{modality or 'DICOM'} series, {count} {noun}"
 
 
-def _require_can_add(case: Case, by: User) -> None:
-    require(case_access(by, case).can_edit, "You can't add studies to this case.")
-    require(
-        case.status != Case.Status.ARCHIVED,
-        "This case is archived; studies can no longer be added.",
-    )
-
-
 def case_dicom_upload(
     *,
     case: Case,
@@ -110,7 +107,7 @@ def case_dicom_upload(
     Nothing is stored for them. Raises PermissionDenied when ``by`` may not
     add media to the case.
     """
-    _require_can_add(case, by)
+    _require_can_add(case, by, "studies")
     outcome = DicomUploadOutcome()
     with tempfile.TemporaryDirectory(prefix="consilium-dicom-upload-") as workdir:
         grouping = dicom_files_group(files, workdir=workdir)
@@ -165,7 +162,7 @@ def case_dicom_upload_start(*, case: Case, by: User, size: int) -> UploadSession
     The parts travel like a video's (straight to S3 in scale mode); nothing
     is read until ``case_dicom_upload_complete``.
     """
-    _require_can_add(case, by)
+    _require_can_add(case, by, "studies")
     return media_services.upload_session_start(
         uploaded_by=by,
         owner_group=case_group(case),
@@ -190,7 +187,7 @@ def case_dicom_upload_complete(
     guards, never whole in memory. A corrupt member fails on its own. The
     session's bytes are deleted afterwards, whatever the outcome.
     """
-    _require_can_add(case, by)
+    _require_can_add(case, by, "studies")
     require(
         session.owner_group == case_group(case),
         "This upload was started for another case.",

@@ -57,11 +57,12 @@ __all__ = [
 MAX_CAPTION = 300
 
 
-def _require_can_add(case: Case, by: User) -> None:
-    require(case_access(by, case).can_edit, "You can't add media to this case.")
+def _require_can_add(case: Case, by: User, what: str = "media") -> None:
+    """Only those who can edit a case that is not archived add ``what``."""
+    require(case_access(by, case).can_edit, f"You can't add {what} to this case.")
     require(
         case.status != Case.Status.ARCHIVED,
-        "This case is archived; media can no longer be added.",
+        f"This case is archived; {what} can no longer be added.",
     )
 
 
