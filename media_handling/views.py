@@ -2,12 +2,14 @@
 send parts to, sign parts of, or cancel their own session.
 
 Opening and completing a session belong to the caller that owns the policy
-(``cases.views.media``), because they decide where the asset goes.
+(``cases.views.media``), because they decide where the asset goes;
+``session_start`` is the JSON side of opening one, for those callers.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import wraps
 
 from django.http import HttpRequest, JsonResponse
@@ -59,6 +61,24 @@ def session_urls(session: UploadSession) -> dict:
         "abort_url": reverse("media_upload_abort", args=[token]),
         "status_url": reverse("media_upload_status", args=[token]),
     }
+
+
+def session_start(
+    request: HttpRequest,
+    start: Callable[[int], UploadSession],
+    complete_url: Callable[[UploadSession], str],
+) -> JsonResponse:
+    """Open a session from a ``{"size": bytes}`` JSON body with ``start(size)``
+    (the caller's service, which applies its policy and the limits) and
+    answer where to send the parts (``session_urls``) and ``complete_url``."""
+    try:
+        size = int(json.loads(request.body or b"{}").get("size", 0))
+    except (ValueError, TypeError, AttributeError):
+        return json_error('Send the file size as {"size": bytes}.')
+    session = start(size)
+    return JsonResponse(
+        {**session_urls(session), "complete_url": complete_url(session)}
+    )
 
 
 @json_login_required

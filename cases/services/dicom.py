@@ -26,11 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
-from django.utils import timezone
 
 from cases.models import Case, CaseAsset
-from cases.permissions import case_access
 from media_handling import services as media_services
 from media_handling import storage as media_storage
 from media_handling.dicom_pipeline import (
@@ -44,10 +41,18 @@ from media_handling.dicom_upload import (
     dicom_files_group,
 )
 from media_handling.models import UploadSession
-from workspace import audit
-from workspace.events import broadcast_on_commit, case_group
+from workspace.events import case_group
 from workspace.models import User
 from workspace.services import require
+
+from .common import case_event
+from .media import (
+    _mark_released,
+    _next_position,
+    _record,
+    _require_can_add,
+    _require_uploader,
+)
 
 __all__ = [
     "DicomUploadOutcome",
@@ -80,24 +85,9 @@ class DicomUploadOutcome:
     images: int = 0
 
 
-def _announce(item: CaseAsset) -> None:
-    broadcast_on_commit(
-        case_group(item.case_id),
-        {"type": "media.updated", "asset": item.asset.summary()},
-    )
-
-
 def _series_caption(modality: str, count: int) -> str:
     noun = "image" if count == 1 else "images"
     return f"{modality or 'DICOM'} series, {count} {noun}"
-
-
-def _require_can_add(case: Case, by: User) -> None:
-    require(case_access(by, case).can_edit, "You can't add studies to this case.")
-    require(
-        case.status != Case.Status.ARCHIVED,
-        "This case is archived; studies can no longer be added.",
-    )
 
 
 def case_dicom_upload(
@@ -117,7 +107,7 @@ def case_dicom_upload(
     Nothing is stored for them. Raises PermissionDenied when ``by`` may not
     add media to the case.
     """
-    _require_can_add(case, by)
+    _require_can_add(case, by, "studies")
     outcome = DicomUploadOutcome()
     with tempfile.TemporaryDirectory(prefix="consilium-dicom-upload-") as workdir:
         grouping = dicom_files_group(files, workdir=workdir)
@@ -134,11 +124,9 @@ def case_dicom_upload(
                     uploaded_by=by,
                     owner_group=case_group(case),
                 )
-                last = CaseAsset.objects.filter(case=case).aggregate(
-                    last=Max("position")
-                )["last"]
+                first = _next_position(case)
                 for offset, (asset, group) in enumerate(
-                    zip(assets, grouping.series, strict=True), start=1
+                    zip(assets, grouping.series, strict=True)
                 ):
                     outcome.items.append(
                         CaseAsset.objects.create(
@@ -146,14 +134,13 @@ def case_dicom_upload(
                             asset=asset,
                             added_by=by,
                             caption=_series_caption(group.modality, len(group.files)),
-                            position=(last or 0) + offset,
+                            position=first + offset,
                         )
                     )
-                audit.record(
-                    actor=by,
-                    verb="media.dicom.upload",
-                    target=case,
-                    case_id=case.pk,
+                case_event(
+                    by,
+                    "media.dicom.upload",
+                    case,
                     ip=ip,
                     data={
                         "assets": [a.pk for a in assets],
@@ -175,7 +162,7 @@ def case_dicom_upload_start(*, case: Case, by: User, size: int) -> UploadSession
     The parts travel like a video's (straight to S3 in scale mode); nothing
     is read until ``case_dicom_upload_complete``.
     """
-    _require_can_add(case, by)
+    _require_can_add(case, by, "studies")
     return media_services.upload_session_start(
         uploaded_by=by,
         owner_group=case_group(case),
@@ -200,7 +187,7 @@ def case_dicom_upload_complete(
     guards, never whole in memory. A corrupt member fails on its own. The
     session's bytes are deleted afterwards, whatever the outcome.
     """
-    _require_can_add(case, by)
+    _require_can_add(case, by, "studies")
     require(
         session.owner_group == case_group(case),
         "This upload was started for another case.",
@@ -222,13 +209,8 @@ def _own_item(item: CaseAsset, by: User) -> CaseAsset:
         .select_related("case", "asset")
         .get(pk=item.pk)
     )
-    require(
-        by.is_authenticated and item.added_by_id == by.pk,
-        "Only the person who uploaded this series can review it.",
-    )
-    require(
-        case_access(by, item.case).can_edit,
-        "You can no longer change media in this case.",
+    _require_uploader(
+        item, by, "Only the person who uploaded this series can review it."
     )
     return item
 
@@ -247,15 +229,7 @@ def case_dicom_mask(
     ``dicom_series_mask`` for what is guaranteed of the stored pixels."""
     item = _own_item(item, by)
     item.asset = dicom_series_mask(asset=item.asset, by=by, rects=rects, frame=frame)
-    audit.record(
-        actor=by,
-        verb="media.dicom.mask",
-        target=item.asset,
-        case_id=item.case_id,
-        ip=ip,
-        data={"rects": len(rects), "frame": frame},
-    )
-    _announce(item)
+    _record(item, by, "media.dicom.mask", ip, {"rects": len(rects), "frame": frame})
     return item
 
 
@@ -267,16 +241,7 @@ def case_dicom_release(
     to everyone who can see the case."""
     item = _own_item(item, by)
     item.asset = dicom_series_release(asset=item.asset, by=by)
-    if item.released_at is None:
-        item.released_at = timezone.now()
-        item.save(update_fields=["released_at"])
-    audit.record(
-        actor=by,
-        verb="media.dicom.release",
-        target=item.asset,
-        case_id=item.case_id,
-        ip=ip,
-        data={"masks": len((item.asset.metadata or {}).get("masks") or [])},
-    )
-    _announce(item)
+    _mark_released(item)
+    masks = (item.asset.metadata or {}).get("masks") or []
+    _record(item, by, "media.dicom.release", ip, {"masks": len(masks)})
     return item

@@ -20,6 +20,8 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -28,16 +30,16 @@ from django.utils import timezone
 
 from cases.models import Case, CaseAsset
 from cases.permissions import case_access
-from cases.phi_gate import phi_gate
 from media_handling import services as media_services
 from media_handling import storage as media_storage
 from media_handling.models import MediaAsset, UploadSession
 from media_handling.sniff import MediaError
 from media_handling.uploads import RejectedUpload
-from workspace import audit
 from workspace.events import broadcast_on_commit, case_group
 from workspace.models import User
 from workspace.services import ServiceError, require
+
+from .common import case_event, case_text_gate
 
 __all__ = [
     "MediaError",
@@ -55,19 +57,21 @@ __all__ = [
 MAX_CAPTION = 300
 
 
-def _require_can_add(case: Case, by: User) -> None:
-    require(case_access(by, case).can_edit, "You can't add media to this case.")
+def _require_can_add(case: Case, by: User, what: str = "media") -> None:
+    """Only those who can edit a case that is not archived add ``what``."""
+    require(case_access(by, case).can_edit, f"You can't add {what} to this case.")
     require(
         case.status != Case.Status.ARCHIVED,
-        "This case is archived; media can no longer be added.",
+        f"This case is archived; {what} can no longer be added.",
     )
 
 
-def _require_uploader(item: CaseAsset, by: User) -> None:
-    require(
-        by.is_authenticated and item.added_by_id == by.pk,
-        "Only the person who uploaded this can do that.",
-    )
+def _require_uploader(
+    item: CaseAsset,
+    by: User,
+    refusal: str = "Only the person who uploaded this can do that.",
+) -> None:
+    require(by.is_authenticated and item.added_by_id == by.pk, refusal)
     require(
         case_access(by, item.case).can_edit,
         "You can no longer change media in this case.",
@@ -82,36 +86,83 @@ def _announce(item: CaseAsset, *, status: str | None = None) -> None:
     )
 
 
-def _link(case: Case, asset: MediaAsset, by: User, caption: str) -> CaseAsset:
+def _record(
+    item: CaseAsset,
+    by: User,
+    verb: str,
+    ip: str | None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Audit ``verb`` on the item's asset and announce the item to the case."""
+    case_event(by, verb, item.case, target=item.asset, ip=ip, data=data)
+    _announce(item)
+
+
+def _mark_released(item: CaseAsset, now: datetime | None = None) -> bool:
+    """Release an unreleased item (saved); whether it was released now."""
+    if item.released_at is not None:
+        return False
+    item.released_at = now or timezone.now()
+    item.save(update_fields=["released_at"])
+    return True
+
+
+def _next_position(case: Case) -> int:
+    """The gallery position after the case's last item."""
     last = CaseAsset.objects.filter(case=case).aggregate(last=Max("position"))["last"]
+    return (last or 0) + 1
+
+
+def _link(case: Case, asset: MediaAsset, by: User, caption: str) -> CaseAsset:
     item, _ = CaseAsset.objects.get_or_create(
         case=case,
         asset=asset,
         defaults={
             "added_by": by,
             "caption": caption.strip()[:MAX_CAPTION],
-            "position": (last or 0) + 1,
+            "position": _next_position(case),
         },
     )
     return item
 
 
+def _link_new(
+    case: Case,
+    asset: MediaAsset,
+    by: User,
+    caption: str,
+    verb: str,
+    ip: str | None,
+    data: dict[str, Any],
+) -> CaseAsset:
+    """Add an asset just created for the case to its gallery and audit it;
+    should that fail, the stored upload goes too (the transaction rolls the
+    asset back, not the file)."""
+    try:
+        item = _link(case, asset, by, caption)
+        case_event(by, verb, case, target=asset, ip=ip, data=data)
+    except BaseException:
+        media_storage.delete_names([asset.source_name])
+        raise
+    return item
+
+
 def _gate_caption(
-    *,
+    by: User,
+    case: Case,
     caption: str,
     dismissed: Collection[str],
-    by: User,
-    case_id: int,
-    target=None,
     ip: str | None,
+    *,
+    target: Any = None,
 ) -> None:
-    phi_gate(
+    case_text_gate(
+        by,
+        case,
+        surface="media.caption",
         fields={"caption": caption.strip()[:MAX_CAPTION]},
         dismissed=dismissed,
-        by=by,
-        surface="media.caption",
         target=target,
-        case_id=case_id,
         ip=ip,
     )
 
@@ -140,34 +191,15 @@ def case_media_upload(
         raise MediaError("The file did not arrive through the media upload.")
     with transaction.atomic():
         # Before anything is stored: a refused caption keeps no file.
-        _gate_caption(
-            caption=caption,
-            dismissed=dismissed,
-            by=by,
-            case_id=case.pk,
-            target=case,
-            ip=ip,
-        )
+        _gate_caption(by, case, caption, dismissed, ip)
         asset = media_services.asset_create_from_upload(
             upload=upload,
             uploaded_by=by,
             owner_group=case_group(case),
             review_required=review_required,
         )
-        try:
-            item = _link(case, asset, by, caption)
-            audit.record(
-                actor=by,
-                verb="media.upload",
-                target=asset,
-                case_id=case.pk,
-                ip=ip,
-                data={"kind": asset.kind, "size": asset.size, "mime": asset.mime},
-            )
-        except BaseException:
-            media_storage.delete_names([asset.source_name])
-            raise
-    return item
+        data = {"kind": asset.kind, "size": asset.size, "mime": asset.mime}
+        return _link_new(case, asset, by, caption, "media.upload", ip, data)
 
 
 def case_media_derive(
@@ -192,19 +224,8 @@ def case_media_derive(
             blur=blur,
             then=then,
         )
-        try:
-            item = _link(case, asset, by, caption)
-            audit.record(
-                actor=by,
-                verb="media.derive",
-                target=asset,
-                case_id=case.pk,
-                data={"kind": asset.kind, "from": source.pk, "blur": blur},
-            )
-        except BaseException:
-            media_storage.delete_names([asset.source_name])
-            raise
-    return item
+        data = {"kind": asset.kind, "from": source.pk, "blur": blur}
+        return _link_new(case, asset, by, caption, "media.derive", None, data)
 
 
 def case_media_upload_start(*, case: Case, by: User, size: int) -> UploadSession:
@@ -234,24 +255,17 @@ def case_media_upload_complete(
         "This upload was started for another case.",
     )
     with transaction.atomic():
-        _gate_caption(
-            caption=caption,
-            dismissed=dismissed,
-            by=by,
-            case_id=case.pk,
-            target=case,
-            ip=ip,
-        )
+        _gate_caption(by, case, caption, dismissed, ip)
         asset = media_services.upload_session_complete(session=session, by=by)
         existing = CaseAsset.objects.filter(case=case, asset=asset).first()
         if existing is not None:
             return existing
         item = _link(case, asset, by, caption)
-        audit.record(
-            actor=by,
-            verb="media.upload",
+        case_event(
+            by,
+            "media.upload",
+            case,
             target=asset,
-            case_id=case.pk,
             ip=ip,
             data={
                 "kind": asset.kind,
@@ -292,19 +306,16 @@ def case_media_faces_confirm(
         asset=item.asset, by=by, keep=keep, drawn=drawn, review_after=review_after
     )
     item.asset = asset
-    if release and not item.released_at:
-        item.released_at = timezone.now()
-        item.save(update_fields=["released_at"])
-    audit.record(
-        actor=by,
-        verb="media.faces",
-        target=asset,
-        case_id=item.case_id,
-        ip=ip,
-        data={"faces": len(keep), "drawn": len(drawn), "release": release}
+    if release:
+        _mark_released(item)
+    _record(
+        item,
+        by,
+        "media.faces",
+        ip,
+        {"faces": len(keep), "drawn": len(drawn), "release": release}
         | ({"by_rule": True} if review_after else {}),
     )
-    _announce(item)
     return item
 
 
@@ -320,17 +331,8 @@ def case_media_release(
         raise ServiceError("Choose which faces to blur before releasing this.")
     if status != MediaAsset.Status.READY:
         raise ServiceError("This media is not ready yet.")
-    if item.released_at is None:
-        item.released_at = timezone.now()
-        item.save(update_fields=["released_at"])
-        audit.record(
-            actor=by,
-            verb="media.release",
-            target=item.asset,
-            case_id=item.case_id,
-            ip=ip,
-        )
-        _announce(item)
+    if _mark_released(item):
+        _record(item, by, "media.release", ip)
     return item
 
 
@@ -352,15 +354,13 @@ def case_media_release_all(*, case: Case, by: User, ip: str | None = None) -> in
     )
     now = timezone.now()
     for item in items:
-        item.released_at = now
-        item.save(update_fields=["released_at"])
+        _mark_released(item, now)
         _announce(item)
     if items:
-        audit.record(
-            actor=by,
-            verb="media.release",
-            target=case,
-            case_id=case.pk,
+        case_event(
+            by,
+            "media.release",
+            case,
             ip=ip,
             data={"assets": [i.asset_id for i in items]},
         )
@@ -386,24 +386,10 @@ def case_media_caption(
     if len(caption) > MAX_CAPTION:
         raise ServiceError(f"Captions may be at most {MAX_CAPTION} characters.")
     if caption != item.caption:
-        _gate_caption(
-            caption=caption,
-            dismissed=dismissed,
-            by=by,
-            case_id=item.case_id,
-            target=item.asset,
-            ip=ip,
-        )
+        _gate_caption(by, item.case, caption, dismissed, ip, target=item.asset)
         item.caption = caption
         item.save(update_fields=["caption"])
-        audit.record(
-            actor=by,
-            verb="media.caption",
-            target=item.asset,
-            case_id=item.case_id,
-            ip=ip,
-        )
-        _announce(item)
+        _record(item, by, "media.caption", ip)
     return item
 
 
@@ -426,13 +412,8 @@ def case_media_remove(*, item: CaseAsset, by: User, ip: str | None = None) -> No
     asset = item.asset
     _announce(item, status="removed")
     item.delete()
-    audit.record(
-        actor=by,
-        verb="media.remove",
-        target=asset,
-        case_id=item.case_id,
-        ip=ip,
-        data={"kind": asset.kind},
+    case_event(
+        by, "media.remove", item.case, target=asset, ip=ip, data={"kind": asset.kind}
     )
     if not CaseAsset.objects.filter(asset=asset).exists() and not _used_elsewhere(
         asset

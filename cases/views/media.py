@@ -1,4 +1,5 @@
-"""A case's media: upload, live gallery data, face review, report, serving.
+"""A case's media: upload, live gallery data, release, removal, serving; the
+face review and report pages are in :mod:`cases.views.media_review`.
 
 Thin: every view finds the case through ``case_get_for`` (404 for a case the
 viewer may not see), the item through ``CaseAsset.visible_to``, and calls a
@@ -8,12 +9,8 @@ status when refused, so the page's script can show the reason per file.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -27,16 +24,19 @@ from cases.phi_gate import PHIFound
 from cases.selectors import case_get_for
 from cases.services import media as services
 from cases.templatetags.case_media import item_context
-from cases.views.phi_forms import dismissed_keys, findings_by_field
-from media_handling.models import MediaAsset, UploadSession
+from cases.views.phi_forms import dismissed_keys
+from media_handling.models import UploadSession
 from media_handling.sniff import MediaError
 from media_handling.storage import MediaAudit, serve_rendition
-from media_handling.uploads import CappedUploadHandler, format_bytes
-from media_handling.views import json_login_required, session_urls
+from media_handling.uploads import CappedUploadHandler
+from media_handling.views import json_login_required, session_start
 from workspace.audit import client_ip
 from workspace.http import json_error, translate_errors, wants_json
-from workspace.services import PermissionDenied, ServiceError
+from workspace.services import ServiceError
 from workspace.views import clinician_required
+
+from . import media_review
+from .media_common import _back, _back_to, _item, _own_item
 
 MAX_FILES_PER_REQUEST = 20
 
@@ -44,31 +44,13 @@ MAX_FILES_PER_REQUEST = 20
 # --- helpers --------------------------------------------------------------------------
 
 
-def _item(request: HttpRequest, case: Case, asset_id: int) -> CaseAsset:
-    """The case's item for ``asset_id`` if the viewer may see it; else 404."""
-    item = (
-        CaseAsset.objects.select_related("asset", "case")
-        .filter(case=case, asset_id=asset_id)
-        .first()
-    )
-    if item is None or not item.visible_to(request.user):
-        raise Http404("No such media.")
-    return item
-
-
-def _own_item(request: HttpRequest, case: Case, asset_id: int) -> CaseAsset:
-    item = _item(request, case, asset_id)
-    if item.added_by_id != request.user.pk:
-        raise Http404("No such media.")
-    return item
-
-
-def _back(case: Case) -> str:
-    return _back_to(case.pk)
-
-
-def _back_to(case_id: int, *args, **kwargs) -> str:
-    return reverse("case_detail", args=[case_id]) + "#media"
+def _done(request: HttpRequest, case: Case, message: str) -> HttpResponse:
+    """After an action on an item: ``{"ok": true}`` for the gallery's script,
+    else ``message`` and back to the case's media."""
+    if wants_json(request):
+        return JsonResponse({"ok": True})
+    messages.success(request, message)
+    return redirect(_back(case))
 
 
 def _item_html(request: HttpRequest, item: CaseAsset, access: CaseAccess) -> str:
@@ -162,19 +144,15 @@ def media_upload_start(request: HttpRequest, case_id: int) -> JsonResponse:
     case, access = case_get_for(request.user, case_id)
     if not access.can_edit:
         return json_error("You can't add media to this case.", status=403)
-    try:
-        size = int(json.loads(request.body or b"{}").get("size", 0))
-    except (ValueError, TypeError, AttributeError):
-        return json_error('Send the file size as {"size": bytes}.')
     # A 429 when the uploader already has too many uploads open.
-    session = services.case_media_upload_start(case=case, by=request.user, size=size)
-    return JsonResponse(
-        {
-            **session_urls(session),
-            "complete_url": reverse(
-                "case_media_upload_complete", args=[case.pk, session.token]
-            ),
-        }
+    return session_start(
+        request,
+        lambda size: services.case_media_upload_start(
+            case=case, by=request.user, size=size
+        ),
+        lambda session: reverse(
+            "case_media_upload_complete", args=[case.pk, session.token]
+        ),
     )
 
 
@@ -247,132 +225,6 @@ def media_release_all(request: HttpRequest, case_id: int) -> HttpResponse:
 # --- one item -------------------------------------------------------------------------
 
 
-@require_http_methods(["GET", "POST"])
-@clinician_required
-def media_review(request: HttpRequest, case_id: int, asset_id: int) -> HttpResponse:
-    """The uploader's face review: proposed regions to keep, rects to draw."""
-    case, access = case_get_for(request.user, case_id)
-    item = _own_item(request, case, asset_id)
-    asset = item.asset
-    if asset.kind == MediaAsset.Kind.DICOM_SERIES:
-        return redirect("case_dicom_review", case.pk, asset.pk)
-    error = ""
-    caption = item.caption
-    caption_findings: list[dict] = []
-    if request.method == "POST":
-        caption = request.POST.get("caption", item.caption)
-        dismissed = dismissed_keys(request.POST)
-        try:
-            drawn = json.loads(request.POST.get("drawn") or "[]")
-            if not isinstance(drawn, list):
-                raise ValueError
-        except ValueError:
-            error = "The drawn regions could not be read; please draw them again."
-        else:
-            try:
-                services.case_media_caption(
-                    item=item,
-                    by=request.user,
-                    caption=caption,
-                    dismissed=dismissed,
-                    ip=client_ip(request),
-                )
-                item = services.case_media_faces_confirm(
-                    item=item,
-                    by=request.user,
-                    keep=request.POST.getlist("keep"),
-                    drawn=drawn,
-                    release=request.POST.get("action") != "save",
-                    ip=client_ip(request),
-                )
-            except PermissionDenied as exc:
-                raise DjangoPermissionDenied(str(exc)) from exc
-            except PHIFound as exc:
-                error = str(exc)
-                caption_findings = findings_by_field(exc, dismissed=dismissed).get(
-                    "caption", []
-                )
-            except ServiceError as exc:
-                error = str(exc)
-            else:
-                blurring = item.asset.status == MediaAsset.Status.PROCESSING
-                messages.success(
-                    request,
-                    "Blurring the chosen regions; the media appears when it is done."
-                    if blurring
-                    else "Reviewed.",
-                )
-                return redirect(_back(case))
-    return render(
-        request,
-        "cases/_media_review.html",
-        {
-            "case": case,
-            "access": access,
-            "item": item,
-            "asset": asset,
-            "url": reverse("case_media_gallery", args=[case.pk]) + f"{asset.pk}/",
-            "faces": _faces_for_page(asset),
-            "error": error,
-            "caption": caption,
-            "caption_findings": caption_findings,
-            "reviewable": asset.status
-            in (MediaAsset.Status.READY, MediaAsset.Status.NEEDS_REVIEW),
-        },
-        status=400 if error else 200,
-    )
-
-
-def _faces_for_page(asset: MediaAsset) -> dict[str, Any]:
-    """Face data for the review script, rects at the time the still shows."""
-    faces = asset.faces or {}
-    at = float(faces.get("poster_time") or 0)
-    proposed = []
-    for number, face in enumerate(faces.get("proposed") or [], start=1):
-        frames = face.get("keyframes") or []
-        if not frames:
-            continue
-        nearest = min(frames, key=lambda k: abs(float(k[0]) - at))
-        proposed.append(
-            {
-                "id": face["id"],
-                "label": f"Face {number}",
-                "rect": nearest[1:],
-                "from": frames[0][0],
-                "to": frames[-1][0],
-                "seen": len(frames),
-            }
-        )
-    blurred = [frames[0][1:] for frames in faces.get("blurred") or [] if frames]
-    return {
-        "frame": faces.get("frame") or asset.metadata or {},
-        "proposed": proposed,
-        "blurred": blurred,
-    }
-
-
-@require_GET
-@clinician_required
-def media_report(request: HttpRequest, case_id: int, asset_id: int) -> HttpResponse:
-    """What de-identification removed, replaced and blurred (uploader only)."""
-    case, access = case_get_for(request.user, case_id)
-    item = _own_item(request, case, asset_id)
-    asset = item.asset
-    return render(
-        request,
-        "cases/_media_report.html",
-        {
-            "case": case,
-            "access": access,
-            "item": item,
-            "asset": asset,
-            "report": asset.report or {},
-            "size": format_bytes(asset.size),
-            "url": reverse("case_media_gallery", args=[case.pk]) + f"{asset.pk}/",
-        },
-    )
-
-
 @require_POST
 @clinician_required
 @translate_errors(back=_back_to)
@@ -380,10 +232,7 @@ def media_release(request: HttpRequest, case_id: int, asset_id: int) -> HttpResp
     case, _ = case_get_for(request.user, case_id)
     item = _own_item(request, case, asset_id)
     services.case_media_release(item=item, by=request.user, ip=client_ip(request))
-    if wants_json(request):
-        return JsonResponse({"ok": True})
-    messages.success(request, "Released to the case.")
-    return redirect(_back(case))
+    return _done(request, case, "Released to the case.")
 
 
 @require_POST
@@ -393,10 +242,7 @@ def media_remove(request: HttpRequest, case_id: int, asset_id: int) -> HttpRespo
     case, _ = case_get_for(request.user, case_id)
     item = _item(request, case, asset_id)
     services.case_media_remove(item=item, by=request.user, ip=client_ip(request))
-    if wants_json(request):
-        return JsonResponse({"ok": True})
-    messages.success(request, "Removed from the case.")
-    return redirect(_back(case))
+    return _done(request, case, "Removed from the case.")
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -440,16 +286,6 @@ urlpatterns = [
         name="case_media_release_all",
     ),
     path(
-        "cases/<int:case_id>/media/<int:asset_id>/review/",
-        media_review,
-        name="case_media_review",
-    ),
-    path(
-        "cases/<int:case_id>/media/<int:asset_id>/report/",
-        media_report,
-        name="case_media_report",
-    ),
-    path(
         "cases/<int:case_id>/media/<int:asset_id>/release/",
         media_release,
         name="case_media_release",
@@ -464,4 +300,5 @@ urlpatterns = [
         media_file,
         name="case_media_file",
     ),
+    *media_review.urlpatterns,
 ]

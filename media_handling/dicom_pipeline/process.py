@@ -15,7 +15,7 @@ from ..deid.dicom import (
     DicomDeidOptions,
     DicomDeidReport,
     DicomError,
-    deidentify_dataset,
+    read_deidentified,
     read_dicom,
     write_dicom,
 )
@@ -97,13 +97,7 @@ def _clean_instance(
     first_frame: int,
     options: DicomDeidOptions,
 ) -> _Instance:
-    ds = read_dicom(path)
-    try:
-        report = deidentify_dataset(ds, options=options)
-    except DicomError:
-        raise
-    except Exception as exc:
-        raise DicomError(f"cannot de-identify: {type(exc).__name__}: {exc}") from exc
+    ds, report = read_deidentified(path, options=options)
     frames = []
     try:
         # Frames are rendered before the instance is kept: an image nobody

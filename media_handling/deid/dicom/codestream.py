@@ -38,6 +38,7 @@ from pydicom.encaps import encapsulate, encapsulate_extended, generate_frames
 from pydicom.uid import UID, ExplicitVRLittleEndian, RLELossless
 
 from .base import DicomError
+from .pixel_data import _is_lossy, _write_pixels, frame_count
 
 JPEG_SYNTAXES = frozenset(
     {
@@ -261,8 +262,6 @@ def clean_j2k(data: bytes) -> tuple[bytes, int]:
 
 def _transcode(ds: Dataset, syntax: UID) -> None:
     """Decode the pixels and store them uncompressed (no segment survives)."""
-    from .pixels import _is_lossy, _write_pixels
-
     try:
         arr = ds.pixel_array
     except Exception as exc:
@@ -296,8 +295,6 @@ def clean_pixel_codestreams(ds: Dataset) -> CodestreamReport:
     else:
         _transcode(ds, syntax)
         return CodestreamReport(transcoded=True)
-    from .pixels import frame_count
-
     try:
         extended = None
         if "ExtendedOffsetTable" in ds and "ExtendedOffsetTableLengths" in ds:

@@ -171,6 +171,22 @@ def dicom_file_name(ds: Dataset) -> str:
     return f"{ds.SOPInstanceUID}.dcm"
 
 
+def read_deidentified(
+    src_path: str | os.PathLike[str], *, options: DicomDeidOptions
+) -> tuple[Dataset, DicomDeidReport]:
+    """Read one file and de-identify it in memory: the cleaned dataset and
+    its report. Raises DicomError for non-DICOM, corrupt or truncated input
+    and for any failure while cleaning it."""
+    ds = read_dicom(src_path)
+    try:
+        report = deidentify_dataset(ds, options=options)
+    except DicomError:
+        raise
+    except Exception as exc:
+        raise DicomError(f"cannot de-identify: {type(exc).__name__}: {exc}") from exc
+    return ds, report
+
+
 def deidentify_file(
     src_path: str | os.PathLike[str],
     dst_path: str | os.PathLike[str],
@@ -183,13 +199,7 @@ def deidentify_file(
     after its new SOP Instance UID. Raises DicomError for non-DICOM, corrupt
     or truncated input.
     """
-    ds = read_dicom(src_path)
-    try:
-        report = deidentify_dataset(ds, options=options)
-    except DicomError:
-        raise
-    except Exception as exc:
-        raise DicomError(f"cannot de-identify: {type(exc).__name__}: {exc}") from exc
+    ds, report = read_deidentified(src_path, options=options)
     dst = Path(dst_path)
     if dst.is_dir():
         dst = dst / dicom_file_name(ds)

@@ -15,14 +15,9 @@ from .deidentify import (
     existing_method_codes,
     set_method,
 )
+from .pixel_data import _is_lossy, _write_pixels, frame_count
 
-
-def frame_count(ds: Dataset) -> int:
-    """Number of frames (1 when Number of Frames is absent or invalid)."""
-    try:
-        return max(1, int(ds.get("NumberOfFrames", 1) or 1))
-    except (TypeError, ValueError):
-        return 1
+__all__ = ["apply_masks", "frame_count"]
 
 
 def apply_masks(
@@ -90,33 +85,3 @@ def apply_masks(
         ds.compress(RLELossless, generate_instance_uid=False)
     ds.BurnedInAnnotation = "NO"
     set_method(ds, existing_method_codes(ds) | {BASIC_PROFILE, CLEAN_PIXEL_DATA})
-
-
-_LOSSLESS_SYNTAXES = frozenset(
-    {
-        RLELossless,
-        "1.2.840.10008.1.2.4.57",  # JPEG Lossless, Non-Hierarchical (Process 14)
-        "1.2.840.10008.1.2.4.70",  # JPEG Lossless, SV1
-        "1.2.840.10008.1.2.4.80",  # JPEG-LS Lossless
-        "1.2.840.10008.1.2.4.90",  # JPEG 2000 (Lossless Only)
-        "1.2.840.10008.1.2.4.92",  # JPEG 2000 Part 2 Multi-component (Lossless)
-        "1.2.840.10008.1.2.4.201",  # HTJ2K (Lossless Only)
-        "1.2.840.10008.1.2.4.202",  # HTJ2K with RPCL Options (Lossless Only)
-    }
-)
-
-
-def _is_lossy(syntax: UID) -> bool:
-    return syntax.is_compressed and str(syntax) not in _LOSSLESS_SYNTAXES
-
-
-def _write_pixels(ds: Dataset, arr: np.ndarray, photometric: str, bits: int) -> None:
-    if arr.dtype.itemsize <= 2:
-        ds.set_pixel_data(arr, photometric, bits, generate_instance_uid=False)
-        return
-    # 32-bit data: set_pixel_data only takes 8/16-bit arrays.
-    ds.PixelData = arr.astype(arr.dtype.newbyteorder("<")).tobytes()
-    ds["PixelData"].VR = "OW"
-    ds["PixelData"].is_undefined_length = False
-    ds.PhotometricInterpretation = photometric
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
