@@ -1,6 +1,5 @@
-// Consilium: the differential list (votes, decisions, live ranking), ICD-10
-// search-as-you-type (the differential forms and the consult answer's
-// suggestions), and the case's status and outcome, live.
+// Consilium: the differential list (votes, decisions, live ranking) and the
+// case's status and outcome, live. (ICD-10 search-as-you-type is icd10.js.)
 //
 // Live updates: the case page's realtime client dispatches
 //   document.dispatchEvent(new CustomEvent("consilium:case-frame", {detail: frame}))
@@ -360,120 +359,6 @@
     });
   };
 
-  // --- ICD-10 combobox ------------------------------------------------------------------
-
-  let comboCount = 0;
-
-  function Combo(container) {
-    this.url = container.dataset.icdUrl;
-    this.input = container.querySelector('input[name$="label"]');
-    this.code = container.querySelector('input[name$="icd10_code"]');
-    if (!this.input || !this.url) return;
-    comboCount += 1;
-    const listId = this.input.getAttribute("aria-controls");
-    this.list = listId ? document.getElementById(listId) : null;
-    if (!this.list) {
-      this.list = document.createElement("ul");
-      this.list.className = "dx-suggest";
-      this.list.id = "dx-suggest-auto-" + comboCount;
-      this.list.setAttribute("role", "listbox");
-      this.list.setAttribute("aria-label", "ICD-10 suggestions");
-      this.list.hidden = true;
-      this.input.parentNode.classList.add("dx-combo");
-      this.input.parentNode.appendChild(this.list);
-      this.input.setAttribute("role", "combobox");
-      this.input.setAttribute("aria-autocomplete", "list");
-      this.input.setAttribute("aria-expanded", "false");
-      this.input.setAttribute("aria-controls", this.list.id);
-      this.input.setAttribute("autocomplete", "off");
-    }
-    this.items = [];
-    this.active = -1;
-    this.timer = null;
-    this.seq = 0;
-    this.bind();
-  }
-
-  Combo.prototype.close = function () {
-    this.list.hidden = true;
-    this.list.innerHTML = "";
-    this.items = [];
-    this.active = -1;
-    this.input.setAttribute("aria-expanded", "false");
-    this.input.removeAttribute("aria-activedescendant");
-  };
-
-  Combo.prototype.render = function (results) {
-    const self = this;
-    this.list.innerHTML = "";
-    this.items = results;
-    this.active = -1;
-    if (!results.length) { this.close(); return; }
-    results.forEach(function (r, i) {
-      const li = document.createElement("li");
-      li.id = self.list.id + "-" + i;
-      li.setAttribute("role", "option");
-      li.setAttribute("aria-selected", "false");
-      const code = document.createElement("span");
-      code.className = "dx-code";
-      code.textContent = r.code;
-      const title = document.createElement("span");
-      title.textContent = r.title;
-      li.appendChild(code);
-      li.appendChild(title);
-      li.addEventListener("mousedown", function (ev) { ev.preventDefault(); self.choose(i); });
-      self.list.appendChild(li);
-    });
-    this.list.hidden = false;
-    this.input.setAttribute("aria-expanded", "true");
-  };
-
-  Combo.prototype.highlight = function (i) {
-    const options = this.list.querySelectorAll("[role=option]");
-    if (!options.length) return;
-    this.active = (i + options.length) % options.length;
-    options.forEach(function (o, n) { o.setAttribute("aria-selected", n === this.active ? "true" : "false"); }, this);
-    const el = options[this.active];
-    this.input.setAttribute("aria-activedescendant", el.id);
-    el.scrollIntoView({ block: "nearest" });
-  };
-
-  Combo.prototype.choose = function (i) {
-    const r = this.items[i];
-    if (!r) return;
-    this.input.value = r.title;
-    if (this.code) this.code.value = r.code;
-    this.close();
-    this.input.focus();
-  };
-
-  Combo.prototype.search = function () {
-    const self = this;
-    const q = this.input.value.trim();
-    if (q.length < 2) { this.close(); return; }
-    const seq = ++this.seq;
-    fetch(this.url + "?q=" + encodeURIComponent(q), { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : { results: [] }; })
-      .then(function (data) { if (seq === self.seq) self.render(data.results || []); })
-      .catch(function () {});
-  };
-
-  Combo.prototype.bind = function () {
-    const self = this;
-    this.input.addEventListener("input", function () {
-      clearTimeout(self.timer);
-      self.timer = setTimeout(function () { self.search(); }, 150);
-    });
-    this.input.addEventListener("keydown", function (ev) {
-      if (self.list.hidden) return;
-      if (ev.key === "ArrowDown") { ev.preventDefault(); self.highlight(self.active + 1); }
-      else if (ev.key === "ArrowUp") { ev.preventDefault(); self.highlight(self.active - 1); }
-      else if (ev.key === "Enter" && self.active >= 0) { ev.preventDefault(); self.choose(self.active); }
-      else if (ev.key === "Escape") { ev.preventDefault(); self.close(); }
-    });
-    this.input.addEventListener("blur", function () { setTimeout(function () { self.close(); }, 100); });
-  };
-
   // --- Case status, live ----------------------------------------------------------------
   // case.updated carries the new status (and, on resolving, final_diagnosis): the page's
   // status badge and outcome panel follow it without a reload.
@@ -518,7 +403,6 @@
   function init() {
     const panels = Clinical.panels;
     document.querySelectorAll("[data-dx][data-fragment-url]").forEach(function (root) { panels.push(new Panel(root)); });
-    document.querySelectorAll("[data-icd-url]").forEach(function (container) { new Combo(container); });
     document.addEventListener("consilium:case-frame", function (ev) {
       const frame = ev.detail || {};
       if (frame.type === "differential.updated") {

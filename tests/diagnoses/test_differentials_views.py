@@ -442,4 +442,9 @@ def test_case_page_shows_the_differential_and_consult_panels(client_for, world):
     assert 'id="differentials"' in html
     assert 'id="consults"' in html
     assert "Request a consult" in html
-    assert html.count("js/differentials.js") == html.count("js/consults.js") == 1
+    assert (
+        html.count("js/differentials.js")
+        == html.count("js/icd10.js")
+        == html.count("js/consults.js")
+        == 1
+    )
