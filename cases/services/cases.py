@@ -199,7 +199,9 @@ def case_create(
     CaseParticipant.objects.create(
         case=case, user=owner, role=CaseParticipant.Role.OWNER, added_by=owner
     )
-    case_event(owner, "case.create", case, ip=ip, data={"visibility": visibility})
+    case_event(
+        by=owner, verb="case.create", case=case, ip=ip, data={"visibility": visibility}
+    )
     return case
 
 
@@ -276,7 +278,7 @@ def case_update(
         else [t.name for t in case.tags.all()]
     )
 
-    findings = phi_scan_fields(case.text_fields(), tag_names)
+    findings = phi_scan_fields(case.text_fields(), tags=tag_names)
     keys = {finding_key(f) for f in findings}
     update_fields = [*changed]
     if not case.is_draft:
@@ -307,9 +309,9 @@ def case_update(
             case.save(update_fields=["updated"])
     if changed:
         case_event(
-            by,
-            "case.update",
-            case,
+            by=by,
+            verb="case.update",
+            case=case,
             ip=ip,
             data={"fields": changed, "autosave": autosave},
         )
@@ -335,9 +337,9 @@ def case_archive(*, case: Case, by: User, ip: str | None = None) -> Case:
     case.status = Case.Status.ARCHIVED
     case.save(update_fields=["status", "updated"])
     case_event(
-        by,
-        "case.archive",
-        case,
+        by=by,
+        verb="case.archive",
+        case=case,
         ip=ip,
         data={"from": previous, "moderation": not case_access(by, case).can_manage},
     )
@@ -347,4 +349,4 @@ def case_archive(*, case: Case, by: User, ip: str | None = None) -> Case:
 
 def case_view_record(*, case: Case, user: User, ip: str | None = None) -> None:
     """Record that ``user`` opened ``case`` (one audit event, nothing else)."""
-    case_event(user, "case.view", case, ip=ip)
+    case_event(by=user, verb="case.view", case=case, ip=ip)

@@ -38,10 +38,10 @@ def case_announce(case: Case, **extra: Any) -> None:
 
 
 def case_event(
+    *,
     by: User,
     verb: str,
     case: Case,
-    *,
     target: Any = None,
     ip: str | None = None,
     data: Mapping[str, Any] | None = None,
@@ -60,9 +60,9 @@ def case_event(
 
 
 def case_text_gate(
+    *,
     by: User,
     case: Case,
-    *,
     surface: str,
     fields: Mapping[str, str],
     dismissed: Collection[str] = (),

@@ -138,9 +138,9 @@ def case_dicom_upload(
                         )
                     )
                 case_event(
-                    by,
-                    "media.dicom.upload",
-                    case,
+                    by=by,
+                    verb="media.dicom.upload",
+                    case=case,
                     ip=ip,
                     data={
                         "assets": [a.pk for a in assets],

@@ -38,7 +38,7 @@ KIND_LABELS = {
 
 
 def phi_scan_fields(
-    fields: Mapping[str, str], tags: Iterable[str] = ()
+    fields: Mapping[str, str], *, tags: Iterable[str] = ()
 ) -> list[Finding]:
     """Scan text fields and the tags (as one ``"tags"`` field, comma-joined)."""
     mapping = dict(fields)
@@ -50,7 +50,7 @@ def phi_scan_fields(
 
 def case_phi_scan(case: Case) -> list[Finding]:
     """Findings over the case's current text fields and tags."""
-    return phi_scan_fields(case.text_fields(), [t.name for t in case.tags.all()])
+    return phi_scan_fields(case.text_fields(), tags=[t.name for t in case.tags.all()])
 
 
 def finding_as_dict(

@@ -94,7 +94,7 @@ def _record(
     data: dict[str, Any] | None = None,
 ) -> None:
     """Audit ``verb`` on the item's asset and announce the item to the case."""
-    case_event(by, verb, item.case, target=item.asset, ip=ip, data=data)
+    case_event(by=by, verb=verb, case=item.case, target=item.asset, ip=ip, data=data)
     _announce(item)
 
 
@@ -140,7 +140,7 @@ def _link_new(
     asset back, not the file)."""
     try:
         item = _link(case, asset, by, caption)
-        case_event(by, verb, case, target=asset, ip=ip, data=data)
+        case_event(by=by, verb=verb, case=case, target=asset, ip=ip, data=data)
     except BaseException:
         media_storage.delete_names([asset.source_name])
         raise
@@ -157,8 +157,8 @@ def _gate_caption(
     target: Any = None,
 ) -> None:
     case_text_gate(
-        by,
-        case,
+        by=by,
+        case=case,
         surface="media.caption",
         fields={"caption": caption.strip()[:MAX_CAPTION]},
         dismissed=dismissed,
@@ -262,9 +262,9 @@ def case_media_upload_complete(
             return existing
         item = _link(case, asset, by, caption)
         case_event(
-            by,
-            "media.upload",
-            case,
+            by=by,
+            verb="media.upload",
+            case=case,
             target=asset,
             ip=ip,
             data={
@@ -358,9 +358,9 @@ def case_media_release_all(*, case: Case, by: User, ip: str | None = None) -> in
         _announce(item)
     if items:
         case_event(
-            by,
-            "media.release",
-            case,
+            by=by,
+            verb="media.release",
+            case=case,
             ip=ip,
             data={"assets": [i.asset_id for i in items]},
         )
@@ -413,7 +413,12 @@ def case_media_remove(*, item: CaseAsset, by: User, ip: str | None = None) -> No
     _announce(item, status="removed")
     item.delete()
     case_event(
-        by, "media.remove", item.case, target=asset, ip=ip, data={"kind": asset.kind}
+        by=by,
+        verb="media.remove",
+        case=item.case,
+        target=asset,
+        ip=ip,
+        data={"kind": asset.kind},
     )
     if not CaseAsset.objects.filter(asset=asset).exists() and not _used_elsewhere(
         asset

@@ -63,8 +63,8 @@ def case_join_request(
     message = " ".join((message or "").split())[:500]
     if message:
         case_text_gate(
-            by,
-            case,
+            by=by,
+            case=case,
             surface="case.join_request",
             fields={"message": message},
             dismissed=dismissed,
@@ -85,7 +85,9 @@ def case_join_request(
         url=reverse("case_detail", args=[case.pk]) + "#participants",
         data={"case": case.pk, "join_request": request.pk, "user": by.username},
     )
-    case_event(by, "case.join_request", case, ip=ip, data={"message": message})
+    case_event(
+        by=by, verb="case.join_request", case=case, ip=ip, data={"message": message}
+    )
     return request
 
 
@@ -126,9 +128,9 @@ def participant_invite(
         data={"case": case.pk, "role": role},
     )
     case_event(
-        by,
-        "case.participant_add",
-        case,
+        by=by,
+        verb="case.participant_add",
+        case=case,
         ip=ip,
         data={"user": invitee.username, "role": role},
     )
@@ -183,7 +185,11 @@ def participant_invite_email(
         lambda: email_send.enqueue(subject=subject, body=body, to=[email])
     )
     case_event(
-        by, "case.invite_email", case, ip=ip, data={"email": email, "role": role}
+        by=by,
+        verb="case.invite_email",
+        case=case,
+        ip=ip,
+        data={"email": email, "role": role},
     )
     return invitation
 
@@ -224,9 +230,9 @@ def case_invitation_accept(
         data={"case": case.pk, "role": invitation.role},
     )
     case_event(
-        user,
-        "case.participant_add",
-        case,
+        by=user,
+        verb="case.participant_add",
+        case=case,
         ip=ip,
         data={
             "user": user.username,
@@ -257,9 +263,9 @@ def participant_remove(
         "The owner can't be removed from their case.",
     )
     case_event(
-        by,
-        "case.participant_leave" if leaving else "case.participant_remove",
-        case,
+        by=by,
+        verb="case.participant_leave" if leaving else "case.participant_remove",
+        case=case,
         ip=ip,
         data={"user": participant.user.username, "role": participant.role},
     )
@@ -287,9 +293,9 @@ def participant_change_role(
     participant.role = role
     participant.save(update_fields=["role"])
     case_event(
-        by,
-        "case.participant_role",
-        case,
+        by=by,
+        verb="case.participant_role",
+        case=case,
         ip=ip,
         data={"user": participant.user.username, "from": previous, "to": role},
     )

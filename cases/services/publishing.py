@@ -73,9 +73,9 @@ def _publish_locked(
         update_fields=["status", "published_at", *attested, "independent", "updated"]
     )
     case_event(
-        by,
-        "case.publish",
-        case,
+        by=by,
+        verb="case.publish",
+        case=case,
         ip=ip,
         data={
             "visibility": case.visibility,
@@ -110,9 +110,9 @@ def case_publish(
     )
     if unresolved:
         case_event(
-            by,
-            "case.publish_blocked",
-            case,
+            by=by,
+            verb="case.publish_blocked",
+            case=case,
             ip=ip,
             data={"unresolved": len(unresolved), "kinds": _kinds(unresolved)},
         )

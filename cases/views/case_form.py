@@ -43,7 +43,7 @@ def _phi(form: CaseForm) -> tuple[dict[str, list[dict]], list[dict]]:
     dismissed = form.dismissed
     flat = [
         services.finding_as_dict(f, dismissed=dismissed, text=texts[f.field])
-        for f in services.phi_scan_fields(fields, tags)
+        for f in services.phi_scan_fields(fields, tags=tags)
     ]
     by_field: dict[str, list[dict]] = defaultdict(list)
     for finding in flat:

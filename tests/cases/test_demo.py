@@ -22,7 +22,7 @@ def test_demo_case_text_has_no_phi_findings():
             "investigations": spec.investigations,
             "working_notes": spec.working_notes,
         }
-        assert phi_scan_fields(fields, spec.tags) == [], spec.title
+        assert phi_scan_fields(fields, tags=spec.tags) == [], spec.title
 
 
 def test_seed_demo_publishes_cases_across_specialties_and_is_idempotent():
