@@ -18,9 +18,9 @@ from ..anchors import BadAnchor
 from .messages import PostResult, message_delete, message_edit, message_post
 from .rules import (
     MAX_DISMISSED_KEYS,
+    BadRequest,
     BodyTooLong,
     DiscussionError,
-    InvalidInput,
     NotFound,
     RateLimited,
 )
@@ -29,9 +29,9 @@ from .topics import thread_create, thread_default
 __all__ = [
     "MAX_DISMISSED_KEYS",
     "BadAnchor",
+    "BadRequest",
     "BodyTooLong",
     "DiscussionError",
-    "InvalidInput",
     "NotFound",
     "PHIFound",
     "PostResult",

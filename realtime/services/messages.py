@@ -28,7 +28,7 @@ from ..models import MAX_CLIENT_ID_CHARS, Message, Thread
 from ..rendering import link_mentions, mention_candidates, render_body
 from ..selectors import case_mentionable
 from .rules import (
-    InvalidInput,
+    BadRequest,
     NotFound,
     clean_body,
     dismissed_keys,
@@ -133,7 +133,7 @@ def message_post(
       and goes through the same PHI gate.
     """
     if not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_CLIENT_ID_CHARS:
-        raise InvalidInput(
+        raise BadRequest(
             f"client_id must be a string of 1–{MAX_CLIENT_ID_CHARS} characters."
         )
     body = clean_body(body)

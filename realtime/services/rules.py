@@ -13,9 +13,9 @@ from ..ratelimit import rate_limit_retry_after
 
 __all__ = [
     "MAX_DISMISSED_KEYS",
+    "BadRequest",
     "BodyTooLong",
     "DiscussionError",
-    "InvalidInput",
     "NotFound",
     "RateLimited",
     "clean_body",
@@ -32,7 +32,10 @@ class DiscussionError(ServiceError):
     code = "bad_request"
 
 
-class InvalidInput(DiscussionError):
+class BadRequest(DiscussionError):
+    """Refused input (the protocol's ``bad_request``): one message for the
+    request, not per form field like ``workspace.errors.InvalidInput``."""
+
     code = "bad_request"
 
 
@@ -83,9 +86,9 @@ def dismissed_keys(keys: object) -> list[str]:
     if not isinstance(keys, list | tuple | set | frozenset) or not all(
         isinstance(k, str) and len(k) <= 128 for k in keys
     ):
-        raise InvalidInput("phi_dismissed must be a list of finding keys.")
+        raise BadRequest("phi_dismissed must be a list of finding keys.")
     if len(keys) > MAX_DISMISSED_KEYS:
-        raise InvalidInput(
+        raise BadRequest(
             f"phi_dismissed holds at most {MAX_DISMISSED_KEYS} finding keys."
         )
     return list(keys)
@@ -104,12 +107,12 @@ def require_comment(access: CaseAccess) -> None:
 
 def clean_body(body: object) -> str:
     if not isinstance(body, str):
-        raise InvalidInput("The message body must be text.")
+        raise BadRequest("The message body must be text.")
     if len(body) > MAX_BODY_CHARS:
         raise BodyTooLong(
             f"Messages are at most {MAX_BODY_CHARS:,} characters "
             f"(this one has {len(body):,})."
         )
     if not body.strip():
-        raise InvalidInput("Write something before sending.")
+        raise BadRequest("Write something before sending.")
     return body

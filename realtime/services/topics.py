@@ -19,8 +19,8 @@ from workspace.models import User
 from ..frames import thread_frame
 from ..models import DEFAULT_THREAD_TITLE, MAX_TITLE_CHARS, Thread
 from .rules import (
+    BadRequest,
     BodyTooLong,
-    InvalidInput,
     dismissed_keys,
     rate_limit,
     require_comment,
@@ -71,7 +71,7 @@ def thread_create(
     dismissed = dismissed_keys(phi_dismissed)
     title = " ".join((title or "").split())
     if not title:
-        raise InvalidInput("Give the topic a title.")
+        raise BadRequest("Give the topic a title.")
     if len(title) > MAX_TITLE_CHARS:
         raise BodyTooLong(f"Topic titles are at most {MAX_TITLE_CHARS} characters.")
     rate_limit(by=by, scope="topic")
@@ -90,12 +90,12 @@ def thread_create(
         .filter(lower=title.lower())
         .exists()
     ):
-        raise InvalidInput(f"There is already a topic called “{title}”.")
+        raise BadRequest(f"There is already a topic called “{title}”.")
     try:
         with transaction.atomic():
             thread = Thread.objects.create(case=case, title=title, created_by=by)
     except IntegrityError:
-        raise InvalidInput(f"There is already a topic called “{title}”.") from None
+        raise BadRequest(f"There is already a topic called “{title}”.") from None
     thread.last_id = 0
     audit.record(
         actor=by,
