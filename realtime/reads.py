@@ -24,7 +24,7 @@ from workspace.models import User
 from .models import Message, Thread, ThreadReadState
 from .ratelimit import rate_limit_retry_after
 from .selectors import threads_for_case
-from .services import InvalidInput, NotFound, RateLimited
+from .services import BadRequest, NotFound, RateLimited
 
 __all__ = ["ReadState", "thread_mark_read", "threads_with_unread"]
 
@@ -90,14 +90,14 @@ def thread_mark_read(*, case: Case, user: User, thread: int, up_to: int) -> Read
 
     The caller has checked that ``user`` may view ``case``. ``thread`` must be
     a topic of this case (``NotFound``) and ``up_to`` a message of that topic
-    (``InvalidInput``). The marker never moves backwards: a report older than
+    (``BadRequest``). The marker never moves backwards: a report older than
     the stored one changes nothing and returns the stored state. Reports are
     rate-limited per user (``RateLimited``).
     """
     if not Thread.objects.filter(pk=thread, case=case).exists():
         raise NotFound("That topic does not exist in this case.")
     if not Message.objects.filter(pk=up_to, thread_id=thread).exists():
-        raise InvalidInput("`up_to` must be the id of a message in this topic.")
+        raise BadRequest("`up_to` must be the id of a message in this topic.")
     _rate_limit(user=user)
     with transaction.atomic():
         state, created = ThreadReadState.objects.get_or_create(

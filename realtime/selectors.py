@@ -102,8 +102,9 @@ def message_history(
 def case_mentionable(case: Case) -> QuerySet[User]:
     """Everyone an ``@username`` in this case's discussion can reach.
 
-    The rule of the mention parser (``services._render``): active users who
-    can see the case, so never patients, deactivated accounts or outsiders.
+    The rule of the mention parser (``services.messages._render``): active
+    users who can see the case, so never patients, deactivated accounts or
+    outsiders.
     """
     return User.objects.filter(case_viewers_q(case), is_active=True)
 

@@ -5,6 +5,7 @@ edit/delete of one's own messages. Cases the user may not see are 404s.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -58,6 +59,25 @@ def findings_for(field: str, text: str, dismissed: list[str]) -> list[dict]:
     ]
 
 
+def _refused_on_form(
+    form: forms.Form,
+    field: str,
+    refused: ServiceError,
+    *,
+    text: str,
+    dismissed: list[str],
+) -> tuple[int, list[dict]]:
+    """Show a service's refusal on ``field`` of the form that asked: the
+    status to answer with (429 when rate limited, else 400) and, when the PHI
+    gate refused ``text``, its findings to list (else none)."""
+    form.add_error(field, str(refused))
+    if isinstance(refused, services.RateLimited):
+        return 429, []
+    if isinstance(refused, services.PHIFound):
+        return 400, findings_for(field, text, dismissed)
+    return 400, []
+
+
 def _before(request: HttpRequest) -> int | None:
     raw = request.GET.get("before", "")
     return int(raw) if raw.isdigit() else None
@@ -96,16 +116,14 @@ def thread_page(request: HttpRequest, case_id: int, thread_id: int) -> HttpRespo
             except PermissionDenied as refused:
                 flash.error(request, str(refused))
                 status = 403
-            except services.RateLimited as refused:
-                form.add_error("body", str(refused))
-                status = 429
-            except services.PHIFound as refused:
-                phi_findings = findings_for(
-                    "body", form.cleaned_data["body"], dismissed
-                )
-                form.add_error("body", str(refused))
             except ServiceError as refused:
-                form.add_error("body", str(refused))
+                status, phi_findings = _refused_on_form(
+                    form,
+                    "body",
+                    refused,
+                    text=form.cleaned_data["body"],
+                    dismissed=dismissed,
+                )
             else:
                 anchor = f"#m{result.message.pk}"
                 target = _safe_next(
@@ -151,16 +169,14 @@ def thread_create(request: HttpRequest, case_id: int) -> HttpResponse:
                 phi_dismissed=dismissed,
                 ip=audit.client_ip(request),
             )
-        except services.PHIFound as refused:
-            phi_findings = findings_for(
-                "title", " ".join(form.cleaned_data["title"].split()), dismissed
-            )
-            form.add_error("title", str(refused))
-        except services.RateLimited as refused:
-            form.add_error("title", str(refused))
-            status = 429
         except ServiceError as refused:
-            form.add_error("title", str(refused))
+            status, phi_findings = _refused_on_form(
+                form,
+                "title",
+                refused,
+                text=" ".join(form.cleaned_data["title"].split()),
+                dismissed=dismissed,
+            )
         else:
             return redirect("discussion_thread", case.pk, thread.pk)
     context = discussion_context(
@@ -207,14 +223,14 @@ def message_edit(request: HttpRequest, case_id: int, message_id: int) -> HttpRes
                 ip=audit.client_ip(request),
                 phi_dismissed=dismissed,
             )
-        except services.PHIFound as refused:
-            phi_findings = findings_for("body", form.cleaned_data["body"], dismissed)
-            form.add_error("body", str(refused))
-        except services.RateLimited as refused:
-            form.add_error("body", str(refused))
-            status = 429
         except ServiceError as refused:
-            form.add_error("body", str(refused))
+            status, phi_findings = _refused_on_form(
+                form,
+                "body",
+                refused,
+                text=form.cleaned_data["body"],
+                dismissed=dismissed,
+            )
         else:
             return redirect(f"{back}#m{message.pk}")
     return render(

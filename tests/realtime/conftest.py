@@ -26,9 +26,9 @@ def _fresh_layer_and_cache(monkeypatch):
     Only process-local backends are cleared: in scale mode the Redis keys of
     this run live under a per-run prefix and tests use fresh ids anyway.
     """
-    from realtime import consumers
+    from realtime import connection
 
-    monkeypatch.setattr(consumers, "PRESENCE_COALESCE_SECONDS", 0.05)
+    monkeypatch.setattr(connection, "PRESENCE_COALESCE_SECONDS", 0.05)
     layer = get_channel_layer()
     if hasattr(layer, "groups") and hasattr(layer, "channels"):
         layer.groups.clear()
@@ -46,7 +46,7 @@ def _close_consumer_read_connections(django_db_setup):
     yield
     from asgiref.sync import SyncToAsync
 
-    from realtime.consumers import close_read_connections
+    from realtime.connection import close_read_connections
 
     close_read_connections()
     SyncToAsync.single_thread_executor.submit(connections.close_all).result(10)
@@ -62,7 +62,7 @@ async def close_db_threads():
     bound to the loop that first used them; the next test gets a new layer.
     """
     yield
-    from realtime.consumers import _ANNOUNCEMENTS, close_read_connections
+    from realtime.connection import _ANNOUNCEMENTS, close_read_connections
 
     for task in list(_ANNOUNCEMENTS):
         task.cancel()

@@ -7,7 +7,7 @@ import pytest
 from realtime.models import Thread
 from realtime.reads import thread_mark_read, threads_with_unread
 from realtime.services import (
-    InvalidInput,
+    BadRequest,
     NotFound,
     message_post,
     thread_create,
@@ -77,7 +77,7 @@ def test_foreign_topic_or_message_is_refused(discussion, make_case):
             thread=other_thread.pk,
             up_to=ids[0],
         )
-    with pytest.raises(InvalidInput):
+    with pytest.raises(BadRequest):
         thread_mark_read(
             case=discussion.case, user=discussion.owner, thread=thread.pk, up_to=10**9
         )

@@ -12,8 +12,8 @@ from cases.phi import finding_key, scan_fields
 from realtime.frames import message_html
 from realtime.models import Message, Thread
 from realtime.services import (
+    BadRequest,
     BodyTooLong,
-    InvalidInput,
     NotFound,
     PHIFound,
     RateLimited,
@@ -208,11 +208,11 @@ def test_body_limits(discussion, general):
 
     with pytest.raises(BodyTooLong):
         post("x" * 10_001, "l1")
-    with pytest.raises(InvalidInput):
+    with pytest.raises(BadRequest):
         post(" \n\t ", "l2")
-    with pytest.raises(InvalidInput):
+    with pytest.raises(BadRequest):
         post("ok", "")
-    with pytest.raises(InvalidInput):
+    with pytest.raises(BadRequest):
         post("ok", "c" * 65)
     assert post("x" * 10_000, "l3").duplicate is False
 
@@ -434,9 +434,9 @@ def test_thread_create_needs_a_unique_title_and_comment_rights(
             case=discussion.case, by=discussion.colleague, title="Labs"
         )
 
-    with pytest.raises(InvalidInput):
+    with pytest.raises(BadRequest):
         thread_create(case=discussion.case, by=discussion.owner, title="  LABS ")
-    with pytest.raises(InvalidInput):
+    with pytest.raises(BadRequest):
         thread_create(case=discussion.case, by=discussion.owner, title="general")
     with pytest.raises(BodyTooLong):
         thread_create(case=discussion.case, by=discussion.owner, title="x" * 81)
@@ -562,7 +562,7 @@ def test_a_repeat_of_a_stored_client_id_is_not_scanned_again(discussion, general
 
 def test_phi_dismissed_must_be_a_list_of_strings(discussion, general):
     for bad in ("abc", [1, 2], {"k": 1}, ["x" * 200]):
-        with pytest.raises(InvalidInput):
+        with pytest.raises(BadRequest):
             message_post(
                 case=discussion.case,
                 thread=general,
