@@ -72,7 +72,7 @@ class EmailTaken(ServiceError):
     pass
 
 
-def _create_user(*, email: str, **fields) -> User:
+def _create_user(*, email: str, **fields: str) -> User:
     email = email.strip()
     if email and User.objects.filter(email__iexact=email).exists():
         raise EmailTaken("An account with this email already exists.")
@@ -86,7 +86,7 @@ def _create_user(*, email: str, **fields) -> User:
         raise
 
 
-def _send_confirmation(user: User, url_builder) -> None:
+def _send_confirmation(user: User, url_builder: Callable[[str], str] | None) -> None:
     from ..email_addresses import email_confirmation_send
 
     if user.email:
@@ -98,6 +98,7 @@ class InviteCodeError(ServiceError):
 
 
 def normalise_invite_code(code: str) -> str:
+    """``code`` as stored: letters and digits, upper-cased, in groups of four."""
     raw = "".join(ch for ch in code.upper() if ch.isalnum())
     return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
 

@@ -47,6 +47,7 @@ def notification_create(
 
 
 def notifications_mark_read(*, user: User, ids: list[int] | None = None) -> int:
+    """Mark ``user``'s unread notifications read (only ``ids`` if given); the count."""
     qs = Notification.objects.filter(user=user, read_at__isnull=True)
     if ids is not None:
         qs = qs.filter(pk__in=ids)

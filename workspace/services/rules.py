@@ -7,6 +7,7 @@ from ..models import User
 
 
 def require(condition: bool, message: str) -> None:
+    """Refuse with ``message`` (a PermissionDenied) unless ``condition`` holds."""
     if not condition:
         raise PermissionDenied(message)
 

@@ -58,6 +58,7 @@ def workspace_create(
 
 
 def membership_of(user: User, workspace: Workspace) -> Membership | None:
+    """``user``'s membership of ``workspace``, or None (also when logged out)."""
     if not user.is_authenticated:
         return None
     return Membership.objects.filter(workspace=workspace, user=user).first()
@@ -163,6 +164,10 @@ def workspace_invite(
 def workspace_invitation_respond(
     *, invitation: WorkspaceInvitation, user: User, accept: bool
 ) -> Membership | None:
+    """Accept or decline an open invitation; accepting makes ``user`` a member.
+
+    A membership that already exists (a racing accept) is returned, not doubled.
+    """
     invitation = WorkspaceInvitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.status != WorkspaceInvitation.Status.PENDING:
         raise ServiceError("This invitation is no longer open.")
@@ -200,6 +205,7 @@ def workspace_invitation_respond(
 
 @transaction.atomic
 def membership_remove(*, membership: Membership, by: User) -> None:
+    """Owners and admins remove members, anyone may leave; the last owner stays."""
     mine = membership_of(by, membership.workspace)
     require(
         bool(mine and mine.can_manage) or membership.user_id == by.pk,
