@@ -581,7 +581,7 @@ def test_ordinary_markdown_keeps_its_links_and_structure_under_the_guard():
 
 
 def test_prerendered_texts_are_looked_up_not_rendered_again(monkeypatch):
-    import workspace.markdown as md
+    from workspace.markdown import rendering as md
 
     calls: list[str] = []
     real = md._render
@@ -603,7 +603,7 @@ def render_order(monkeypatch):
     """Records "render" and each write statement, in order."""
     from django.db import connection
 
-    import workspace.markdown as md
+    from workspace.markdown import rendering as md
 
     events: list[str] = []
     real = md._render
@@ -705,10 +705,10 @@ def test_consults_store_their_html_rendered_before_the_transaction(
     from django.test import Client
     from django.urls import reverse
 
-    import workspace.markdown as md
     from cases.models import Case
     from consults import services as svc
     from consults.models import ConsultRequest
+    from workspace.markdown import rendering as md
     from workspace.models import Specialty
 
     owner = make_clinician("owner")
