@@ -57,7 +57,7 @@ def workspace_create(
     return workspace
 
 
-def membership_of(user: User, workspace: Workspace) -> Membership | None:
+def membership_of(*, user: User, workspace: Workspace) -> Membership | None:
     """``user``'s membership of ``workspace``, or None (also when logged out)."""
     if not user.is_authenticated:
         return None
@@ -88,7 +88,7 @@ def workspace_invite(
     """
     from ..email_addresses import looks_like_email, user_lookup
 
-    membership = membership_of(by, workspace)
+    membership = membership_of(user=by, workspace=workspace)
     require(
         bool(membership and membership.can_manage), "Only owners and admins can invite."
     )
@@ -206,7 +206,7 @@ def workspace_invitation_respond(
 @transaction.atomic
 def membership_remove(*, membership: Membership, by: User) -> None:
     """Owners and admins remove members, anyone may leave; the last owner stays."""
-    mine = membership_of(by, membership.workspace)
+    mine = membership_of(user=by, workspace=membership.workspace)
     require(
         bool(mine and mine.can_manage) or membership.user_id == by.pk,
         "Only owners and admins can remove members.",

@@ -1,83 +1,26 @@
-"""Account, workspace and notification pages. Thin: parse, authorise, call a service."""
+"""Signing up, the profile page, e-mail confirmation, verification and invite codes, and the lockout page."""
 
 from __future__ import annotations
-
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from . import email_addresses, selectors, services, text_gate
-from .audit import client_ip
-from .forms import (
+from workspace import email_addresses, selectors, services
+from workspace.audit import client_ip
+from workspace.forms import (
     ClinicianSignUpForm,
-    PatientInviteForm,
     PatientProfileForm,
     PatientSignUpForm,
     ProfileForm,
     RedeemCodeForm,
-    WorkspaceForm,
-    WorkspaceInviteForm,
 )
-from .models import (
-    ClinicianProfile,
-    Membership,
-    Notification,
-    PatientInvite,
-    WorkspaceInvitation,
-)
-
-
-def _kind_required(check, reason: str):
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs):
-            if not check(request.user):
-                raise PermissionDenied(reason)
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
-clinician_required = _kind_required(
-    lambda u: u.is_clinician, "This page is for clinicians."
-)
-
-
-def verified_clinician_required(view):
-    """403 with ``services.VERIFICATION_NEEDED`` (JSON when asked) for
-    clinicians whose registration is not verified."""
-
-    @clinician_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_verified_clinician:
-            if request.headers.get("Accept", "").startswith("application/json"):
-                return JsonResponse(
-                    {
-                        "ok": False,
-                        "code": "unverified",
-                        "error": services.VERIFICATION_NEEDED,
-                    },
-                    status=403,
-                )
-            raise PermissionDenied(services.VERIFICATION_NEEDED)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-patient_required = _kind_required(lambda u: u.is_patient, "This page is for patients.")
+from workspace.models import ClinicianProfile
+from workspace.views.access import clinician_required
 
 
 def _sign_up(request, form, *, sign_up, errors, welcome: str, template: str):
@@ -300,180 +243,6 @@ def redeem_code(request: HttpRequest) -> HttpResponse:
     else:
         messages.error(request, form.errors["code"][0])
     return redirect("profile")
-
-
-# --- Workspaces ---------------------------------------------------------------------
-
-
-@clinician_required
-def workspace_list(request: HttpRequest) -> HttpResponse:
-    gate = text_gate.gate()
-    form = WorkspaceForm(request.POST or None)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        dismissed = gate.dismissed_keys(request.POST)
-        try:
-            workspace = services.workspace_create(
-                name=form.cleaned_data["name"],
-                description=form.cleaned_data["description"],
-                by=request.user,
-                dismissed=dismissed,
-            )
-        except gate.refused as exc:
-            gate.attach_findings(form, exc, dismissed=dismissed)
-            status = 400
-        else:
-            messages.success(request, f"Created {workspace.name}.")
-            return redirect(workspace)
-    return render(
-        request,
-        "workspace/workspace_list.html",
-        {
-            "workspaces": selectors.workspaces_for(request.user),
-            "invitations": selectors.pending_invitations_for(request.user),
-            "form": form,
-        },
-        status=status,
-    )
-
-
-@clinician_required
-def workspace_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    workspace, membership = selectors.workspace_get_for(request.user, slug)
-    form = WorkspaceInviteForm(request.POST or None)
-    if request.method == "POST":
-        if not membership.can_manage:
-            return HttpResponseForbidden("Only owners and admins can invite.")
-        if form.is_valid():
-            try:
-                outcome = services.workspace_invite(
-                    workspace=workspace,
-                    by=request.user,
-                    who=form.cleaned_data["who"],
-                    role=form.cleaned_data["role"],
-                    accept_url_builder=request.build_absolute_uri,
-                )
-            except services.ServiceError as exc:
-                form.add_error("who", str(exc))
-            else:
-                target = outcome.invitation.invitee or outcome.invitation.email
-                messages.success(request, f"Invitation sent to {target}.")
-                return redirect(workspace)
-    pending = workspace.invitations.filter(status=WorkspaceInvitation.Status.PENDING)
-    return render(
-        request,
-        "workspace/workspace_detail.html",
-        {
-            "workspace": workspace,
-            "membership": membership,
-            "members": selectors.members_of(workspace),
-            "pending": pending.select_related("invitee"),
-            "form": form,
-        },
-    )
-
-
-@require_POST
-@clinician_required
-def workspace_member_remove(
-    request: HttpRequest, slug: str, member_id: int
-) -> HttpResponse:
-    workspace, _ = selectors.workspace_get_for(request.user, slug)
-    membership = get_object_or_404(Membership, workspace=workspace, pk=member_id)
-    try:
-        services.membership_remove(membership=membership, by=request.user)
-    except services.ServiceError as exc:
-        messages.error(request, str(exc))
-        return redirect(workspace)
-    messages.success(request, f"Removed {membership.user.display_name}.")
-    if membership.user_id == request.user.pk:
-        return redirect("workspace_list")
-    return redirect(workspace)
-
-
-@login_required
-def workspace_invitation(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = get_object_or_404(
-        WorkspaceInvitation.objects.select_related("workspace", "invited_by"),
-        token=token,
-    )
-    if request.method == "POST":
-        accept = request.POST.get("action") == "accept"
-        try:
-            services.workspace_invitation_respond(
-                invitation=invitation, user=request.user, accept=accept
-            )
-        except services.ServiceError as exc:
-            messages.error(request, str(exc))
-            return redirect("workspace_list")
-        if accept:
-            messages.success(request, f"You joined {invitation.workspace.name}.")
-            return redirect(invitation.workspace)
-        messages.info(request, "Invitation declined.")
-        return redirect("workspace_list")
-    return render(request, "workspace/invitation.html", {"invitation": invitation})
-
-
-# --- Patients (clinician side) ----------------------------------------------------------
-
-
-@clinician_required
-def patient_list(request: HttpRequest) -> HttpResponse:
-    """Linked patients, and (verified clinicians only) new invite codes."""
-    verified = request.user.is_verified_clinician
-    if request.method == "POST" and not verified:
-        raise PermissionDenied(services.VERIFICATION_NEEDED)
-    form = PatientInviteForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        invite = services.patient_invite_create(
-            clinician=request.user, note=form.cleaned_data["note"]
-        )
-        messages.success(request, f"New invite code: {invite.code}")
-        return redirect("patient_list")
-    invites = PatientInvite.objects.filter(
-        clinician=request.user, used_at__isnull=True
-    )[:20]
-    return render(
-        request,
-        "workspace/patient_list.html",
-        {
-            "links": selectors.patients_of(request.user),
-            "invites": invites,
-            "form": form,
-            "verified": verified,
-            "verification_needed": services.VERIFICATION_NEEDED,
-            "signup_path": "/accounts/signup/patient/",
-        },
-    )
-
-
-# --- Notifications ---------------------------------------------------------------------
-
-
-@login_required
-def notification_list(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()] or None
-        services.notifications_mark_read(user=request.user, ids=ids)
-        if request.headers.get("Accept", "").startswith("application/json"):
-            return JsonResponse(
-                {"unread": selectors.unread_notification_count(request.user)}
-            )
-        return redirect("notification_list")
-    page = Paginator(Notification.objects.filter(user=request.user), 30).get_page(
-        request.GET.get("page")
-    )
-    return render(request, "workspace/notification_list.html", {"page": page})
-
-
-@login_required
-def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
-    notification = get_object_or_404(Notification, pk=pk, user=request.user)
-    services.notifications_mark_read(user=request.user, ids=[notification.pk])
-    target = notification.url or "notification_list"
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect("notification_list")
 
 
 def login_locked_out(request: HttpRequest, credentials: dict | None = None):
