@@ -16,11 +16,14 @@ from cases.phi.rules import _WORD, _rule
 from cases.phi.text import _LOW, _UP, _words
 
 # Addresses and postcodes -------------------------------------------------------
-_STREET_SUFFIX = (
-    r"(?:(?:Street|Road|Avenue|Lane|Drive|Boulevard|Court|Way|Place|Close"
+_STREET_SUFFIX_WORD = (
+    r"(?:Street|Road|Avenue|Lane|Drive|Boulevard|Court|Way|Place|Close"
     r"|Crescent|Terrace|Gardens|Grove|Square|Parkway|Highway|Circle|Row|Mews|Hill"
     r"|Walk|Park|Rise|Vale|View|Green|Parade|Esplanade|Trail|Alley|Plaza|Loop"
     r"|Broadway|Wharf)\b"
+)
+_STREET_SUFFIX = (
+    rf"(?:{_STREET_SUFFIX_WORD}"
     # An abbreviation keeps its full stop; a full word's is the sentence's.
     r"|(?:St|Rd|Ave|Av|Ln|Dr|Blvd|Ct|Pl|Cres|Terr|Gdns|Sq|Pkwy|Hwy|Cir|Trl)\b\.?)"
 )
@@ -40,6 +43,16 @@ _ADDRESS_RULES = [
         lead_in=r"[0-9]{1,5}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?,?\s+"
         r"(?:(?:North|South|East|West|[NSEW])\.?\s+)?"
         rf"(?:{_STREET_WORD}\s+){{1,4}}$",
+    ),
+    # A street without a house number where someone lives: "lives on Elm
+    # Street", "moved to Maple Avenue" (full street words only: "Dr", "St").
+    _rule(
+        "address",
+        r"(?:[Ll]ives?|[Ll]iving|[Rr]esides?|[Rr]esiding|[Mm]oved|[Hh]ome)\s+"
+        r"(?:on|at|in|to|off)\s+(?:the\s+)?"
+        rf"(?P<v>(?:{_STREET_WORD}\s+){{1,3}}"
+        rf"{_STREET_SUFFIX_WORD})",
+        keywords="live lives living reside resides residing moved home",
     ),
     # One-word streets: "61 Kingsway, Swansea", "4 Highgate.".
     _rule(

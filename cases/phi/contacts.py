@@ -24,12 +24,20 @@ _FAX_LABEL = (
 )
 _PHONE_LABEL = (
     r"(?:tel(?:ephone)?|phone|ph|mob(?:ile)?|cell(?:phone)?|landline|contact"
-    r"(?:\s+(?:no|number))?|call(?:ed)?|ring|text|whatsapp|reached|pager)"
-    r"(?:\s*(?:no\.?|number|#))?(?:\s+(?:on|at))?"
+    r"(?:\s+(?:no|number))?|call(?:ed)?|ring|text|whatsapp|reach(?:ed)?|pager)"
+    r"(?:\s+(?:me|him|her|them|us))?"
+    r"(?:\s*(?:no\.?|number|#))?(?:\s+(?:is|was))?(?:\s+(?:on|at))?"
 )
 
 
-_NANP = r"(?:\([2-9][0-9]{2}\)\s?|[2-9][0-9]{2}[\s.-])[2-9][0-9]{2}[\s.-][0-9]{4}"
+# A valid North American number, however it is separated; or a 3-3-4 number
+# whose shape alone says phone ("(555) 123-4567", "123-456-7890" with one
+# separator throughout): the invented numbers notes and test letters use.
+_NANP = (
+    r"(?:(?:\([2-9][0-9]{2}\)\s?|[2-9][0-9]{2}[\s.-])[2-9][0-9]{2}[\s.-][0-9]{4}"
+    r"|\([0-9]{3}\)\s?[0-9]{3}[\s.-][0-9]{4}"
+    r"|[0-9]{3}(?P<sep>[.-])[0-9]{3}(?P=sep)[0-9]{4})"
+)
 
 
 def _phone_digits_ok(match: re.Match[str], low: int = 7, high: int = 15) -> bool:
@@ -51,7 +59,7 @@ _PHONE_RULES = [
         check=_phone_digits_ok,
         lower=True,
         keywords="tel telephone phone ph mob mobile cell cellphone landline contact"
-        " call called ring text whatsapp reached pager",
+        " call called ring text whatsapp reach reached pager",
     ),
     # International: +44 161 496 0000, +1 (415) 555-2671, +44 (0)20 7946 0958.
     _rule(

@@ -81,10 +81,11 @@ _DATE_RULES = [
         check=_valid_dm,
         not_after=_IN_NUMBER,
     ),
-    # 2024-03-12, 2024/03/12 09:15, 2023-11-02T09:15:00Z.
+    # 2024-03-12, 2024/03/12 09:15, 2023-11-02T09:15:00Z, and EXIF's
+    # 2023:05:14 10:22:01 (pasted from a photo's details).
     _rule(
         "date",
-        rf"(?P<v>{_YEAR}(?P<sep>[-/.])(?P<m>[0-9]{{1,2}})(?P=sep)(?P<d>[0-9]{{1,2}})"
+        rf"(?P<v>{_YEAR}(?P<sep>[-/.:])(?P<m>[0-9]{{1,2}})(?P=sep)(?P<d>[0-9]{{1,2}})"
         r"(?:(?:T|\s+)(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?"
         rf"(?:Z|[+-]\d{{2}}:?\d{{2}})?)?){_NOT_BEFORE_NUM}",
         check=lambda m: 1 <= int(m["m"]) <= 12 and 1 <= int(m["d"]) <= 31,

@@ -194,6 +194,7 @@ def _institution_hits(doc: _Doc) -> Iterator[_Hit]:
         seen_end = end
         yield _Hit(start, end, "institution", REASONS["institution"] + ".")
     yield from _venue_hits(doc)
+    yield from _named_after_facility_hits(doc)
     for saint in doc.word_starts(_SAINT):
         match = _LOWER_SAINT.match(doc.lower, saint)
         if match is not None:
@@ -312,3 +313,30 @@ _LOWER_SAINT = re.compile(
     r"(?<![\w-])st\.?[ \t]+[a-z]+(?:['’]s?)?[ \t]+(?:hospital|infirmary|hospice"
     r"|clinic|surgery|medical[ \t]+cent(?:re|er)|health[ \t]+cent(?:re|er)|school)\b"
 )
+
+
+# Facility words that come before the name, in the languages clinicians
+# forward letters from: "Hôpital Necker", "Klinikum Großhadern", "Ospedale San
+# Raffaele", "Clínica Alemana". English "Hospital" is left out: before a
+# capitalised word it names a scale or a statistic far more often ("Hospital
+# Anxiety and Depression Scale", "Hospital Episode Statistics").
+_FACILITY_FIRST = re.compile(
+    r"(?<![\w-])(?:H[ôo]pital|Centre[ \t]+Hospitalier(?:[ \t]+Universitaire)?|Clinique"
+    r"|Universit[äa]tsklinikum|Klinikum|Klinik|Krankenhaus|Spital|Ospedale"
+    r"|Policlinico|Cl[íi]nica|Hospital(?=[ \t]+(?:de|del|do|da|General|Universit"
+    r"|Italiano|Alem[aã]o|Israelita|San|Santa|Sant|Sao|São))|Szpital|Ziekenhuis"
+    r"|Sjukhus|Sykehus)"
+    r"(?P<name>(?:(?:[ \t]+(?:de|del|della|di|do|da|des|du|la|le|der|am|an|im))*"
+    r"[ \t]+[A-ZÀ-ÖØ-Þ][\w'’-]*\w){1,4})"
+)
+# Institutions known by one word.
+_ONE_WORD_INSTITUTIONS = _words("Charité Salpêtrière Karolinska Necker")
+
+
+def _named_after_facility_hits(doc: _Doc) -> Iterator[_Hit]:
+    text = doc.text
+    for match in _FACILITY_FIRST.finditer(text):
+        yield _Hit(*match.span(), "institution", REASONS["institution"] + ".")
+    for name in _ONE_WORD_INSTITUTIONS:
+        for match in re.finditer(rf"(?<![\w-]){name}(?![\w-])", text):
+            yield _Hit(*match.span(), "institution", REASONS["institution"] + ".")

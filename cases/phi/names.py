@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 
 from cases.phi.findings import REASONS, _Hit
+from cases.phi.lexicon import FIRST_NAMES
 from cases.phi.text import _LOW, _LOWER_WORD, _UP, _Doc, _words
 
 _TOKEN = (
@@ -32,6 +33,12 @@ _NAME = re.compile(
 )
 _SURNAME_FIRST = re.compile(
     rf"[{_UP}]{{2,}}(?:[-'’][{_UP}]{{2,}})?,\s*(?:{_TOKEN}|[{_UP}]{{2,}}\b)"
+)
+# "Garcia, Luis", "Smith, John A." after a naming word: a surname, a comma and
+# a given name from the lexicon.
+_SURNAME_COMMA_GIVEN = re.compile(
+    rf"(?P<surname>{_TOKEN}),[ \t]*(?P<given>{_TOKEN})"
+    rf"(?:[ \t]+(?:{_TOKEN}|{_INITIAL}))?"
 )
 _CAPS_NAME = re.compile(
     rf"[{_UP}]{{2,}}(?:[-'’][{_UP}]{{2,}})?(?:\s+[{_UP}]{{2,}}(?:[-'’][{_UP}]{{2,}})?){{0,2}}\b"
@@ -59,8 +66,10 @@ _LEAD_IN = (
     r"|[Gg]oes\s+by|[Nn]ame(?:\s+is)?|NAME|[Ss]igned(?:\s+by)?|[Ss]een\s+by"
     r"|[Rr]eviewed\s+by|[Rr]eferred\s+by|[Dd]iscussed\s+with|[Ss]poke\s+(?:to|with)"
     r"|[Ss]poken\s+to|[Ee]scorted\s+by|[Aa]ccompanied\s+by|[Dd]ear|[Aa]ttn"
+    r"|[Mm]et\s+with|[Ss]een\s+with|[Bb]rought\s+in\s+by|[Vv]isited\s+by"
     r"|[Cc]c)\b\.?:?"
 )
+_WEAK_LEAD = re.compile(r"(?i)(?:met|seen) with|brought in by|visited by")
 _NAME_TRIGGER = re.compile(
     rf"(?P<title>{_TITLE})\s+|(?P<lead>{_RELATION}|{_LEAD_IN})(?:\s*[:(]\s*|\s+)"
 )
@@ -187,7 +196,8 @@ _TRIGGER_STARTS = _words(
     grandmother grandfather niece nephew aunt uncle cousin carer caregiver
     fianc boyfriend girlfriend neighbour neighbor friend employer landlord
     guardian patient pt named called known aka goes name signed seen reviewed
-    referred discussed spoke spoken escorted accompanied dear attn cc
+    referred discussed spoke spoken escorted accompanied dear attn cc met
+    brought visited
     """
 )
 
@@ -213,6 +223,17 @@ def _name_span(
         match = _SURNAME_FIRST.match(text, pos)
         if match:
             return match.start(), match.end()
+        match = _SURNAME_COMMA_GIVEN.match(text, pos)
+        if (
+            match
+            and match["given"].casefold() in FIRST_NAMES
+            and match["surname"].casefold() not in _NOT_NAMES
+        ):
+            end = match.end()
+            last = match.group().rsplit(None, 1)[-1]
+            if len(last) > 2 and last.casefold() in _NOT_NAMES:
+                end = match.end("given")
+            return match.start(), end
     match = _NAME.match(text, pos)
     if match is None:
         return _caps_name_span(text, pos) if caps else None
@@ -270,6 +291,12 @@ def _names(doc: _Doc) -> Iterator[_Hit]:
                 surname_first=trigger["lead"] is not None,
                 caps=trigger["title"] is not None,
             )
+            if span and _WEAK_LEAD.match(label):
+                # "met with Sarah", never "seen with Chest pain": only a
+                # given name follows these.
+                first = re.split(r"[\s,-]+", text[span[0] : span[1]])[0]
+                if first.casefold() not in FIRST_NAMES:
+                    span = None
             if span:
                 yield _Hit(*span, "name", f"{REASONS['name']} (after “{label}”).")
     first_names = _FIRST_NAMES.intersection(_CAPITALISED_WORD.findall(text))

@@ -258,6 +258,34 @@ POSITIVE_CASES = [
     ("date", "Last seen Mar '23.", "Mar '23"),
     ("age", "A widow aged ninety-two.", "aged ninety-two"),
     ("age", "A ninety-three-year-old man.", "ninety-three-year-old"),
+    # the street someone lives on narrows them down even without a number
+    ("address", "She lives on Elm Street.", "Elm Street"),
+    ("address", "Moved to Maple Avenue in the spring.", "Maple Avenue"),
+    # invented North American numbers (exchange 1xx) and the label forms
+    ("phone", "Call her at (555) 123-4567 tomorrow.", "(555) 123-4567"),
+    ("phone", "His number is 555-123-4567.", "555-123-4567"),
+    ("phone", "Her cell is 555.123.4567.", "555.123.4567"),
+    ("phone", "Reach me on 555 123 4567.", "555 123 4567"),
+    ("phone", "Test letter: 123-456-7890.", "123-456-7890"),
+    # surname, comma, given name after a naming word
+    ("name", "Patient: Garcia, Luis", "Garcia, Luis"),
+    ("name", "Name: Smith, John A.", "Smith, John A."),
+    ("name", "Patient name: Lee, Mary Ann", "Lee, Mary Ann"),
+    # a given name after "met with", "seen with", "brought in by"
+    ("name", "Met with Sarah yesterday.", "Sarah"),
+    ("name", "Brought in by Kevin, her partner.", "Kevin"),
+    # EXIF's date, pasted from a photo's details
+    ("date", "Photo taken 2023:05:14 10:22:01.", "2023:05:14 10:22:01"),
+    # facility word first, as in letters from abroad
+    ("institution", "Transferred from Hôpital Necker, Paris.", "Hôpital Necker"),
+    ("institution", "Treated at Klinikum Großhadern.", "Klinikum Großhadern"),
+    ("institution", "Seen at Ospedale San Raffaele.", "Ospedale San Raffaele"),
+    (
+        "institution",
+        "Referred by Hospital General de México.",
+        "Hospital General de México",
+    ),
+    ("institution", "A fellowship at the Karolinska.", "Karolinska"),
 ]
 
 
@@ -356,8 +384,16 @@ NEGATIVE_CASES = [
     # SSN look-alikes
     ("ssn", "Ranges 120-45-60 were noted."),
     # address look-alikes
-    ("address", "She lives on Elm Street."),
     ("address", "Took 2 Green tablets."),
+    ("address", "Lives at home with her husband; living on benefits."),
+    ("name", "Seen with Chest pain; met with Resistance; seen with Headache."),
+    ("name", "Brought in by London Ambulance Service; visited by Community Nurses."),
+    (
+        "institution",
+        "Hospital Anxiety and Depression Scale 12; Hospital Episode Statistics.",
+    ),
+    ("phone", "Ratio 2023:05; doses 1.5-2.0-2.5 mg; ISBN 978-0-306-40615-7."),
+    ("phone", "Call me in 2 weeks; ring them at 3pm."),
     ("address", "Pain in 3 Main areas."),
     ("address", "Seen by 2 Dr on call."),
     ("address", "Walks 50 yards on the flat."),
