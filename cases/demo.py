@@ -217,10 +217,29 @@ CASES = [
         presenting_complaint="Calf pain after walking one hundred metres, "
         "relieved by rest.",
         history="Heavy smoker. Cold fingers in winter.",
+        examination="Absent foot pulses on both sides; a healing ulcer on the "
+        "tip of the left index finger.",
+        investigations="Ankle-brachial index 0.6 on both sides. Lipids and HbA1c "
+        "normal.",
+        working_notes="Thinking of thromboangiitis obliterans; asked "
+        "rheumatology whether to screen for a vasculitis first.",
+        tags=("claudication",),
+        visibility=Case.Visibility.PRIVATE,
+    ),
+    DemoCase(
+        owner="ana",
+        title="Recurrent dizziness on standing in a marathon runner",
+        specialty="Cardiology",
+        age_band="18–29",
+        sex="female",
+        presenting_complaint="Light-headed within a minute of standing, twice "
+        "close to fainting.",
+        history="Runs forty miles a week. No palpitations with the episodes.",
         examination="",
         investigations="",
-        working_notes="Thinking of thromboangiitis obliterans. Still writing up.",
-        tags=("claudication",),
+        working_notes="Postural tachycardia or simple deconditioning after a "
+        "virus? Still writing up.",
+        tags=("syncope",),
         visibility=Case.Visibility.PRIVATE,
         publish=False,
     ),

@@ -24,6 +24,9 @@ with a message that says why.
   follow-up, and suggested diagnoses added to the case's differential list
   attributed to the specialist (see
   :func:`diagnoses.services.differentials_add_from_consult`).
+- Only a published (or resolved) case takes a consult: a draft's text has
+  not been through the PHI gate, and the specialist reads its title and
+  complaint before accepting.
 - Every text the other side reads (the question, the decline and cancel
   reasons, the answer and its suggested diagnoses) passes the PHI gate
   (:func:`cases.phi_gate.phi_gate`) first: nothing is stored, notified or
@@ -43,6 +46,7 @@ import from here.
 
 from consults.services._common import MAX_TEXT, NOTIFY_SPECIALISTS_MAX
 from consults.services.requester import (
+    DRAFT_REFUSAL,
     consult_cancel,
     consult_close,
     consult_request,
@@ -51,6 +55,7 @@ from consults.services.requester import (
 from consults.services.specialist import consult_accept, consult_answer, consult_decline
 
 __all__ = [
+    "DRAFT_REFUSAL",
     "MAX_TEXT",
     "NOTIFY_SPECIALISTS_MAX",
     "consult_accept",

@@ -86,6 +86,10 @@ def consult_request(
     case = Case.objects.select_for_update().get(pk=case.pk)
     if case.status == Case.Status.ARCHIVED:
         raise ServiceError("This case is archived; it takes no new consults.")
+    if case.is_draft:
+        # A specialist reads the case's title and complaint before accepting,
+        # and a draft's text has not been checked for identifiers yet.
+        raise ServiceError(DRAFT_REFUSAL)
     phi_gate(
         fields={"question": question},
         dismissed=dismissed,
@@ -238,6 +242,12 @@ def consult_cancel(
         )
     _broadcast(consult)
     return consult
+
+
+DRAFT_REFUSAL = (
+    "Publish the case before asking for a consult: publishing checks its text "
+    "for identifiers, and the specialist reads it before accepting."
+)
 
 
 def due_default(urgency: str) -> timedelta:

@@ -27,6 +27,7 @@ def consults_context(case: Case, access: CaseAccess) -> dict[str, Any]:
         "can_request": bool(access.role)
         and access.can_comment
         and case.status != Case.Status.ARCHIVED,
+        "draft_hint": bool(access.role) and access.can_comment and case.is_draft,
     }
 
 

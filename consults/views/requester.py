@@ -31,6 +31,9 @@ def consult_request(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(
             "Only the case's participants who can comment request consults."
         )
+    if case.is_draft:
+        messages.error(request, services.DRAFT_REFUSAL)
+        return redirect(case)
     form = ConsultRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

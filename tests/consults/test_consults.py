@@ -72,6 +72,19 @@ def role_of(case, user):
 # --- Request ------------------------------------------------------------------------
 
 
+def test_a_draft_takes_no_consult_so_specialists_never_read_unchecked_text(setup):
+    """A specialist reads the case's title and complaint before accepting; a
+    draft's text has not been through the PHI gate yet."""
+    setup.case.status = Case.Status.DRAFT
+    setup.case.save(update_fields=["status"])
+
+    with pytest.raises(ServiceError, match="Publish the case before asking"):
+        request_derm(setup)
+
+    assert not ConsultRequest.objects.exists()
+    assert not Notification.objects.filter(kind=Notification.Kind.CONSULT).exists()
+
+
 def test_request_to_a_specialty_notifies_its_verified_specialists(
     setup, make_clinician
 ):

@@ -204,6 +204,25 @@ def test_request_creates_the_consult_and_redirects_to_it(client_for, world):
     assert (consult.assignee, consult.urgency) == (world.derm, "routine")
 
 
+def test_a_draft_has_no_consult_button_and_its_request_url_says_publish_first(
+    client_for, world
+):
+    world.case.status = Case.Status.DRAFT
+    world.case.save(update_fields=["status"])
+    client = client_for(world.owner)
+
+    page = client.get(world.case.get_absolute_url()).content.decode()
+    response = call(client, case_urls(world.case)["request"])
+
+    assert "Request a consult</a>" not in page
+    assert "Publish the case to request a consult" in page
+    assert response.status_code == 302
+    assert response["Location"] == world.case.get_absolute_url()
+    followed = client.get(response["Location"]).content.decode()
+    assert "Publish the case before asking for a consult" in followed
+    assert ConsultRequest.objects.filter(case=world.case).count() == 1  # world's own
+
+
 # --- The specialist's path ----------------------------------------------------------
 
 

@@ -133,7 +133,7 @@ def _pages() -> dict[str, list[tuple[str, int]]]:
     headache = case("Thunderclap headache")  # consults, a ruled-out differential
     rash = case("Expanding annular rash")  # resolved, discussion threads
     polyarthritis = case("Symmetrical small-joint")  # sam's, not ben's
-    draft = case("Intermittent claudication")
+    draft = case("Recurrent dizziness on standing")
     asset = embolus.media.first()
     thread = Thread.objects.filter(case=embolus).order_by("pk").last()
     accepted = ConsultRequest.objects.get(case=headache, status="accepted")
