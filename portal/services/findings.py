@@ -74,9 +74,10 @@ def submission_attach(
     case, reused when the same submission goes on another entry of that
     case; faces blurred when ``blur_faces``, and never shown to the case
     before ``by`` has reviewed it: see ``submission_media``). The note, which
-    every participant reads, passes the PHI gate (``PHIFound`` until each
-    finding is edited away or in ``dismissed``; dismissals go on the case's
-    trail). The patient is told their submission was added to their notes,
+    every participant reads, passes the PHI gate, and so does the link when
+    it is to a site other than the known platforms, whose path may carry a
+    name: ``PHIFound`` until each finding is edited away or in ``dismissed``
+    (dismissals go on the case's trail). The patient is told their submission was added to their notes,
     without the case.
     """
     if relation not in FindingLink.Relation.values:
@@ -98,8 +99,16 @@ def submission_attach(
     entry = Differential.objects.filter(pk=differential.pk, case=case).first()
     if entry is None:
         raise ServiceError("That diagnosis is no longer on the list.")
+    link = submission.link
+    shared = _case_facing(link)
+    fields = {"note": note}
+    if link is not None and link.platform == SocialLink.Platform.OTHER and shared[0]:
+        # A known platform's link is rebuilt from the post's id alone; any
+        # other site's keeps its path, which can carry a name
+        # ("/in/jane-doe"), so the clinician checks it like the note.
+        fields["link"] = shared[0]
     phi_gate(
-        fields={"note": note},
+        fields=fields,
         dismissed=dismissed,
         by=by,
         surface="finding.note",
@@ -107,7 +116,6 @@ def submission_attach(
         case_id=case.pk,
         ip=ip,
     )
-    link = submission.link
     asset = submission.asset
     if asset is not None and asset.status == MediaAsset.Status.REJECTED:
         # Nothing usable to copy; a link, if there is one, can still be shared.
@@ -120,7 +128,6 @@ def submission_attach(
         raise ServiceError(
             "The file is still being processed; try again when it is ready."
         )
-    shared = _case_facing(link)
     try:
         with transaction.atomic():
             finding = FindingLink.objects.create(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from cases.phi import finding_key
+from cases.phi_gate import PHIFound
 from portal import services
 from portal.models import CONSENT_TEXT, FindingLink, Submission
 from tests.fixtures.layer import GroupListener
@@ -299,6 +301,34 @@ def test_attach_shares_the_canonical_link_and_never_the_patient(pat, doc, make_c
     note = Notification.objects.filter(user=pat).latest("id")
     assert "added what you sent" in note.title
     assert case.title not in note.title + note.body
+
+
+def test_a_link_to_another_site_passes_the_phi_gate_before_it_reaches_the_case(
+    pat, doc, make_case
+):
+    """Known platforms' links are rebuilt from the post's id; any other site's
+    keeps its path, which can name someone, so the clinician checks it."""
+    submission = submit(pat, doc, link="https://www.linkedin.com/in/jane-doe-1234/")
+    case, entry = case_with_entry(make_case, doc)
+
+    with pytest.raises(PHIFound) as refused:
+        attach(submission, doc, entry, note="Same rash")
+
+    assert [f.field for f in refused.value.findings] == ["link"]
+    assert not FindingLink.objects.exists()
+    keys = [finding_key(f) for f in refused.value.findings]
+    finding = attach(submission, doc, entry, note="Same rash", dismissed=keys)
+    assert finding.canonical_url == "https://www.linkedin.com/in/jane-doe-1234/"
+    assert AuditEvent.objects.filter(verb="phi.dismiss", case_id=case.pk).exists()
+
+
+def test_a_known_platforms_link_needs_no_dismissal(pat, doc, make_case):
+    submission = submit(pat, doc, link=TIKTOK)
+    _case, entry = case_with_entry(make_case, doc)
+
+    finding = attach(submission, doc, entry, note="Same rash")
+
+    assert finding.canonical_url == TIKTOK_CANONICAL
 
 
 def test_attach_broadcasts_a_finding_frame_to_the_case(pat, doc, make_case):
