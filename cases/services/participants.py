@@ -4,6 +4,10 @@ an address), accepting one, removing a participant and changing roles.
 Only the owner invites, removes others and changes roles; anyone may leave;
 the owner's own participation is permanent. Every change is audited and
 announced to the case's group with ``participants: true``.
+
+A draft is shared only once its text as it stands passes the PHI scan (each
+finding fixed or dismissed): the people invited read it at once, before any
+publishing check.
 """
 
 from __future__ import annotations
@@ -21,18 +25,37 @@ from cases.models import (
     JoinRequest,
 )
 from cases.permissions import case_access
+from cases.phi import findings_unresolved
 from workspace.errors import InvalidInput
 from workspace.models import Notification, User
 from workspace.services import ServiceError, notification_create, require
 from workspace.tasks import email_send
 
 from .common import case_announce, case_event, case_locked, case_text_gate
+from .findings import KIND_LABELS, case_phi_scan
 
 INVITABLE_ROLES = (
     CaseParticipant.Role.COLLABORATOR,
     CaseParticipant.Role.CONSULTANT,
     CaseParticipant.Role.VIEWER,
 )
+
+
+def _require_shareable(case: Case) -> None:
+    """Archived cases take nobody new; a draft only once its text is clear."""
+    require(
+        case.status != Case.Status.ARCHIVED, "Archived cases take no new participants."
+    )
+    if not case.is_draft:
+        return
+    unresolved = findings_unresolved(case_phi_scan(case), case.phi_dismissed)
+    if unresolved:
+        kinds = sorted({KIND_LABELS.get(f.kind, f.kind).lower() for f in unresolved})
+        raise ServiceError(
+            f"This draft still has {len(unresolved)} possible identifier"
+            f"{'s' if len(unresolved) != 1 else ''} ({', '.join(kinds)}): fix or "
+            "dismiss them on its edit page before you share it."
+        )
 
 
 @transaction.atomic
@@ -108,9 +131,7 @@ def participant_invite(
             {"who": "Only verified clinicians can be invited to a case."}
         )
     case = case_locked(case)
-    require(
-        case.status != Case.Status.ARCHIVED, "Archived cases take no new participants."
-    )
+    _require_shareable(case)
     if CaseParticipant.objects.filter(case=case, user=invitee).exists():
         raise InvalidInput(
             {"who": f"{invitee.display_name} already takes part in this case."}
@@ -158,9 +179,7 @@ def participant_invite_email(
     if role not in INVITABLE_ROLES:
         raise InvalidInput({"role": "Choose collaborator, consultant or viewer."})
     case = case_locked(case)
-    require(
-        case.status != Case.Status.ARCHIVED, "Archived cases take no new participants."
-    )
+    _require_shareable(case)
     email = email.strip()
     invitation = CaseInvitation.objects.filter(
         case=case, email__iexact=email, status=CaseInvitation.Status.PENDING

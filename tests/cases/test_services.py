@@ -2,7 +2,7 @@
 
 import pytest
 
-from cases.models import Case, CaseParticipant
+from cases.models import Case, CaseInvitation, CaseParticipant
 from cases.phi import finding_key, scan_fields
 from cases.services import cases as services
 from cases.services.cases import PHIFound
@@ -475,6 +475,41 @@ def test_owner_invites_a_verified_clinician_who_is_notified(
     assert frames[0]["participants"] is True
     event = AuditEvent.objects.get(case_id=case.pk, verb="case.participant_add")
     assert event.data == {"user": "newcomer", "role": "consultant"}
+
+
+@pytest.mark.parametrize("by_address", [False, True])
+def test_a_draft_is_shared_only_once_its_text_passes_the_phi_scan(
+    cast, make_clinician, by_address
+):
+    """Whoever is invited reads the draft at once, before any publishing check."""
+    case = cast.case(
+        status=Case.Status.DRAFT, history="Seen by Dr Amelia Hart on 12/03/2024."
+    )
+    newcomer = make_clinician("newcomer")
+
+    def invite():
+        if by_address:
+            return services.participant_invite_email(
+                case=case, by=cast.owner, email="x@hospital.example", role="viewer"
+            )
+        return services.participant_invite(
+            case=case, by=cast.owner, invitee=newcomer, role="viewer"
+        )
+
+    with pytest.raises(ServiceError, match=r"2 possible identifiers \(date, name\)"):
+        invite()
+    assert not CaseParticipant.objects.filter(case=case, user=newcomer).exists()
+    assert not CaseInvitation.objects.filter(case=case).exists()
+
+    # Dismissed findings (the clinician's call, audited when made) clear it.
+    case.phi_dismissed = [finding_key(f) for f in services.case_phi_scan(case)]
+    case.save(update_fields=["phi_dismissed"])
+    invite()
+    assert (
+        CaseInvitation.objects.filter(case=case).exists()
+        if by_address
+        else CaseParticipant.objects.filter(case=case, user=newcomer).exists()
+    )
 
 
 def test_invite_rules(cast, make_clinician, make_patient):
