@@ -174,15 +174,15 @@ def case_media_upload(
     upload: UploadedFile,
     caption: str = "",
     dismissed: Collection[str] = (),
-    review_required: bool = False,
     ip: str | None = None,
 ) -> CaseAsset:
     """Add one streamed upload to the case; processing starts after commit.
 
     ``upload`` is what ``CappedUploadHandler`` put in ``request.FILES``: a
     refused file raises MediaError with its reason, and nothing is stored.
-    With ``review_required`` (a patient's file) the uploader must review it
-    on the face review page before it can be released, faces found or not.
+    A photo or video is a picture of a patient: its uploader reviews it on
+    the face review page before it can be released, faces found or not (the
+    detector is a help, not the check).
     """
     _require_can_add(case, by)
     if isinstance(upload, RejectedUpload):
@@ -196,7 +196,7 @@ def case_media_upload(
             upload=upload,
             uploaded_by=by,
             owner_group=case_group(case),
-            review_required=review_required,
+            review_required=True,
         )
         data = {"kind": asset.kind, "size": asset.size, "mime": asset.mime}
         return _link_new(case, asset, by, caption, "media.upload", ip, data)
@@ -256,7 +256,9 @@ def case_media_upload_complete(
     )
     with transaction.atomic():
         _gate_caption(by, case, caption, dismissed, ip)
-        asset = media_services.upload_session_complete(session=session, by=by)
+        asset = media_services.upload_session_complete(
+            session=session, by=by, review_required=True
+        )
         existing = CaseAsset.objects.filter(case=case, asset=asset).first()
         if existing is not None:
             return existing
@@ -328,7 +330,7 @@ def case_media_release(
     _require_uploader(item, by)
     status = item.asset.status
     if status == MediaAsset.Status.NEEDS_REVIEW:
-        raise ServiceError("Choose which faces to blur before releasing this.")
+        raise ServiceError("Review it for faces (choose any to blur) before releasing it.")
     if status != MediaAsset.Status.READY:
         raise ServiceError("This media is not ready yet.")
     if _mark_released(item):

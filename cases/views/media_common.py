@@ -30,8 +30,10 @@ def _own_item(request: HttpRequest, case: Case, asset_id: int) -> CaseAsset:
 
 
 def _back(case: Case) -> str:
-    return _back_to(case.pk)
+    return reverse("case_detail", args=[case.pk]) + "#media"
 
 
-def _back_to(case_id: int, *args, **kwargs) -> str:
+def _back_to(request: HttpRequest, case_id: int, **_url_kwargs: object) -> str:
+    """Where a refused media action sends the user (``translate_errors(back=)``
+    calls it with the request and the URL's arguments)."""
     return reverse("case_detail", args=[case_id]) + "#media"

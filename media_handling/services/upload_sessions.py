@@ -222,7 +222,9 @@ def _part_record(
     return session, None
 
 
-def upload_session_complete(*, session: UploadSession, by: User) -> MediaAsset:
+def upload_session_complete(
+    *, session: UploadSession, by: User, review_required: bool = False
+) -> MediaAsset:
     """Verify a finished session's bytes and turn them into an asset.
 
     Checks that every byte arrived, sniffs the first bytes of the assembled
@@ -230,16 +232,19 @@ def upload_session_complete(*, session: UploadSession, by: User) -> MediaAsset:
     asset's upload and queues processing. Completing twice returns the same
     asset. Missing parts raise ``UploadIncomplete`` and leave the session
     open for them; any other verification failure deletes the bytes, ends
-    the session and raises MediaError saying why.
+    the session and raises MediaError saying why. With ``review_required``
+    a photo or video waits for its uploader's face review, faces found or not.
     """
     with transaction.atomic():
-        result = _session_complete(session, by)
+        result = _session_complete(session, by, review_required)
     if isinstance(result, MediaError):
         raise result
     return result
 
 
-def _session_complete(session: UploadSession, by: User) -> MediaAsset | MediaError:
+def _session_complete(
+    session: UploadSession, by: User, review_required: bool
+) -> MediaAsset | MediaError:
     session = _open_session(session, by)
     if session.status == UploadSession.Status.COMPLETE and session.asset_id:
         return session.asset
@@ -261,6 +266,7 @@ def _session_complete(session: UploadSession, by: User) -> MediaAsset | MediaErr
         uploaded_by=by,
         owner_group=session.owner_group,
         source_name=stored,
+        faces={"review_required": True} if review_required else {},
     )
     session.asset = asset
     session.status = UploadSession.Status.COMPLETE

@@ -15,7 +15,7 @@ from django.urls import reverse
 from cases.models import Case, CaseAsset
 from cases.services import media as services
 from media_handling.models import MediaAsset
-from tests.fixtures.media_uploads import accepted_upload, photo_bytes
+from tests.fixtures.media_uploads import accepted_upload, photo_bytes, reviewed
 from workspace.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +34,7 @@ def items(cast, tmp_path, django_capture_on_commit_callbacks):
                 by=cast.collaborator,
                 upload=accepted_upload(photo_bytes(tmp_path), "p.jpg"),
             )
+    reviewed(made["released"], cast.collaborator)
     services.case_media_release(item=made["released"], by=cast.collaborator)
     return case, made
 
@@ -196,6 +197,7 @@ def test_a_published_community_case_shows_released_media_to_any_clinician(
     outsider = _client(cast, "outsider")
 
     assert _refused(outsider.get(url))
+    reviewed(item, cast.owner)
     services.case_media_release(item=item, by=cast.owner)
     assert _served(outsider.get(url))
     assert _refused(_client(cast, "patient").get(url))

@@ -14,7 +14,7 @@ from cases.models import Case
 from cases.permissions import case_access
 from cases.services import media as services
 from tests.fixtures import media_factory as mf
-from tests.fixtures.media_uploads import accepted_upload, photo_bytes
+from tests.fixtures.media_uploads import accepted_upload, photo_bytes, reviewed
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def case(cast):
 
 @pytest.fixture
 def add(case, cast, tmp_path, django_capture_on_commit_callbacks):
-    def upload(data=None, *, release=True):
+    def upload(data=None, *, review=True, release=True):
         with django_capture_on_commit_callbacks(execute=True):
             item = services.case_media_upload(
                 case=case,
@@ -36,6 +36,8 @@ def add(case, cast, tmp_path, django_capture_on_commit_callbacks):
                 upload=accepted_upload(data or photo_bytes(tmp_path), "p"),
             )
         item.refresh_from_db()
+        if review and item.asset.status == item.asset.Status.NEEDS_REVIEW:
+            item = reviewed(item, cast.owner)
         if release and item.asset.is_ready:
             services.case_media_release(item=item, by=cast.owner)
         return item
@@ -88,7 +90,7 @@ def test_released_photos_and_videos_show_with_their_player(cast, case, add, tmp_
 def test_the_uploader_sees_state_and_actions_for_their_own_items(
     cast, case, add, tmp_path
 ):
-    add(photo_bytes(tmp_path, face=True), release=False)
+    add(photo_bytes(tmp_path, face=True), review=False, release=False)
     add(release=False)
 
     html = _render(case, cast.owner)

@@ -21,7 +21,7 @@ from cases.services import media as services
 from media_handling.models import MediaAsset
 from realtime.panel import annotations_for_page
 from realtime.services import message_post, thread_default
-from tests.fixtures.media_uploads import accepted_upload, photo_bytes
+from tests.fixtures.media_uploads import accepted_upload, photo_bytes, reviewed
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,8 @@ CAPTION = "Annular plaque on the left shin"
 
 @pytest.fixture
 def item(cast, tmp_path, django_capture_on_commit_callbacks) -> CaseAsset:
-    """A processed photo the collaborator uploaded and has not released."""
+    """A processed photo the collaborator uploaded and reviewed (no faces to
+    blur) but has not released."""
     case = cast.case(visibility=Case.Visibility.PRIVATE)
     with django_capture_on_commit_callbacks(execute=True):
         made = services.case_media_upload(
@@ -40,6 +41,8 @@ def item(cast, tmp_path, django_capture_on_commit_callbacks) -> CaseAsset:
             caption=CAPTION,
         )
     made.refresh_from_db()
+    assert made.asset.status == MediaAsset.Status.NEEDS_REVIEW
+    made = reviewed(made, cast.collaborator)
     assert made.asset.status == MediaAsset.Status.READY
     return made
 

@@ -9,7 +9,12 @@ from cases.models import Case, CaseAsset
 from cases.services import media as services
 from media_handling.models import MediaAsset
 from media_handling.sniff import MediaError
-from tests.fixtures.media_uploads import accepted_upload, photo_bytes, stored_names
+from tests.fixtures.media_uploads import (
+    accepted_upload,
+    photo_bytes,
+    reviewed,
+    stored_names,
+)
 from workspace.models import AuditEvent
 from workspace.services import PermissionDenied, ServiceError
 
@@ -60,7 +65,9 @@ def _visible(case, user) -> list[int]:
 def test_editors_add_photos_that_are_processed_and_audited(cast, case, add, role):
     item = add(cast.users[role])
 
-    assert item.asset.status == MediaAsset.Status.READY
+    # No face found, and still a person checks it before anyone else sees it.
+    assert item.asset.status == MediaAsset.Status.NEEDS_REVIEW
+    assert not item.asset.faces["proposed"]
     assert item.asset.owner_group == f"case.{case.pk}"
     assert item.added_by == cast.users[role]
     event = AuditEvent.objects.get(verb="media.upload")
@@ -102,6 +109,11 @@ def test_only_the_uploader_sees_an_item_until_it_is_released(cast, case, add):
     for role in ("owner", "consultant", "viewer", "outsider"):
         assert _visible(case, cast.users[role]) == [], role
 
+    with pytest.raises(ServiceError, match="Review it for faces"):
+        services.case_media_release(item=item, by=cast.collaborator)
+    reviewed(item, cast.collaborator)
+    for role in ("owner", "consultant", "viewer", "outsider"):
+        assert _visible(case, cast.users[role]) == [], role
     services.case_media_release(item=item, by=cast.collaborator)
 
     for role in ("owner", "consultant", "viewer", "outsider"):
@@ -112,7 +124,7 @@ def test_a_photo_with_a_face_cannot_be_released_before_its_review(cast, case, ad
     item = add(cast.owner, face=True)
     assert item.asset.status == MediaAsset.Status.NEEDS_REVIEW
 
-    with pytest.raises(ServiceError, match="Choose which faces to blur"):
+    with pytest.raises(ServiceError, match="Review it for faces"):
         services.case_media_release(item=item, by=cast.owner)
 
 
@@ -163,15 +175,17 @@ def test_nobody_but_the_uploader_reviews_or_releases(cast, case, add, role):
 
 
 def test_release_all_releases_only_ones_own_ready_items(cast, case, add):
-    mine = add(cast.owner)
+    mine = reviewed(add(cast.owner), cast.owner)
+    unreviewed = add(cast.owner)
     faces = add(cast.owner, face=True)
-    theirs = add(cast.collaborator)
+    theirs = reviewed(add(cast.collaborator), cast.collaborator)
 
     count = services.case_media_release_all(case=case, by=cast.owner)
 
     assert count == 1
     assert _visible(case, cast.viewer) == [mine.pk]
     assert faces.pk not in _visible(case, cast.viewer)
+    assert unreviewed.pk not in _visible(case, cast.viewer)
     assert theirs.pk not in _visible(case, cast.viewer)
 
 
@@ -217,10 +231,14 @@ def test_the_case_group_hears_each_step_with_ids_and_states_only(
     frames = case_events(case, upload)
 
     assert [f["type"] for f in frames] == ["media.updated"] * 3
-    assert [f["asset"]["status"] for f in frames] == ["uploaded", "processing", "ready"]
+    assert [f["asset"]["status"] for f in frames] == [
+        "uploaded",
+        "processing",
+        "needs_review",
+    ]
     assert set(frames[-1]["asset"]) == {"id", "kind", "status", "version"}
 
-    item = CaseAsset.objects.get()
+    item = reviewed(CaseAsset.objects.get(), cast.owner)
     released = case_events(
         case, lambda: services.case_media_release(item=item, by=cast.owner)
     )

@@ -17,7 +17,7 @@ from cases.phi import finding_key, scan_fields
 from media_handling import storage as media_storage
 from media_handling.models import MediaAsset, UploadSession
 from tests.fixtures import media_factory as mf
-from tests.fixtures.media_uploads import _walk, photo_bytes, stored_names
+from tests.fixtures.media_uploads import _walk, photo_bytes, reviewed, stored_names
 from workspace.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +89,12 @@ def test_a_batch_upload_answers_each_file_and_keeps_the_good_ones(
         (i.asset.kind, i.asset.status, i.asset.status_reason[:30])
         for i in CaseAsset.objects.filter(case=case).select_related("asset")
     ]
-    assert statuses[:2] == [("image", "ready", ""), ("video", "ready", "")]
+    # (every photo and video waits for its uploader's face review)
+    assert [s[:2] for s in statuses[:2]] == [
+        ("image", "needs_review"),
+        ("video", "needs_review"),
+    ]
+    assert all(s[2].startswith("Check this for faces") for s in statuses[:2])
     assert statuses[2][:2] == ("video", "rejected")
     assert statuses[2][2].startswith("The video could not be read")
 
@@ -180,7 +185,7 @@ def test_a_large_file_arrives_part_by_part_through_the_endpoints(
 
     assert done["ok"] is True
     item = CaseAsset.objects.get(case=case)
-    assert item.asset.status == MediaAsset.Status.READY
+    assert item.asset.status == MediaAsset.Status.NEEDS_REVIEW
     assert item.asset.size == len(data)
     for name in stored_names(item.asset):
         assert mf.planted_found(media_storage.read_bytes(name)) == []
@@ -263,8 +268,8 @@ def test_the_items_endpoint_lists_what_the_viewer_may_see_with_html(
     mine = owner.get(url).json()["items"]
     theirs = client_for(cast.viewer).get(url).json()["items"]
 
-    assert [(i["status"], "Not released" in i["html"]) for i in mine] == [
-        ("ready", True)
+    assert [(i["status"], "Needs review" in i["html"]) for i in mine] == [
+        ("needs_review", True)
     ]
     assert theirs == []
 
@@ -409,14 +414,19 @@ def test_release_and_remove_endpoints_answer_json_for_the_script(
 ):
     _upload(owner, case, [("a.jpg", photo_bytes(tmp_path))], on_commit)
     asset = MediaAsset.objects.get()
+    release = reverse("case_media_release", args=[case.pk, asset.pk])
 
-    released = owner.post(
-        reverse("case_media_release", args=[case.pk, asset.pk]), **JSON
+    early = owner.post(release, **JSON)
+    owner.post(
+        reverse("case_media_review", args=[case.pk, asset.pk]), {"action": "save"}
     )
+    released = owner.post(release, **JSON)
     removed = on_commit(
         owner.post, reverse("case_media_remove", args=[case.pk, asset.pk]), **JSON
     )
 
+    assert early.status_code == 400
+    assert "Review it for faces" in early.json()["error"]
     assert released.json() == {"ok": True}
     assert removed.json() == {"ok": True}
     assert not MediaAsset.objects.exists()
@@ -425,7 +435,9 @@ def test_release_and_remove_endpoints_answer_json_for_the_script(
 def test_release_all_redirects_back_to_the_case_with_a_count(
     owner, case, tmp_path, on_commit
 ):
-    _upload(owner, case, [("a.jpg", photo_bytes(tmp_path))] * 2, on_commit)
+    _upload(owner, case, [("a.jpg", photo_bytes(tmp_path))] * 3, on_commit)
+    for item in CaseAsset.objects.filter(case=case).order_by("pk")[:2]:
+        reviewed(item, item.added_by)
 
     response = owner.post(
         reverse("case_media_release_all", args=[case.pk]), follow=True

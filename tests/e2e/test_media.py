@@ -63,15 +63,15 @@ def test_photo_and_video_are_cleaned_blurred_released_and_played_by_a_colleague(
     )
 
     # Each file gets a progress row, then appears in the gallery and follows
-    # processing live: the photo has a face to review, the video is ready.
+    # processing live: both wait for the uploader's face review, the photo
+    # with a face found in it.
     expect(gallery.locator("[data-asset]")).to_have_count(2, timeout=30_000)
     needs_review = gallery.locator('[data-status="needs_review"]')
-    ready = gallery.locator('[data-status="ready"]')
-    expect(needs_review).to_have_count(1, timeout=30_000)
-    expect(ready).to_have_count(1, timeout=30_000)
-    expect(needs_review).to_contain_text("Found a possible face")
-    expect(ready.locator("video")).to_have_count(1)
-    expect(ready).to_contain_text("Not released")
+    expect(needs_review).to_have_count(2, timeout=30_000)
+    photo_item = gallery.locator("[data-asset]").filter(has=page.locator("img"))
+    video_item = gallery.locator("[data-asset]").filter(has=page.locator("video"))
+    expect(photo_item).to_contain_text("Found a possible face")
+    expect(video_item).to_contain_text("Check this for faces")
 
     # A colleague with the case open sees nothing of it yet.
     other = logged_in_page(colleague)
@@ -82,7 +82,7 @@ def test_photo_and_video_are_cleaned_blurred_released_and_played_by_a_colleague(
     expect(items).to_have_count(0)
 
     # The face review shows the proposal; the uploader also draws a region.
-    needs_review.get_by_role("link", name="Review faces").click()
+    photo_item.get_by_role("link", name="Review faces").click()
     expect(
         page.get_by_role("heading", name="Review photo before release")
     ).to_be_visible()
@@ -99,15 +99,16 @@ def test_photo_and_video_are_cleaned_blurred_released_and_played_by_a_colleague(
     page.get_by_label("Caption").fill("Malar rash, day 3")
     page.get_by_role("button", name="Blur and release to the case").click()
 
-    # Back on the case page the photo is blurred and released; the video is
-    # released with one click.
+    # Back on the case page the photo is blurred and released; the video,
+    # with no face found, is looked at and released as it is.
     expect(page).to_have_url(re.compile(rf"/cases/{case.pk}/#media$"))
-    photo_item = gallery.locator("[data-asset]").filter(has=page.locator("img"))
     expect(photo_item).to_contain_text("Released", timeout=30_000)
     expect(photo_item).to_contain_text("Malar rash, day 3")
-    video_item = gallery.locator("[data-asset]").filter(has=page.locator("video"))
-    video_item.get_by_role("button", name="Release").click()
-    expect(video_item.locator(".pill")).to_have_text("Released")
+    video_item.get_by_role("link", name="Review faces").click()
+    expect(page.get_by_text("No faces were found", exact=False)).to_be_visible()
+    page.get_by_role("button", name="Blur and release to the case").click()
+    expect(page).to_have_url(re.compile(rf"/cases/{case.pk}/#media$"))
+    expect(video_item.locator(".pill")).to_have_text("Released", timeout=30_000)
     photo_item.get_by_role("link", name="Report").click()
     expect(page.get_by_role("heading", name="De-identification report")).to_be_visible()
     expect(page.get_by_text("GPS location", exact=False)).to_be_visible()
@@ -171,8 +172,10 @@ def test_a_large_file_goes_up_in_parts_and_comes_out_clean(
     page.goto(f"/cases/{case.pk}/")
     page.locator("[data-media-drop] input[type=file]").set_input_files(str(photo))
 
-    item = page.locator('[data-media-list] [data-status="ready"]')
-    expect(item).to_have_count(1, timeout=60_000)
+    item = page.locator("[data-media-list] [data-asset]")
+    expect(
+        page.locator('[data-media-list] [data-status="needs_review"]')
+    ).to_have_count(1, timeout=60_000)
     expect(page.locator(".media-upload.is-ok")).to_contain_text("Uploaded")
     # Two parts, sent to S3 directly in scale mode, to the app otherwise.
     assert len(puts) == 2
@@ -180,8 +183,9 @@ def test_a_large_file_goes_up_in_parts_and_comes_out_clean(
         assert all(settings.S3_ENDPOINT_URL in url for url in puts)
     else:
         assert all("/media/uploads/" in url for url in puts)
-    item.get_by_role("button", name="Release").click()
-    expect(item.locator(".pill")).to_have_text("Released")
+    item.get_by_role("link", name="Review faces").click()
+    page.get_by_role("button", name="Blur and release to the case").click()
+    expect(item.locator(".pill")).to_have_text("Released", timeout=30_000)
     image = item.locator("img")
     _loaded(image)
     display = page.request.get(image.locator("xpath=..").get_attribute("href"))

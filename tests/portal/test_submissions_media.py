@@ -223,7 +223,7 @@ def test_faces_stay_sharp_only_after_the_clinician_confirms_it(
     item = CaseAsset.objects.get(case=case, asset=copy)
     assert not item.visible_to(colleague)
     # Releasing without the review is refused.
-    with pytest.raises(ServiceError, match="Choose which faces"):
+    with pytest.raises(ServiceError, match="Review it for faces"):
         case_media.case_media_release(item=item, by=doc)
     assert case_media.case_media_release_all(case=case, by=doc) == 0
 
