@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from media_handling.deid.video.decoding import display_frames, probe_video
+from media_handling.deid.video.decoding import display_frames, poster_time, probe_video
 from media_handling.regions import (
     FaceTrack,
     Rect,
@@ -319,14 +319,22 @@ def detect_faces_in_video(
     """Faces found in frames sampled every ``sample_every_s`` seconds.
 
     Long videos are sampled more sparsely so at most ``max_samples`` frames
-    are examined. Frames are decoded one at a time and turned upright first,
-    so rects are in displayed pixels like every other ``Rect``.
+    are examined, and the frame the poster and thumbnail are taken from is
+    always among them: everyone who sees the case sees that one. Frames are
+    decoded one at a time and turned upright first, so rects are in
+    displayed pixels like every other ``Rect``.
     """
     info = probe_video(path)
     interval = sample_every_s
     if info.duration:
         interval = max(sample_every_s, info.duration / max_samples)
     found: list[tuple[float, Rect]] = []
-    for t, image in display_frames(path, every_s=interval, limit=max_samples):
+    frames = display_frames(
+        path,
+        every_s=interval,
+        also_at=(poster_time(info.duration),),
+        limit=max_samples + 1,
+    )
+    for t, image in frames:
         found.extend((t, rect) for rect in detect_faces(image, padding=padding))
     return found

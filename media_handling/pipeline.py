@@ -25,6 +25,7 @@ from PIL import Image
 from . import conf
 from .deid.image import RENDITION_QUALITY, clean_image, make_renditions
 from .deid.video import clean_video, poster_frame
+from .deid.video.decoding import poster_time
 from .dicom_pipeline import deidentify_series
 from .faces import detect_faces, detect_faces_in_video
 from .processed import Blurred, Processed
@@ -124,7 +125,7 @@ def deidentify_video(
         "frame": {"width": report.width, "height": report.height},
         "proposed": proposals,
         "duration": report.duration,
-        "poster_time": _poster_time(report.duration),
+        "poster_time": poster_time(report.duration),
     }
     source_info = report.source
     removed = []
@@ -194,10 +195,6 @@ def _faces_in_video(path: Path) -> FaceTrack:
             path, max_samples=conf.video_face_samples(), sample_every_s=0.5
         )
     )
-
-
-def _poster_time(duration: float | None) -> float:
-    return min(1.0, duration / 3) if duration else 0.0
 
 
 def _image_proposals(found: Sequence[Rect], size: tuple[int, int]) -> dict[str, Any]:

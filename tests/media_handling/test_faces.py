@@ -282,3 +282,30 @@ def test_rect_scaling_rounds_outwards():
     assert Rect(1, 1, 3, 3).scaled(0.5, 0.5) == Rect(0, 0, 2, 2)
     assert Rect(10, 10, 10, 10).scaled(2, 3) == Rect(20, 30, 20, 30)
     assert math.isclose(Rect(0, 0, 4, 4).scaled(1.5, 1.5).w, 6)
+
+
+def test_the_frame_the_poster_is_taken_from_is_always_searched(tmp_path):
+    """A long video is sampled sparsely, but its poster and thumbnail, which
+    everyone on the case sees, come from one frame (1 s in): that frame is
+    searched even when no sample falls on it."""
+    face = np.asarray(mf.face_picture(size=(320, 240), face=(90, 50, 120, 120)))
+    blank = np.full_like(face, 200)
+
+    def frame(index: int, t: float) -> np.ndarray:
+        return face if 0.9 <= t < 1.2 else blank
+
+    video = mf.write_video(
+        tmp_path / "long.mp4",
+        size=(320, 240),
+        fps=10,
+        seconds=6,
+        frames=frame,
+        audio=False,
+    )
+
+    # Three samples: 0, 2 and 4 s, none while the face is on screen.
+    found = faces.detect_faces_in_video(video, sample_every_s=0.5, max_samples=3)
+
+    assert found, "the poster's frame was not searched"
+    assert all(0.9 <= t < 1.2 for t, _rect in found)
+    assert all(_centre_inside(rect, Rect(90, 50, 120, 120)) for _t, rect in found)

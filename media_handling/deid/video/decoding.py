@@ -6,7 +6,7 @@ import contextlib
 import math
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -87,18 +87,27 @@ def probe_video(
         return video_info(container, video, geometry_of(video, first))
 
 
+def poster_time(duration: float | None) -> float:
+    """Where a video's poster (and thumbnail) is taken: 1 s in, or a third of
+    the way into a shorter video."""
+    return min(1.0, duration / 3) if duration else 0.0
+
+
 def display_frames(
     path: str | os.PathLike[str],
     *,
     every_s: float | None = None,
+    also_at: Collection[float] = (),
     limit: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> Iterator[tuple[float, Image.Image]]:
     """Yield (seconds from the first frame, upright RGB image) while decoding.
 
     With ``every_s`` only the first frame at or after each multiple of it is
-    converted and yielded; ``limit`` caps how many are yielded.
+    converted and yielded, and the first at or after each time in
+    ``also_at``; ``limit`` caps how many are yielded.
     """
+    extra = sorted(also_at)
     with open_input(path) as container:
         video = video_stream(container, max_pixels)
         upright: Upright | None = None
@@ -112,14 +121,17 @@ def display_frames(
                 )
                 first_pts = frame.pts or 0
             t = float(((frame.pts or 0) - first_pts) * video.time_base)
-            if every_s is not None and t < next_t:
+            wanted = extra and t >= extra[0]
+            if every_s is not None and t < next_t and not wanted:
                 continue
+            while extra and t >= extra[0]:
+                extra.pop(0)
             for out in upright.push(frame):
                 yield t, out.to_image()
                 count += 1
             if limit is not None and count >= limit:
                 return
-            if every_s is not None:
+            if every_s is not None and t >= next_t:
                 next_t = (math.floor(t / every_s) + 1) * every_s
 
 
@@ -136,8 +148,7 @@ def poster_frame(
     faces that the cleaned video blurs.
     """
     if at_s is None:
-        duration = probe_video(path).duration
-        at_s = min(1.0, duration / 3) if duration else 0.0
+        at_s = poster_time(probe_video(path).duration)
     still = None
     for t, image in display_frames(path):
         still = image
