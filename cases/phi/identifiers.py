@@ -129,6 +129,14 @@ _SSN_RULES = [
         lower=True,
         keywords="ssn ss social",
     ),
+    # Canada's Social Insurance Number: "SIN 046 454 286".
+    _rule(
+        "ssn",
+        r"(?:sin|social\s+insurance(?:\s+(?:number|no\.?|#))?)"
+        r"\s*[:#]?\s*(?P<v>\d{3}[- ]?\d{3}[- ]?\d{3})(?![\w-])",
+        lower=True,
+        keywords="sin social",
+    ),
 ]
 # Device and vehicle identifiers -----------------------------------------------
 _DEVICE_LABEL = (

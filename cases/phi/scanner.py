@@ -64,6 +64,19 @@ def _merge(hits: list[_Hit]) -> list[_Hit]:
 
 def _combine(group: list[_Hit]) -> _Hit:
     best = min(group, key=lambda h: (h.weak, _RANK[h.kind], h.start - h.end))
+    if best.kind == "location":
+        # A place word inside a longer name is part of the name: "J Smith
+        # MD" (Smith before Maryland's code), "Mrs Paris Hilton".
+        around = [
+            h
+            for h in group
+            if h.kind == "name"
+            and h.start <= best.start
+            and h.end >= best.end
+            and h.end - h.start > best.end - best.start
+        ]
+        if around:
+            best = around[0]
     start = min(h.start for h in group)
     end = max(h.end for h in group)
     return _Hit(start, end, best.kind, best.reason)

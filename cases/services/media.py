@@ -330,7 +330,9 @@ def case_media_release(
     _require_uploader(item, by)
     status = item.asset.status
     if status == MediaAsset.Status.NEEDS_REVIEW:
-        raise ServiceError("Review it for faces (choose any to blur) before releasing it.")
+        raise ServiceError(
+            "Review it for faces (choose any to blur) before releasing it."
+        )
     if status != MediaAsset.Status.READY:
         raise ServiceError("This media is not ready yet.")
     if _mark_released(item):

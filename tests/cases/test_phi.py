@@ -286,6 +286,10 @@ POSITIVE_CASES = [
         "Hospital General de México",
     ),
     ("institution", "A fellowship at the Karolinska.", "Karolinska"),
+    # a place word inside a longer name stays a name ("Smith" before "MD")
+    ("name", "Signed: J Smith MD", "J Smith"),
+    ("name", "Mrs Paris Hilton attended.", "Paris Hilton"),
+    ("ssn", "SIN 046 454 286 on the form.", "046 454 286"),
 ]
 
 
