@@ -425,6 +425,59 @@ def _given_names_acting(doc: _Doc) -> Iterator[_Hit]:
         yield _Hit(match.start(), end, "name", reason)
 
 
+_CAP_PAIR = re.compile(
+    rf"(?<![\w'’.-])(?P<a>[{_UP}][{_LOW}]{{2,}}(?:-[{_UP}][{_LOW}]+)?)[ \t]+"
+    rf"(?P<b>[{_UP}][{_LOW}]{{2,}}(?:-[{_UP}][{_LOW}]+)?)(?![\w'’-])"
+)
+
+
+# Drug, organism and disease endings: "Metformin Hydrochloride was started",
+# "Covid Pneumonitis was". A word the name lexicon knows is exempt (Levine).
+_MEDICAL_ENDING = re.compile(
+    r"(?:itis|osis|iasis|oma|a?emia|pathy|ectomy|otomy|plasty|scopy|ride|ole"
+    r"|mab|nib|pril|sartan|statin|cillin|mycin|cycline|olol|pine|vir|ide|ate"
+    r"|ine|ium|ase|bacter|coccus|phage|virus|vid|cin|fen|done|pam|lam|gen|drome"
+    r"|ist|logy|ics)$"
+)
+
+
+def _medical_word(word: str, *, second: bool) -> bool:
+    if word in FIRST_NAMES or word in SURNAMES:
+        return False
+    return bool(_MEDICAL_ENDING.search(word)) or (second and bool(_LATIN.search(word)))
+
+
+def _unknown_pairs_acting(doc: _Doc) -> Iterator[_Hit]:
+    """ "Yevgenia Sokolova presented": two capitalised words that are neither
+    English words, places nor eponyms, followed by what a person does; the
+    lexicon need not know either name."""
+    text = doc.text
+    reason = f"{REASONS['name']} (a given name and a family name)."
+    for match in _CAP_PAIR.finditer(text):
+        words = [match["a"].casefold(), match["b"].casefold()]
+        if any(
+            part in WORDS
+            or part in _STOP
+            or part in _NOT_NAMES
+            or part in _EPONYMS
+            or part in PLACES
+            or part in REGIONS
+            for word in words
+            for part in word.split("-")
+        ):
+            continue
+        if _medical_word(words[0], second=False) or _medical_word(
+            words[1], second=True
+        ):
+            continue
+        verb = _PERSON_VERB.match(text, match.end())
+        if verb is None or text[match.end() : match.end() + 1] in "'’":
+            continue
+        if _NOT_BEFORE.search(text, max(0, match.start() - 8), match.start()):
+            continue
+        yield _Hit(match.start(), match.end(), "name", reason)
+
+
 # "I'm Chiamaka", "hi its ahmed", "this is Dmitri", "our registrar Dmitri":
 # a word saying who someone is, then a name the lexicon knows or no word.
 _INTRO = re.compile(
@@ -474,6 +527,7 @@ def name_hits(doc: _Doc) -> Iterator[_Hit]:
     yield from _capitalised_names(doc)
     yield from _initial_surnames(doc)
     yield from _given_names_acting(doc)
+    yield from _unknown_pairs_acting(doc)
     yield from _lower_names(doc)
     yield from _appositions(doc)
     yield from _sign_offs(doc)

@@ -290,6 +290,13 @@ POSITIVE_CASES = [
     ("name", "Signed: J Smith MD", "J Smith"),
     ("name", "Mrs Paris Hilton attended.", "Paris Hilton"),
     ("ssn", "SIN 046 454 286 on the form.", "046 454 286"),
+    # two unknown capitalised words doing what a person does
+    ("name", "Yevgenia Sokolova presented with fever.", "Yevgenia Sokolova"),
+    (
+        "name",
+        "Oluwadamilare Ogunleye reports chest pain.",
+        "Oluwadamilare Ogunleye",
+    ),
 ]
 
 
@@ -398,6 +405,12 @@ NEGATIVE_CASES = [
     ),
     ("phone", "Ratio 2023:05; doses 1.5-2.0-2.5 mg; ISBN 978-0-306-40615-7."),
     ("phone", "Call me in 2 weeks; ring them at 3pm."),
+    (
+        "name",
+        "Helicobacter Pylori was found. Metformin Hydrochloride was started. "
+        "Klebsiella Pneumoniae was isolated. Amoxicillin Clavulanate was given.",
+    ),
+    ("name", "Covid Pneumonitis was excluded. Tazocin Meropenem was switched."),
     ("address", "Pain in 3 Main areas."),
     ("address", "Seen by 2 Dr on call."),
     ("address", "Walks 50 yards on the flat."),
