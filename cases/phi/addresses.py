@@ -60,6 +60,14 @@ _ADDRESS_RULES = [
         rf"(?P<v>[0-9]{{1,5}}[A-Za-z]?\s+[{_UP}][{_LOW}]+(?:way|gate))(?=,|\.?\s*$|\.\s)",
         not_after=r"[\w./:-]",
     ),
+    # A flat's number on its own is part of an address: "Apt 4B, 221 W 57th
+    # St", "Flat 3". Capitalised only: "flat 2 leads" on an ECG is not.
+    _rule(
+        "address",
+        r"(?P<v>(?:Apt|APT|Apartment|Flat)\.?[ \t]*#?[ \t]*\d{1,4}[A-Za-z]?)"
+        r"(?![\w/.-])",
+        keywords="apt apartment flat",
+    ),
     # "Flat 12, Ashdown House", "Apt 4B Riverside Court".
     _rule(
         "address",

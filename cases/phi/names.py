@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 
 from cases.phi.findings import REASONS, _Hit
-from cases.phi.lexicon import FIRST_NAMES
+from cases.phi.lexicon import FIRST_NAMES, SURNAMES, WORDS
 from cases.phi.text import _LOW, _LOWER_WORD, _UP, _Doc, _words
 
 _TOKEN = (
@@ -161,6 +161,12 @@ _AFTER_NAME_NOT_PERSON = re.compile(
     re.IGNORECASE,
 )
 _POSSESSIVE = re.compile(r"['’]s?\b")
+_A_SERVICE = re.compile(
+    r"[ \t]+(?:team|service|services|clinic|department|dept|unit|ward|nurses?"
+    r"|registrar|reg|consultant|sho|fy1|fy2|on[- ]call|doctors?|physicians?"
+    r"|surgeons?|colleagues|MDT)\b",
+    re.IGNORECASE,
+)
 
 # Common first names: a capitalised word after one is very likely a surname.
 _FIRST_NAMES = _words(
@@ -260,6 +266,14 @@ def _name_span(
     following = text[end : end + 40]
     if _AFTER_NAME_NOT_PERSON.match(following):
         return None
+    if (
+        " " not in name.strip()
+        and last_word in WORDS
+        and last_word not in FIRST_NAMES
+        and last_word not in SURNAMES
+        and _A_SERVICE.match(following)
+    ):
+        return None  # "seen by Chest team", "discussed with Renal registrar"
     if last_word in _EPONYMS and _POSSESSIVE.match(following):
         return None
     return match.start(), end

@@ -90,8 +90,28 @@ def scan_text(text: str, *, field: str = "") -> list[Finding]:
         Finding(
             field, hit.start, hit.end, text[hit.start : hit.end], hit.kind, hit.reason
         )
-        for hit in _merge(list(_hits(text)))
+        for hit in _join_address_parts(text, _merge(list(_hits(text))))
     ]
+
+
+_BETWEEN_ADDRESS_PARTS = re.compile(r"[ \t]*,?[ \t]*")
+
+
+def _join_address_parts(text: str, hits: list[_Hit]) -> list[_Hit]:
+    """One finding for a flat and its street ("Flat 4, 19 Chapel Street",
+    "1420 Maple Ave, Apt 3B"): a clinician fixes them together."""
+    joined: list[_Hit] = []
+    for hit in hits:
+        last = joined[-1] if joined else None
+        if (
+            last is not None
+            and last.kind == hit.kind == "address"
+            and _BETWEEN_ADDRESS_PARTS.fullmatch(text, last.end, hit.start)
+        ):
+            joined[-1] = _Hit(last.start, hit.end, "address", last.reason)
+        else:
+            joined.append(hit)
+    return joined
 
 
 def scan_fields(mapping: Mapping[str, str]) -> list[Finding]:

@@ -290,6 +290,9 @@ POSITIVE_CASES = [
     ("name", "Signed: J Smith MD", "J Smith"),
     ("name", "Mrs Paris Hilton attended.", "Paris Hilton"),
     ("ssn", "SIN 046 454 286 on the form.", "046 454 286"),
+    ("address", "Apt 4B, 221 W 57th St", "Apt 4B, 221 W 57th St"),
+    ("address", "Lives in Flat 3 on the top floor.", "Flat 3"),
+    ("name", "Seen by Smith team on Monday.", "Smith"),
     # two unknown capitalised words doing what a person does
     ("name", "Yevgenia Sokolova presented with fever.", "Yevgenia Sokolova"),
     (
@@ -411,6 +414,11 @@ NEGATIVE_CASES = [
         "Klebsiella Pneumoniae was isolated. Amoxicillin Clavulanate was given.",
     ),
     ("name", "Covid Pneumonitis was excluded. Tazocin Meropenem was switched."),
+    (
+        "name",
+        "Seen by Chest team; discussed with Renal registrar; Haematology on-call.",
+    ),
+    ("address", "ECG flat 2 leads; Flat T waves in V4; apt to fall."),
     ("address", "Pain in 3 Main areas."),
     ("address", "Seen by 2 Dr on call."),
     ("address", "Walks 50 yards on the flat."),
