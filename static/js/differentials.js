@@ -166,6 +166,20 @@
     return this.pending;
   };
 
+  // A form someone is filling in (typed into, or showing a refusal and its
+  // PHI findings) is identified by its entry, its kind and its action.
+  function formKey(form) {
+    const item = form.closest("[data-dx-id]");
+    const action = form.querySelector('input[name="action"]');
+    return (item ? item.dataset.dxId : "") + "|" + (form.dataset.dxForm || "") +
+      "|" + (action ? action.value : "");
+  }
+
+  function inUse(form) {
+    const errors = form.querySelector("[data-dx-errors]");
+    return form.dataset.dxTouched === "1" || Boolean(errors && !errors.hidden);
+  }
+
   Panel.prototype.swap = function (html) {
     const active = document.activeElement;
     const activeId = active && this.live.contains(active) ? active.id : null;
@@ -173,7 +187,18 @@
       this.live.querySelectorAll("details[open]"),
       function (d) { const item = d.closest("[data-dx-id]"); return (item ? item.dataset.dxId : "") + "|" + d.className; }
     );
+    // A refresh (someone else's change, or a late frame) must not wipe what
+    // the user is typing or the findings they are answering: such forms
+    // are carried over into the new list, where their entry still has one.
+    const kept = {};
+    Array.prototype.forEach.call(this.live.querySelectorAll("form[data-dx-form]"), function (form) {
+      if (inUse(form)) kept[formKey(form)] = form;
+    });
     this.live.innerHTML = html;
+    Array.prototype.forEach.call(this.live.querySelectorAll("form[data-dx-form]"), function (form) {
+      const old = kept[formKey(form)];
+      if (old) form.replaceWith(old);
+    });
     openDetails.forEach(function (key) {
       const parts = key.split("|");
       const scope = parts[0] ? this.live.querySelector('[data-dx-id="' + parts[0] + '"]') : this.live;
@@ -305,6 +330,7 @@
     postForm(form, submitter)
       .then(function (data) {
         if (!data.ok) { self.showErrors(form, data); return; }
+        delete form.dataset.dxTouched;
         const box = form.querySelector("[data-dx-errors]");
         if (box) box.hidden = true;
         clearFindings(form);
@@ -322,6 +348,10 @@
 
   Panel.prototype.bind = function () {
     const self = this;
+    this.root.addEventListener("input", function (ev) {
+      const form = ev.target.closest && ev.target.closest("form[data-dx-form]");
+      if (form && ev.target.type !== "checkbox") form.dataset.dxTouched = "1";
+    });
     this.root.addEventListener("submit", function (ev) {
       const form = ev.target.closest("form[data-dx-form]");
       if (!form || !window.fetch) return;

@@ -56,3 +56,40 @@ def test_confirm_and_rule_out_post_by_fetch_to_the_forms_own_url(
     page.reload()
     expect(endo_row.locator(".pill--confirmed")).to_be_visible()
     expect(rheum_row.locator(".pill--ruled_out")).to_be_visible()
+
+
+def test_a_refresh_keeps_what_is_typed_and_the_findings_being_answered(
+    logged_in_page, make_clinician, make_case
+):
+    """The list is re-fetched whenever anyone changes it (or a late frame
+    arrives); a form the user is filling in, or whose PHI findings they are
+    answering, is carried over rather than wiped."""
+    owner = make_clinician("olive", first_name="Olive", last_name="Owner")
+    case = make_case(
+        owner, title="Fever and a new murmur", status=Case.Status.PUBLISHED
+    )
+    dx.differential_add(case=case, by=owner, label="Infective endocarditis")
+    page = logged_in_page(owner)
+    page.goto(f"/cases/{case.pk}/")
+    entry = page.locator(".dx-item", has_text="Infective endocarditis")
+    entry.get_by_text("Rule out…").click()
+    rule_out = entry.locator("form", has=page.locator('input[value="rule_out"]'))
+    reason = rule_out.get_by_label("Why (optional)")
+    reason.fill("Cultures negative")
+
+    page.evaluate("window.ConsiliumClinical.panels[0].refresh()")
+    page.wait_for_load_state("networkidle")
+
+    expect(reason).to_have_value("Cultures negative")
+    reason.fill("Cultures negative, says Dr House")
+    rule_out.get_by_role("button", name="Rule out Infective endocarditis").click()
+    expect(rule_out.locator(".phi-item mark")).to_have_text("House")
+
+    page.evaluate("window.ConsiliumClinical.panels[0].refresh()")
+    page.wait_for_load_state("networkidle")
+
+    expect(rule_out.locator(".phi-item mark")).to_have_text("House")
+    rule_out.get_by_label("Not identifying: keep it as written").check()
+    rule_out.get_by_role("button", name="Rule out Infective endocarditis").click()
+    expect(entry.locator(".pill--ruled_out")).to_be_visible()
+    assert Differential.objects.get().status == "ruled_out"
