@@ -330,13 +330,14 @@ _FACILITY_FIRST = re.compile(
     r"[ \t]+[A-ZÀ-ÖØ-Þ][\w'’-]*\w){1,4})"
 )
 # Institutions known by one word.
-_ONE_WORD_INSTITUTIONS = _words("Charité Salpêtrière Karolinska Necker")
+_ONE_WORD_INSTITUTION = re.compile(
+    r"(?<![\w-])(?:Charité|Salpêtrière|Karolinska|Necker)(?![\w-])"
+)
 
 
 def _named_after_facility_hits(doc: _Doc) -> Iterator[_Hit]:
     text = doc.text
     for match in _FACILITY_FIRST.finditer(text):
         yield _Hit(*match.span(), "institution", REASONS["institution"] + ".")
-    for name in _ONE_WORD_INSTITUTIONS:
-        for match in re.finditer(rf"(?<![\w-]){name}(?![\w-])", text):
-            yield _Hit(*match.span(), "institution", REASONS["institution"] + ".")
+    for match in _ONE_WORD_INSTITUTION.finditer(text):
+        yield _Hit(*match.span(), "institution", REASONS["institution"] + ".")

@@ -61,15 +61,17 @@ _RELATION = (
     r"|[Ee]mployer|[Ll]andlord|[Gg]uardian)(?:\s+of)?,?(?:\s+(?:is|was))?"
     r"(?:\s+(?:called|named))?"
 )
+# Leads a given name follows, but so does much else ("seen with Chest pain"):
+# what follows them must be a given name the lexicon knows.
+_WEAK_LEADS = r"[Mm]et\s+with|[Ss]een\s+with|[Bb]rought\s+in\s+by|[Vv]isited\s+by"
 _LEAD_IN = (
     r"\b(?:[Pp]atient|PATIENT|[Pp]t|[Nn]amed|[Cc]alled|[Kk]nown\s+as|aka"
     r"|[Gg]oes\s+by|[Nn]ame(?:\s+is)?|NAME|[Ss]igned(?:\s+by)?|[Ss]een\s+by"
     r"|[Rr]eviewed\s+by|[Rr]eferred\s+by|[Dd]iscussed\s+with|[Ss]poke\s+(?:to|with)"
     r"|[Ss]poken\s+to|[Ee]scorted\s+by|[Aa]ccompanied\s+by|[Dd]ear|[Aa]ttn"
-    r"|[Mm]et\s+with|[Ss]een\s+with|[Bb]rought\s+in\s+by|[Vv]isited\s+by"
-    r"|[Cc]c)\b\.?:?"
+    rf"|{_WEAK_LEADS}|[Cc]c)\b\.?:?"
 )
-_WEAK_LEAD = re.compile(r"(?i)(?:met|seen) with|brought in by|visited by")
+_WEAK_LEAD = re.compile(_WEAK_LEADS)
 _NAME_TRIGGER = re.compile(
     rf"(?P<title>{_TITLE})\s+|(?P<lead>{_RELATION}|{_LEAD_IN})(?:\s*[:(]\s*|\s+)"
 )

@@ -29,11 +29,15 @@ def _own_item(request: HttpRequest, case: Case, asset_id: int) -> CaseAsset:
     return item
 
 
+def _media_section(case_id: int) -> str:
+    return reverse("case_detail", args=[case_id]) + "#media"
+
+
 def _back(case: Case) -> str:
-    return reverse("case_detail", args=[case.pk]) + "#media"
+    return _media_section(case.pk)
 
 
 def _back_to(request: HttpRequest, case_id: int, **_url_kwargs: object) -> str:
     """Where a refused media action sends the user (``translate_errors(back=)``
     calls it with the request and the URL's arguments)."""
-    return reverse("case_detail", args=[case_id]) + "#media"
+    return _media_section(case_id)

@@ -24,9 +24,8 @@ def consults_context(case: Case, access: CaseAccess) -> dict[str, Any]:
         "case": case,
         "access": access,
         "consults": consults_for_case(case),
-        "can_request": bool(access.role)
-        and access.can_comment
-        and case.status != Case.Status.ARCHIVED,
+        # Only a published or resolved case takes a consult (see the service).
+        "can_request": bool(access.role) and access.can_comment and case.is_open,
         "draft_hint": bool(access.role) and access.can_comment and case.is_draft,
     }
 

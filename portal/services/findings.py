@@ -77,8 +77,8 @@ def submission_attach(
     every participant reads, passes the PHI gate, and so does the link when
     it is to a site other than the known platforms, whose path may carry a
     name: ``PHIFound`` until each finding is edited away or in ``dismissed``
-    (dismissals go on the case's trail). The patient is told their submission was added to their notes,
-    without the case.
+    (dismissals go on the case's trail). The patient is told their submission
+    was added to their notes, without the case.
     """
     if relation not in FindingLink.Relation.values:
         raise InvalidInput({"relation": "Choose how this relates."})
