@@ -8,13 +8,12 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers, get_channel_layer
-from django.conf import settings
-from django.core.cache import cache
 from django.db import connections
 
 from cases.models import Case, CaseParticipant
 
 # The socket helpers, for branches that still import them from here.
+from tests.fixtures.cache import local_cache_clear
 from tests.fixtures.ws import *  # noqa: F403
 
 
@@ -33,8 +32,7 @@ def _fresh_layer_and_cache(monkeypatch):
     if hasattr(layer, "groups") and hasattr(layer, "channels"):
         layer.groups.clear()
         layer.channels.clear()
-    if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
-        cache.clear()
+    local_cache_clear()
     yield
 
 

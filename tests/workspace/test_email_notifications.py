@@ -19,6 +19,7 @@ from consults.reminders import consults_escalate
 from portal import services as submission_svc
 from portal.models import Submission
 from realtime.services import message_post, thread_default
+from tests.fixtures.cache import local_cache_clear
 from tests.fixtures.submissions import TIKTOK, submit
 from workspace import online
 from workspace.mail.models import EmailPreference, PendingMention
@@ -52,9 +53,7 @@ def team(make_clinician, make_case):
 
 @pytest.fixture(autouse=True)
 def _nobody_online():
-    from django.core.cache import cache
-
-    cache.clear()
+    local_cache_clear()
 
 
 def ask(team, capture, **kwargs):

@@ -13,6 +13,7 @@ from django.utils import timezone
 from cases.models import Case, CaseParticipant
 from realtime.models import Message
 from realtime.services import message_post, thread_default
+from tests.fixtures.cache import local_cache_clear
 from workspace.mail.services import mention_digests_send
 from workspace.models import ClinicianProfile, Notification, User
 from workspace.time_zones import zone_canonical, zone_choices
@@ -274,9 +275,7 @@ def test_case_page_shows_a_message_time_in_the_browsers_zone(
 
 @pytest.fixture
 def _nobody_online():
-    from django.core.cache import cache
-
-    cache.clear()
+    local_cache_clear()
 
 
 @pytest.mark.django_db
